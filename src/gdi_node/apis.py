@@ -1,0 +1,117 @@
+"""The table of APIs this node mounts: one OpenAPI document, base path and handler table each.
+
+Every document in ``openapi/`` appears here exactly once (a test checks it), and every
+operationId of a document resolves through its table; nothing is looked up by module name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine
+
+from gdi_node.db.engine import database_reachable
+from gdi_node.db.migrate import current_revision, head_revision
+from gdi_node.errors import Envelope, service_registry_envelope
+from gdi_node.node import api as node_api
+from gdi_node.node.service import NodeService, ServiceEntry, ServiceType
+from gdi_node.observability import RequestMetrics
+from gdi_node.resources import openapi_document
+from gdi_node.settings import Settings
+
+Handler = Callable[..., Any]
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+class OperationTableError(RuntimeError):
+    """A document's operationIds and its handler table disagree; the node must not start."""
+
+
+@dataclass(frozen=True)
+class ApiMount:
+    """One mounted API: its document, where it lives, who answers, how errors look."""
+
+    name: str
+    document: str
+    base_path: str
+    operations: Mapping[str, Handler]
+    envelope: Envelope
+
+
+def document_operation_ids(document: str) -> set[str]:
+    """Every operationId declared in one of the node's OpenAPI documents."""
+    spec = yaml.safe_load(openapi_document(document).read_text(encoding="utf-8"))
+    return {
+        operation["operationId"]
+        for item in spec.get("paths", {}).values()
+        for method, operation in item.items()
+        if method in _HTTP_METHODS
+    }
+
+
+def check_operation_table(mount: ApiMount) -> None:
+    """Fail start-up unless every operationId has a handler and every handler an operationId."""
+    declared = document_operation_ids(mount.document)
+    missing = sorted(declared - set(mount.operations))
+    unused = sorted(set(mount.operations) - declared)
+    if missing or unused:
+        raise OperationTableError(
+            f"{mount.document}: operationIds without handler: {missing or 'none'};"
+            f" handlers without operationId: {unused or 'none'}"
+        )
+
+
+@dataclass(frozen=True)
+class NodeRuntime:
+    """Objects created once per app by ``create_app`` and shared by the APIs."""
+
+    settings: Settings
+    engine: Engine
+    metrics: RequestMetrics
+    started_at: datetime
+
+
+def _schema_is_current(engine: Engine, head: str | None) -> bool:
+    try:
+        return current_revision(engine) == head
+    except Exception:  # an unreachable database is reported by the other check
+        return False
+
+
+def registry_entries() -> list[ServiceEntry]:
+    """The GA4GH APIs this node serves, as its Service Registry lists them."""
+    return [
+        ServiceEntry(
+            type=ServiceType("service-registry", "1.0.0"),
+            name="gdi-node service registry",
+            description="GA4GH Service Registry of the APIs this node serves",
+            base_path="",
+        ),
+    ]
+
+
+def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
+    """Mounts in routing order: more specific base paths first, the node API (``""``) last."""
+    head = head_revision()
+    node_service = NodeService(
+        runtime.settings,
+        registry_entries(),
+        runtime.started_at,
+        {
+            "database": lambda: database_reachable(runtime.engine),
+            "schema": lambda: _schema_is_current(runtime.engine, head),
+        },
+    )
+    return [
+        ApiMount(
+            name="node",
+            document="node.yaml",
+            base_path="",
+            operations=node_api.operations(node_service, runtime.metrics),
+            envelope=service_registry_envelope,
+        ),
+    ]

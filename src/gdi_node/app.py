@@ -1,0 +1,127 @@
+"""The application factory: ``create_app(settings)`` returns the node's connexion 3 app.
+
+Settings, database engine and metrics are created here, never at import. Each document in
+``openapi/`` is mounted with request validation on; the operationId -> function table of each
+API is explicit; errors are answered in the envelope of the API the request was addressed to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import connexion
+from connexion.exceptions import ProblemException, ResolverError
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from gdi_node.apis import ApiMount, Handler, NodeRuntime, build_mounts, check_operation_table
+from gdi_node.db.engine import make_engine
+from gdi_node.errors import DomainError, Envelope, ErrorReport
+from gdi_node.guards import ControlCharacterGuard
+from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
+from gdi_node.resources import openapi_document
+from gdi_node.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class OperationTableResolver(Resolver):  # type: ignore[misc]
+    """Resolve each operationId through an explicit table; an unknown id fails start-up."""
+
+    def __init__(self, api_name: str, table: dict[str, Handler]) -> None:
+        self._api_name = api_name
+        self._table = table
+        super().__init__(function_resolver=self._lookup)
+
+    def resolve_operation_id(self, operation: Any) -> str:
+        return str(operation.operation_id)
+
+    def _lookup(self, operation_id: str) -> Handler:
+        try:
+            return self._table[operation_id]
+        except KeyError:
+            raise ResolverError(
+                f"{self._api_name}: operationId {operation_id!r} has no handler"
+            ) from None
+
+
+def _report_for(exc: Exception) -> ErrorReport:
+    if isinstance(exc, DomainError):
+        return ErrorReport(exc.status, exc.code, exc.message)
+    if isinstance(exc, ProblemException):
+        detail = exc.detail or exc.title or "request failed"
+        return ErrorReport.from_status(exc.status, str(detail))
+    if isinstance(exc, HTTPException):
+        return ErrorReport.from_status(exc.status_code, str(exc.detail))
+    log.error("unhandled error: %r", exc, exc_info=exc)
+    return ErrorReport.from_status(500, "internal server error")
+
+
+def _envelope_for(path: str, mounts: Sequence[ApiMount]) -> Envelope:
+    matching = [
+        m
+        for m in mounts
+        if not m.base_path or path == m.base_path or path.startswith(m.base_path + "/")
+    ]
+    return max(matching, key=lambda m: len(m.base_path)).envelope
+
+
+def _error_handler(mounts: Sequence[ApiMount]) -> Any:
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        report = _report_for(exc)
+        body = _envelope_for(request.url.path, mounts)(report)
+        headers = dict(getattr(exc, "headers", None) or {})
+        headers.pop("content-type", None)
+        headers.pop("Content-Type", None)
+        return ConnexionResponse(
+            status_code=report.status,
+            body=json.dumps(body),
+            content_type="application/json",
+            headers=headers,
+        )
+
+    return handle
+
+
+def create_app(settings: Settings, *, validate_responses: bool = False) -> connexion.FlaskApp:
+    """Build the node: one connexion FlaskApp serving every API in the mount table."""
+    engine = make_engine(settings.effective_database_url)
+    runtime = NodeRuntime(
+        settings=settings, engine=engine, metrics=RequestMetrics(), started_at=datetime.now(UTC)
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = connexion.FlaskApp(__name__, lifespan=lifespan)
+    mounts = build_mounts(runtime)
+    for mount in mounts:
+        check_operation_table(mount)
+        app.add_api(
+            openapi_document(mount.document),
+            base_path=mount.base_path,
+            name=mount.name,
+            resolver=OperationTableResolver(mount.name, dict(mount.operations)),
+            strict_validation=True,
+            validate_responses=validate_responses,
+        )
+    app.add_middleware(ControlCharacterGuard, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        metrics=runtime.metrics,
+    )
+    handler = _error_handler(mounts)
+    for exc_type in (DomainError, ProblemException, HTTPException, Exception):
+        app.add_error_handler(exc_type, handler)
+    app.app.config["GDI_NODE_RUNTIME"] = runtime
+    return app

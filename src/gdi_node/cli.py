@@ -1,0 +1,187 @@
+"""The ``gdi-node`` command line: serve, demo, configuration, database and ingest commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gdi_node import __version__
+from gdi_node.errors import DomainError
+from gdi_node.settings import Settings, SettingsError, load_settings
+
+CONFIG_HELP = "YAML settings file (default: $GDI_NODE_CONFIG; GDI_NODE_* variables override it)."
+
+
+class _Failure(click.ClickException):
+    """An error shown as one clear line, exit status 1 (2 is click's usage errors)."""
+
+    exit_code = 1
+
+
+def _load(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except SettingsError as exc:
+        raise _Failure(str(exc)) from None
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    try:
+        yield
+    except DomainError as exc:
+        raise _Failure(exc.message) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gdi-node")
+@click.option("--config", "-c", type=click.Path(path_type=Path), help=CONFIG_HELP)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """gdi-node: a GA4GH node (Beacon v2, htsget, DRS, Passports) for a national genome database."""
+    ctx.obj = config
+
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default: server.host).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: server.port).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the database first.")
+@click.pass_obj
+def serve(
+    config: Path | None, host: str | None, port: int | None, workers: int | None, no_migrate: bool
+) -> None:
+    """Run the node under uvicorn (graceful shutdown on SIGTERM/SIGINT, JSON logs)."""
+    from gdi_node.server import run_server
+
+    settings = _load(config)
+    server = settings.server.model_copy(
+        update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
+    )
+    with _domain_errors():
+        run_server(settings.model_copy(update={"server": server}), config, migrate=not no_migrate)
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("gdi-node-demo"),
+    show_default=True,
+    help="Where the demo keeps its files, database and demo.json.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare data and demo.json, then exit.")
+def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
+    """Generate synthetic data, register it and run the node on embedded SQLite."""
+    from gdi_node.demo.runner import prepare_demo, print_demo
+    from gdi_node.server import run_server
+
+    with _domain_errors():
+        prepared = prepare_demo(data_dir, host, port)
+    print_demo(prepared, serving=not no_serve)
+    if not no_serve:
+        run_server(prepared.settings, prepared.config_file, migrate=False)
+
+
+@main.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def config_check(file: Path) -> None:
+    """Validate FILE (plus GDI_NODE_* variables) without starting the node."""
+    settings = _load(file)
+    click.echo(f"{file}: valid")
+    click.echo(f"  database: {settings.effective_database_url}")
+    click.echo(f"  datasets: {', '.join(d.id for d in settings.datasets) or '(none)'}")
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(config: Path | None) -> None:
+    """Apply all migrations and synchronise the declared datasets."""
+    from gdi_node.bootstrap import prepare_database
+
+    settings = _load(config)
+    revision = prepare_database(settings)
+    click.echo(f"database at revision {revision}: {settings.effective_database_url}")
+
+
+@main.group()
+def ingest() -> None:
+    """Register data in the node."""
+
+
+def _progress_bar(label: str, total: int) -> Any:
+    return _ProgressBar(label, total)
+
+
+class _ProgressBar:
+    """click progress bar on stderr, usable as the ingestor's progress context manager."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self._bar = click.progressbar(
+            length=max(total, 1), label=f"hashing {label}", file=sys.stderr, show_pos=False
+        )
+
+    def __enter__(self) -> Callable[[int], None]:
+        self._bar.__enter__()
+        return self._bar.update
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+
+@ingest.command("files")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dataset", "dataset_id", required=True, help="Dataset the files belong to.")
+@click.option("--update", is_flag=True, help="Record new content of files that changed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
+@click.pass_obj
+def ingest_files(
+    config: Path | None, paths: tuple[Path, ...], dataset_id: str, update: bool, as_json: bool
+) -> None:
+    """Register BAM/CRAM/VCF/BCF files in place (no copy) in a dataset."""
+    from gdi_node.bootstrap import open_ingestor
+
+    settings = _load(config)
+    with _domain_errors(), open_ingestor(settings, _progress_bar) as ingestor:
+        results = ingestor.ingest(list(paths), dataset_id, update=update)
+    if as_json:
+        click.echo(json.dumps({"objects": [asdict(r) for r in results]}, indent=2))
+        return
+    for r in results:
+        click.echo(f"{r.status:<10} {r.object_id}  {r.format:<4} {r.path}")
+        click.echo(f"           {r.drs_uri}")
+
+
+@main.command("objects")
+@click.option("--dataset", "dataset_id", help="Only this dataset.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_objects(config: Path | None, dataset_id: str | None, as_json: bool) -> None:
+    """List the catalogue's objects."""
+    from gdi_node.bootstrap import catalogue_listing
+
+    rows = catalogue_listing(_load(config), dataset_id)
+    if as_json:
+        click.echo(json.dumps({"objects": rows}, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']}  {row['dataset_id']:<16} {row['format']:<4} {row['path']}")

@@ -1,0 +1,58 @@
+"""SQLAlchemy 2 typed models of the object catalogue shared by htsget and DRS.
+
+A *data object* is one file registered in place (BAM, CRAM, VCF or BCF) with its index, size and
+checksums; DRS 1.5 ``DrsObject`` fields (``id``, ``size``, ``checksums``, ``created_time``) are
+served from here. Every object belongs to one *dataset*, the unit that permits are granted on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table the node owns."""
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    security_level: Mapped[str] = mapped_column(String(16))
+    created_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_time: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    objects: Mapped[list[DataObject]] = relationship(back_populates="dataset")
+
+
+class DataObject(Base):
+    __tablename__ = "data_objects"
+    __table_args__ = (Index("ix_data_objects_dataset_id", "dataset_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    format: Mapped[str] = mapped_column(String(8))
+    index_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    md5: Mapped[str] = mapped_column(String(32))
+    created_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_time: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    dataset: Mapped[Dataset] = relationship(back_populates="objects")

@@ -1,0 +1,100 @@
+"""Domain errors raised by services, and the error envelopes each API answers them in.
+
+Services raise :class:`DomainError` subclasses and know nothing of HTTP bodies. The app's error
+handlers pick the envelope of the API the request was addressed to (by its base path), so an
+htsget client gets the htsget envelope, a DRS client the DRS one, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """A failure the caller can act on; ``status`` and ``code`` classify it for every API."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "InternalError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputError(DomainError):
+    status = 400
+    code = "InvalidInput"
+
+
+class UnauthorizedError(DomainError):
+    status = 401
+    code = "InvalidAuthentication"
+
+
+class ForbiddenError(DomainError):
+    status = 403
+    code = "PermissionDenied"
+
+
+class NotFoundError(DomainError):
+    status = 404
+    code = "NotFound"
+
+
+class ConflictError(DomainError):
+    status = 409
+    code = "Conflict"
+
+
+class PayloadTooLargeError(DomainError):
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class UnavailableError(DomainError):
+    status = 503
+    code = "Unavailable"
+
+
+# Codes for statuses that reach the handlers without a DomainError (validation, routing, crashes).
+_CODE_BY_STATUS = {
+    400: "InvalidInput",
+    401: "InvalidAuthentication",
+    403: "PermissionDenied",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    503: "Unavailable",
+}
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """What went wrong, independent of any envelope."""
+
+    status: int
+    code: str
+    message: str
+
+    @classmethod
+    def from_status(cls, status: int, message: str) -> ErrorReport:
+        return cls(status, _CODE_BY_STATUS.get(status, "InternalError"), message)
+
+
+Envelope = Callable[[ErrorReport], dict[str, Any]]
+
+
+def service_registry_envelope(report: ErrorReport) -> dict[str, Any]:
+    """The ``Error`` object of the GA4GH Service Registry 1.0 API (``components.schemas.Error``)."""
+    return {
+        "code": report.status,
+        "message": report.message,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "errors": [{"code": report.code, "message": report.message}],
+    }

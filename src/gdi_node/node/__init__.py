@@ -1,0 +1,1 @@
+"""The node-level API: service-info, the service registry, health, readiness and metrics."""

@@ -1,0 +1,113 @@
+"""Protocol logic of the node-level API.
+
+Implements GA4GH service-info 1.0 (the ``Service`` object) for the node itself and the GA4GH
+Service Registry 1.0 (``/services``, ``/services/types``, ``/services/{serviceId}``) over the
+APIs mounted in this node, plus liveness and readiness for orchestrators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gdi_node import __version__
+from gdi_node.errors import NotFoundError
+from gdi_node.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    """``group:artifact:version`` of a GA4GH service (service-info 1.0 ``ServiceType``)."""
+
+    artifact: str
+    version: str
+    group: str = "org.ga4gh"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"group": self.group, "artifact": self.artifact, "version": self.version}
+
+    def __str__(self) -> str:
+        return f"{self.group}:{self.artifact}:{self.version}"
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    """One API of the node as the registry lists it."""
+
+    type: ServiceType
+    name: str
+    description: str
+    base_path: str
+
+
+class NodeService:
+    """Answers the node-level operations from the settings and the mounted APIs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        entries: Sequence[ServiceEntry],
+        started_at: datetime,
+        readiness_checks: dict[str, Callable[[], bool]],
+    ) -> None:
+        self._settings = settings
+        self._entries = tuple(entries)
+        self._started_at = started_at
+        self._checks = readiness_checks
+
+    def _info(
+        self, service_id: str, name: str, description: str, stype: ServiceType
+    ) -> dict[str, Any]:
+        node = self._settings.node
+        return {
+            "id": service_id,
+            "name": name,
+            "type": stype.as_dict(),
+            "description": description,
+            "organization": {"name": node.organization.name, "url": node.organization.url},
+            "contactUrl": node.contact_url,
+            "documentationUrl": node.documentation_url,
+            "createdAt": self._started_at.isoformat(),
+            "updatedAt": self._started_at.isoformat(),
+            "environment": node.environment,
+            "version": __version__,
+        }
+
+    def service_info(self) -> dict[str, Any]:
+        """service-info 1.0 of the node, typed as the service registry it is."""
+        node = self._settings.node
+        registry_type = ServiceType("service-registry", "1.0.0")
+        return self._info(node.id, node.name, node.description, registry_type)
+
+    def services(self) -> list[dict[str, Any]]:
+        """Service Registry 1.0 ``ExternalService`` objects, one per mounted GA4GH API."""
+        base_url = self._settings.public_url
+        return [
+            {
+                **self._info(
+                    f"{self._settings.node.id}.{entry.type.artifact}",
+                    entry.name,
+                    entry.description,
+                    entry.type,
+                ),
+                "url": f"{base_url}{entry.base_path}",
+            }
+            for entry in self._entries
+        ]
+
+    def service(self, service_id: str) -> dict[str, Any]:
+        for service in self.services():
+            if service["id"] == service_id:
+                return service
+        raise NotFoundError(f"no service with id {service_id!r} in this node's registry")
+
+    def service_types(self) -> list[str]:
+        return sorted({str(entry.type) for entry in self._entries})
+
+    def readiness(self) -> tuple[dict[str, Any], bool]:
+        """Run every readiness check; ready only if all pass."""
+        results = {name: "ok" if check() else "failed" for name, check in self._checks.items()}
+        ready = all(value == "ok" for value in results.values())
+        return {"status": "ok" if ready else "unavailable", "checks": results}, ready

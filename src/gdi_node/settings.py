@@ -1,0 +1,235 @@
+"""The node's settings: one validated object from a YAML file plus ``GDI_NODE_*`` variables.
+
+Precedence, lowest first: built-in defaults, the YAML file, then environment variables. A
+top-level key ``database_url`` is set by ``GDI_NODE_DATABASE_URL``; a nested key such as
+``server.port`` by ``GDI_NODE_SERVER__PORT`` (sections joined by a double underscore).
+Everything is validated before the node starts; :class:`SettingsError` names each bad key,
+where its value came from and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "GDI_NODE_"
+# Variables with the prefix that are not settings keys.
+_RESERVED_ENV = re.compile(r"^GDI_NODE_(CONFIG|TEST_.*)$")
+_DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+class SettingsError(ValueError):
+    """The configuration is invalid; ``problems`` lists ``(key, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"  {key}: {message}" for key, message in problems]
+        super().__init__("invalid configuration:\n" + "\n".join(lines))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecurityLevel(StrEnum):
+    """How a dataset is protected (GA4GH Data Access levels as used by GDI)."""
+
+    PUBLIC = "PUBLIC"
+    REGISTERED = "REGISTERED"
+    CONTROLLED = "CONTROLLED"
+
+
+class Organization(_Strict):
+    name: str = "Example National Genome Centre"
+    url: str = "https://genome.example.org"
+
+
+class NodeInfo(_Strict):
+    """Identity published in GA4GH service-info 1.0 (``id`` is reverse-domain style)."""
+
+    id: str = Field(default="org.example.gdi-node", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = "gdi-node"
+    description: str = "GA4GH node of a national genome database"
+    organization: Organization = Organization()
+    contact_url: str = "mailto:helpdesk@genome.example.org"
+    documentation_url: str = "https://genome.example.org/gdi-node"
+    environment: Literal["dev", "test", "staging", "prod"] = "dev"
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    graceful_timeout: float = Field(default=10.0, gt=0, le=600)
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class DatasetSettings(_Strict):
+    """A dataset declared by the operator; synchronised into the catalogue's dataset table."""
+
+    id: str
+    name: str
+    description: str = ""
+    security_level: SecurityLevel = SecurityLevel.CONTROLLED
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _DATASET_ID.match(value):
+            raise ValueError(
+                "must start with a letter or digit and use only letters, digits and . _ : -"
+                " (at most 128 characters)"
+            )
+        return value
+
+
+class Settings(_Strict):
+    """Everything the node needs to run; built by :func:`load_settings`."""
+
+    data_dir: Path = Path("gdi-node-data")
+    database_url: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    node: NodeInfo = NodeInfo()
+    server: ServerSettings = ServerSettings()
+    logging: LoggingSettings = LoggingSettings()
+    datasets: tuple[DatasetSettings, ...] = ()
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split(":", 1)[0]
+        if not scheme.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL, e.g. https://node.example.org")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_unique_datasets(self) -> Settings:
+        ids = [d.id for d in self.datasets]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"dataset ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gdi-node.sqlite3').resolve()}"
+
+    @property
+    def drs_hostname(self) -> str:
+        """Host (and port) that ``drs://`` URIs of this node name (DRS 1.5, hostname-based URIs)."""
+        return urlsplit(self.public_url).netloc
+
+
+def _set_nested(target: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        child = target.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SettingsError([(".".join(path), f"{part!r} is not a section")])
+        target = child
+    target[path[-1]] = value
+
+
+def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Translate ``GDI_NODE_*`` variables into a nested dict; also map keys to their variables."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or _RESERVED_ENV.match(name):
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if any(not p for p in path):
+            raise SettingsError([(name, "malformed variable name")])
+        raw = env[name]
+        value: Any = yaml.safe_load(raw) if path == ["datasets"] else raw
+        _set_nested(values, path, value)
+        sources[".".join(path)] = name
+    return values, sources
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """Parse a YAML settings file into a mapping, with clear errors for unreadable or odd files."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError([(str(path), f"cannot read the file: {exc.strerror}")]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SettingsError([(str(path), f"not valid YAML: {exc}")]) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError([(str(path), "the top level must be a mapping of keys to values")])
+    return data
+
+
+def load_settings(
+    config_file: Path | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Build and validate the settings; ``config_file`` defaults to ``$GDI_NODE_CONFIG``."""
+    env = os.environ if env is None else env
+    if config_file is None and env.get("GDI_NODE_CONFIG"):
+        config_file = Path(env["GDI_NODE_CONFIG"])
+    from_file = read_settings_file(config_file) if config_file else {}
+    from_env, env_sources = _env_overrides(env)
+    merged = _deep_merge(from_file, from_env)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, env_sources, config_file)) from None
+    if config_file is not None and not settings.data_dir.is_absolute() and "data_dir" in from_file:
+        # A relative data_dir in a file is relative to that file, not to the caller's cwd.
+        settings = settings.model_copy(update={"data_dir": config_file.parent / settings.data_dir})
+    return settings
+
+
+def _describe(
+    exc: ValidationError, env_sources: Mapping[str, str], config_file: Path | None
+) -> list[tuple[str, str]]:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        source = env_sources.get(key)
+        where = f" (from {source})" if source else (f" (in {config_file})" if config_file else "")
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif "input" in error and not isinstance(error["input"], dict | list):
+            message = f"{message} (got {error['input']!r})"
+        problems.append((f"{key}{where}", message))
+    return problems

@@ -1,0 +1,1 @@
+"""Genomic files registered in place: format detection, checksums, indexes and ingest."""

@@ -1,0 +1,139 @@
+"""Settings: YAML plus GDI_NODE_* variables, validated with errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gdi_node.settings import SecurityLevel, SettingsError, load_settings
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_use_embedded_sqlite_in_the_data_directory() -> None:
+    settings = load_settings(None, env={})
+    assert settings.database_url is None
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert settings.effective_database_url.endswith("gdi-node-data/gdi-node.sqlite3")
+
+
+def test_yaml_file_values_are_used(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "node.yaml",
+        "server: {port: 9000}\ndatasets:\n  - {id: DS1, name: One, security_level: REGISTERED}\n",
+    )
+    settings = load_settings(config, env={})
+    assert settings.server.port == 9000
+    assert settings.datasets[0].security_level is SecurityLevel.REGISTERED
+
+
+def test_environment_variables_override_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "node.yaml", "server: {port: 9000, host: 0.0.0.0}\n")
+    env = {
+        "GDI_NODE_SERVER__PORT": "9100",
+        "GDI_NODE_DATABASE_URL": "postgresql://gdi@localhost/gdi",
+    }
+    settings = load_settings(config, env=env)
+    assert settings.server.port == 9100
+    assert settings.server.host == "0.0.0.0"
+    assert settings.effective_database_url == "postgresql://gdi@localhost/gdi"
+
+
+def test_config_file_can_come_from_gdi_node_config(tmp_path: Path) -> None:
+    config = write(tmp_path / "node.yaml", "public_url: https://node.example.org/\n")
+    settings = load_settings(None, env={"GDI_NODE_CONFIG": str(config)})
+    assert settings.public_url == "https://node.example.org"
+    assert settings.drs_hostname == "node.example.org"
+
+
+def test_bad_value_error_names_the_key_and_the_variable_it_came_from() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, env={"GDI_NODE_SERVER__PORT": "70000"})
+    message = str(caught.value)
+    assert "server.port (from GDI_NODE_SERVER__PORT)" in message
+    assert "70000" in message
+
+
+def test_bad_value_error_names_the_key_and_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "node.yaml", "server:\n  workers: zero\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config, env={})
+    assert f"server.workers (in {config})" in str(caught.value)
+
+
+def test_unknown_key_is_refused(tmp_path: Path) -> None:
+    config = write(tmp_path / "node.yaml", "sever: {port: 1}\n")
+    with pytest.raises(SettingsError, match=r"sever .*unknown key"):
+        load_settings(config, env={})
+
+
+def test_unknown_gdi_node_variable_is_refused() -> None:
+    with pytest.raises(SettingsError, match="GDI_NODE_DATABSE_URL"):
+        load_settings(None, env={"GDI_NODE_DATABSE_URL": "sqlite:///x"})
+
+
+def test_test_variables_are_not_settings() -> None:
+    settings = load_settings(None, env={"GDI_NODE_TEST_POSTGRES_URL": "postgresql://x/y"})
+    assert settings.database_url is None
+
+
+def test_invalid_yaml_is_reported_with_the_file_name(tmp_path: Path) -> None:
+    config = write(tmp_path / "node.yaml", "server: [unclosed\n")
+    with pytest.raises(SettingsError, match="not valid YAML"):
+        load_settings(config, env={})
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot read the file"):
+        load_settings(tmp_path / "absent.yaml", env={})
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    config = write(tmp_path / "node.yaml", "- a\n- b\n")
+    with pytest.raises(SettingsError, match="must be a mapping"):
+        load_settings(config, env={})
+
+
+def test_duplicate_dataset_ids_are_refused() -> None:
+    env = {"GDI_NODE_DATASETS": "[{id: A, name: a}, {id: A, name: b}]"}
+    with pytest.raises(SettingsError, match="repeated: A"):
+        load_settings(None, env=env)
+
+
+def test_dataset_ids_must_be_safe_identifiers() -> None:
+    with pytest.raises(SettingsError, match=r"datasets\.0\.id"):
+        load_settings(None, env={"GDI_NODE_DATASETS": "[{id: 'a b/c', name: x}]"})
+
+
+def test_relative_data_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    config = write(tmp_path / "conf" / "node.yaml", "data_dir: store\n")
+    settings = load_settings(config, env={})
+    assert settings.data_dir == tmp_path / "conf" / "store"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "key"),
+    [
+        ("GDI_NODE_DATABASE_URL", "mysql://x/y", "database_url"),
+        ("GDI_NODE_PUBLIC_URL", "node.example.org", "public_url"),
+        ("GDI_NODE_LOGGING__LEVEL", "LOUD", "logging.level"),
+        ("GDI_NODE_NODE__ENVIRONMENT", "moon", "node.environment"),
+    ],
+)
+def test_each_invalid_value_names_its_key(variable: str, value: str, key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, env={variable: value})
+    assert caught.value.problems[0][0] == f"{key} (from {variable})"
+
+
+def test_the_shipped_example_configuration_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "gdi-node.example.yaml"
+    settings = load_settings(example, env={})
+    assert settings.server.workers == 4
+    assert [d.id for d in settings.datasets] == ["GDI-NATIONAL-WGS", "GDI-AF"]
+    assert settings.data_dir == Path("/var/lib/gdi-node")
