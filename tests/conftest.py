@@ -107,3 +107,22 @@ def app(migrated_settings: Settings) -> Any:
 def client(app: Any) -> Iterator[Any]:
     with app.test_client() as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def world() -> Iterator[Any]:
+    """Real brokers and visa issuers on loopback (one server for the session)."""
+    from tests.passport_world import open_world
+
+    with open_world() as opened:
+        yield opened
+
+
+@pytest.fixture
+def stack(world: Any, tmp_path: Path) -> Iterator[Any]:
+    """The node's authorization stack trusting ``world`` (fresh caches per test)."""
+    from tests.passport_world import open_stack
+
+    world.peers.reset_counts()
+    with open_stack(world.settings(tmp_path)) as opened:
+        yield opened

@@ -6,6 +6,7 @@ operationId of a document resolves through its table; nothing is looked up by mo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from gdi_node.errors import Envelope, service_registry_envelope
 from gdi_node.node import api as node_api
 from gdi_node.node.service import NodeService, ServiceEntry, ServiceType
 from gdi_node.observability import RequestMetrics
+from gdi_node.passport.wiring import AuthorizationStack
 from gdi_node.resources import openapi_document
 from gdi_node.settings import Settings
 
@@ -42,15 +44,45 @@ class ApiMount:
     envelope: Envelope
 
 
+def _paths(document: str) -> dict[str, dict[str, Any]]:
+    spec = yaml.safe_load(openapi_document(document).read_text(encoding="utf-8"))
+    paths: dict[str, dict[str, Any]] = spec.get("paths", {})
+    return paths
+
+
 def document_operation_ids(document: str) -> set[str]:
     """Every operationId declared in one of the node's OpenAPI documents."""
-    spec = yaml.safe_load(openapi_document(document).read_text(encoding="utf-8"))
     return {
         operation["operationId"]
-        for item in spec.get("paths", {}).values()
+        for item in _paths(document).values()
         for method, operation in item.items()
         if method in _HTTP_METHODS
     }
+
+
+class MethodIndex:
+    """Which HTTP methods each path of the mounted documents accepts (for ``Allow`` on 405).
+
+    connexion's router answers 405 with the methods of the first route that matched the path
+    only; the node answers with every method its documents declare for it (RFC 9110 §15.5.6).
+    """
+
+    def __init__(self, mounts: list[ApiMount]) -> None:
+        self._routes: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        for mount in mounts:
+            for template, item in _paths(mount.document).items():
+                pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(mount.base_path + template))
+                methods = frozenset(m.upper() for m in item if m in _HTTP_METHODS)
+                self._routes.append((re.compile(pattern), methods))
+
+    def allowed(self, path: str) -> list[str]:
+        methods: set[str] = set()
+        for pattern, declared in self._routes:
+            if pattern.fullmatch(path):
+                methods |= declared
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
 
 
 def check_operation_table(mount: ApiMount) -> None:
@@ -73,6 +105,7 @@ class NodeRuntime:
     engine: Engine
     metrics: RequestMetrics
     started_at: datetime
+    authorization: AuthorizationStack
 
 
 def _schema_is_current(engine: Engine, head: str | None) -> bool:
@@ -111,7 +144,12 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
             name="node",
             document="node.yaml",
             base_path="",
-            operations=node_api.operations(node_service, runtime.metrics),
+            operations=node_api.operations(
+                node_service,
+                runtime.metrics,
+                runtime.authorization.authorizer,
+                runtime.authorization.local_issuer,
+            ),
             envelope=service_registry_envelope,
         ),
     ]

@@ -21,11 +21,19 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from gdi_node.apis import ApiMount, Handler, NodeRuntime, build_mounts, check_operation_table
-from gdi_node.db.engine import make_engine
+from gdi_node.apis import (
+    ApiMount,
+    Handler,
+    MethodIndex,
+    NodeRuntime,
+    build_mounts,
+    check_operation_table,
+)
+from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import DomainError, Envelope, ErrorReport
-from gdi_node.guards import ControlCharacterGuard
+from gdi_node.guards import BodySizeGuard, ControlCharacterGuard
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
+from gdi_node.passport.wiring import build_authorization
 from gdi_node.resources import openapi_document
 from gdi_node.settings import Settings
 
@@ -60,6 +68,8 @@ def _report_for(exc: Exception) -> ErrorReport:
         return ErrorReport.from_status(exc.status, str(detail))
     if isinstance(exc, HTTPException):
         return ErrorReport.from_status(exc.status_code, str(exc.detail))
+    if isinstance(exc, UnicodeDecodeError):  # connexion decodes request bodies as UTF-8
+        return ErrorReport.from_status(400, "the request body is not valid UTF-8")
     log.error("unhandled error: %r", exc, exc_info=exc)
     return ErrorReport.from_status(500, "internal server error")
 
@@ -73,13 +83,17 @@ def _envelope_for(path: str, mounts: Sequence[ApiMount]) -> Envelope:
     return max(matching, key=lambda m: len(m.base_path)).envelope
 
 
-def _error_handler(mounts: Sequence[ApiMount]) -> Any:
+def _error_handler(mounts: Sequence[ApiMount], methods: MethodIndex) -> Any:
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         report = _report_for(exc)
         body = _envelope_for(request.url.path, mounts)(report)
-        headers = dict(getattr(exc, "headers", None) or {})
-        headers.pop("content-type", None)
-        headers.pop("Content-Type", None)
+        headers = {
+            k: v
+            for k, v in (getattr(exc, "headers", None) or {}).items()
+            if k.lower() not in ("content-type", "allow")
+        }
+        if report.status == 405:
+            headers["Allow"] = ", ".join(methods.allowed(request.url.path))
         return ConnexionResponse(
             status_code=report.status,
             body=json.dumps(body),
@@ -93,34 +107,50 @@ def _error_handler(mounts: Sequence[ApiMount]) -> Any:
 def create_app(settings: Settings, *, validate_responses: bool = False) -> connexion.FlaskApp:
     """Build the node: one connexion FlaskApp serving every API in the mount table."""
     engine = make_engine(settings.effective_database_url)
+    authorization = build_authorization(settings, make_session_factory(engine))
     runtime = NodeRuntime(
-        settings=settings, engine=engine, metrics=RequestMetrics(), started_at=datetime.now(UTC)
+        settings=settings,
+        engine=engine,
+        metrics=RequestMetrics(),
+        started_at=datetime.now(UTC),
+        authorization=authorization,
     )
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         yield
+        authorization.close()
         engine.dispose()
 
     app = connexion.FlaskApp(__name__, lifespan=lifespan)
-    mounts = build_mounts(runtime)
-    for mount in mounts:
-        check_operation_table(mount)
-        app.add_api(
-            openapi_document(mount.document),
-            base_path=mount.base_path,
-            name=mount.name,
-            resolver=OperationTableResolver(mount.name, dict(mount.operations)),
-            strict_validation=True,
-            validate_responses=validate_responses,
-        )
+    try:
+        mounts = build_mounts(runtime)
+        for mount in mounts:
+            check_operation_table(mount)
+            app.add_api(
+                openapi_document(mount.document),
+                base_path=mount.base_path,
+                name=mount.name,
+                resolver=OperationTableResolver(mount.name, dict(mount.operations)),
+                strict_validation=True,
+                validate_responses=validate_responses,
+            )
+    except Exception:
+        authorization.close()
+        engine.dispose()
+        raise
     app.add_middleware(ControlCharacterGuard, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(
+        BodySizeGuard,
+        position=MiddlewarePosition.BEFORE_ROUTING,
+        max_bytes=settings.trust.limits.max_body_bytes,
+    )
     app.add_middleware(
         ObservabilityMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         metrics=runtime.metrics,
     )
-    handler = _error_handler(mounts)
+    handler = _error_handler(mounts, MethodIndex(mounts))
     for exc_type in (DomainError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc_type, handler)
     app.app.config["GDI_NODE_RUNTIME"] = runtime

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import current_revision, upgrade
@@ -69,5 +71,16 @@ def catalogue_listing(settings: Settings, dataset_id: str | None = None) -> list
                 }
                 for o in CatalogueRepository(session).list_objects(dataset_id)
             ]
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def audit_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the migrated database, for the audit commands."""
+    prepare_database(settings)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        yield make_session_factory(engine)
     finally:
         engine.dispose()

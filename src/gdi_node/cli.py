@@ -185,3 +185,88 @@ def list_objects(config: Path | None, dataset_id: str | None, as_json: bool) -> 
         return
     for row in rows:
         click.echo(f"{row['id']}  {row['dataset_id']:<16} {row['format']:<4} {row['path']}")
+
+
+@main.group()
+def passport() -> None:
+    """The node's local passport issuer (demo and test setups)."""
+
+
+@passport.command("issue")
+@click.option("--sub", required=True, help="Subject the passport is for.")
+@click.option("--dataset", "datasets", multiple=True, help="Grant this dataset (repeatable).")
+@click.option("--registered", is_flag=True, help="Add Registered Access visas.")
+@click.option("--ttl", default="1h", show_default=True, help="Lifetime, e.g. 15m, 1h, 7d.")
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    help="Condition clause on the grants, e.g. 'type=AffiliationAndRole,value=const:x@y.org'.",
+)
+@click.option(
+    "--affiliation", "affiliations", multiple=True, help="Add an AffiliationAndRole visa."
+)
+@click.pass_obj
+def passport_issue(
+    config: Path | None,
+    sub: str,
+    datasets: tuple[str, ...],
+    registered: bool,
+    ttl: str,
+    conditions: tuple[str, ...],
+    affiliations: tuple[str, ...],
+) -> None:
+    """Mint a signed passport with the matching visas and print it."""
+    from gdi_node.passport.local_issuer import LocalIssuer, parse_condition, parse_duration
+
+    settings = _load(config)
+    with _domain_errors():
+        token = LocalIssuer.for_settings(settings).passport(
+            settings,
+            sub,
+            datasets,
+            registered=registered,
+            ttl=parse_duration(ttl),
+            conditions=[parse_condition(c) for c in conditions],
+            affiliations=affiliations,
+        )
+    if not settings.trust.local_issuer:
+        click.echo("note: trust.local_issuer is off, so this node will not accept it", err=True)
+    click.echo(token)
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail of authorization decisions."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(config: Path | None) -> None:
+    """Check that no audit row was edited, deleted or reordered."""
+    from gdi_node.bootstrap import audit_sessions
+    from gdi_node.passport.audit import verify_chain
+
+    with audit_sessions(_load(config)) as sessions:
+        report = verify_chain(sessions)
+    if not report.ok:
+        raise _Failure(
+            f"audit trail BROKEN at row {report.first_bad_id}: {report.problem}"
+            f" ({report.rows} rows checked)"
+        )
+    click.echo(f"audit trail intact: {report.rows} rows")
+
+
+@audit.command("export")
+@click.option("--since", type=click.DateTime(), help="Only decisions at or after this time (UTC).")
+@click.pass_obj
+def audit_export(config: Path | None, since: Any) -> None:
+    """Write decisions as JSON lines to standard output."""
+    from datetime import UTC
+
+    from gdi_node.bootstrap import audit_sessions
+    from gdi_node.passport.audit import export_jsonl
+
+    with audit_sessions(_load(config)) as sessions:
+        count = export_jsonl(sessions, sys.stdout, since.replace(tzinfo=UTC) if since else None)
+    click.echo(f"{count} decisions exported", err=True)

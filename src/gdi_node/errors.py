@@ -32,6 +32,7 @@ class InvalidInputError(DomainError):
 class UnauthorizedError(DomainError):
     status = 401
     code = "InvalidAuthentication"
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="gdi-node"'}
 
 
 class ForbiddenError(DomainError):

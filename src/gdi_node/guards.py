@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 
 from connexion.exceptions import BadRequestProblem
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gdi_node.errors import PayloadTooLargeError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -26,3 +28,31 @@ class ControlCharacterGuard:
         if scope["type"] == "http" and _CONTROL.search(scope.get("path", "")):
             raise BadRequestProblem(detail="the request path contains control characters")
         await self.app(scope, receive, send)
+
+
+class BodySizeGuard:
+    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                raise PayloadTooLargeError(f"the request body is over {self.max_bytes} bytes")
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLargeError(f"the request body is over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counted, send)

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gdi_node.passport.config import Disclosure, DisclosureLimits, TrustSettings
+
 ENV_PREFIX = "GDI_NODE_"
 # Variables with the prefix that are not settings keys.
 _RESERVED_ENV = re.compile(r"^GDI_NODE_(CONFIG|TEST_.*)$")
@@ -76,13 +78,42 @@ class LoggingSettings(_Strict):
     format: Literal["json", "text"] = "json"
 
 
+_DEFAULT_DISCLOSURE = {
+    "PUBLIC": DisclosureLimits(
+        anonymous=Disclosure.FILE, registered=Disclosure.FILE, controlled=Disclosure.FILE
+    ),
+    "REGISTERED": DisclosureLimits(
+        anonymous=Disclosure.COUNT, registered=Disclosure.FILE, controlled=Disclosure.FILE
+    ),
+    "CONTROLLED": DisclosureLimits(
+        anonymous=Disclosure.BOOLEAN, registered=Disclosure.COUNT, controlled=Disclosure.FILE
+    ),
+}
+
+
 class DatasetSettings(_Strict):
-    """A dataset declared by the operator; synchronised into the catalogue's dataset table."""
+    """A dataset declared by the operator; synchronised into the catalogue's dataset table.
+
+    ``grants`` are the ControlledAccessGrants ``value`` strings that grant it (exact,
+    case-sensitive; the dataset id when empty), ``dac_sources`` the visa ``source`` values
+    trusted to grant them, ``disclosure`` the most each audience may see (defaults by level).
+    """
 
     id: str
     name: str
     description: str = ""
     security_level: SecurityLevel = SecurityLevel.CONTROLLED
+    grants: tuple[str, ...] = ()
+    dac_sources: tuple[str, ...] = ()
+    disclosure: DisclosureLimits | None = None
+
+    @property
+    def grant_values(self) -> tuple[str, ...]:
+        return self.grants or (self.id,)
+
+    @property
+    def disclosure_limits(self) -> DisclosureLimits:
+        return self.disclosure or _DEFAULT_DISCLOSURE[self.security_level.value]
 
     @field_validator("id")
     @classmethod
@@ -105,6 +136,8 @@ class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     logging: LoggingSettings = LoggingSettings()
     datasets: tuple[DatasetSettings, ...] = ()
+    trust: TrustSettings = TrustSettings()
+    audit_subject_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -132,12 +165,41 @@ class Settings(_Strict):
             raise ValueError(f"dataset ids must be unique; repeated: {', '.join(duplicates)}")
         return self
 
+    @model_validator(mode="after")
+    def _check_trust_is_safe(self) -> Settings:
+        trust = self.trust
+        if self.node.environment == "prod" and (trust.local_issuer or trust.allow_insecure_http):
+            raise ValueError(
+                "trust.local_issuer and trust.allow_insecure_http are for demos and tests;"
+                " they are refused when node.environment is prod"
+            )
+        if not trust.allow_insecure_http:
+            for issuer in (*trust.passport_issuers, *trust.visa_issuers):
+                urls = (
+                    issuer.issuer,
+                    *issuer.jwks_urls,
+                    issuer.userinfo_url,
+                    issuer.token_exchange_url,
+                )
+                plain = [u for u in urls if u and not u.startswith("https://")]
+                if plain:
+                    raise ValueError(
+                        f"trust: {', '.join(plain)} must use https (set"
+                        " trust.allow_insecure_http only in tests)"
+                    )
+        return self
+
     @property
     def effective_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'gdi-node.sqlite3').resolve()}"
+
+    @property
+    def audit_key_file(self) -> Path:
+        """The secret that pseudonymises subjects in the audit trail (shared by all workers)."""
+        return self.audit_subject_key_file or self.data_dir / "secrets" / "audit-subject.key"
 
     @property
     def drs_hostname(self) -> str:
@@ -165,7 +227,8 @@ def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
         if any(not p for p in path):
             raise SettingsError([(name, "malformed variable name")])
         raw = env[name]
-        value: Any = yaml.safe_load(raw) if path == ["datasets"] else raw
+        # Lists and mappings (datasets, a whole section) are written as YAML in one variable.
+        value: Any = yaml.safe_load(raw) if raw.lstrip().startswith(("[", "{")) else raw
         _set_nested(values, path, value)
         sources[".".join(path)] = name
     return values, sources

@@ -27,6 +27,16 @@ def test_demo_serves_its_data_and_every_printed_command_works(tmp_path: Path) ->
             assert obj["drs_uri"] == f"drs://127.0.0.1:{port}/{obj['id']}"
             assert Path(obj["path"]).is_relative_to(workdir / "demo")
         assert httpx.get(facts["urls"]["service_info"]).json()["name"] == "gdi-node demo"
+        token = facts["tokens"]["controlled"]
+        assert token in node.log_path.read_text(), "the ready token is printed"
+        mine = httpx.get(
+            f"{node.base_url}/permissions", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        granted = {p["datasetId"]: p for p in mine["permissions"]}
+        assert granted["demo-controlled"]["audience"] == "controlled"
+        assert granted["demo-controlled"]["disclosure"] == "file"
+        anonymous = httpx.get(f"{node.base_url}/permissions").json()["permissions"]
+        assert {p["datasetId"]: p["disclosure"] for p in anonymous}["demo-controlled"] == "boolean"
         printed = node.log_path.read_text()
         for command in facts["commands"]:
             assert command["run"] in printed, "the person sees the same commands as scripts"

@@ -15,9 +15,10 @@ from connexion.exceptions import ResolverError
 from gdi_node import apis
 from gdi_node.apis import NodeRuntime, build_mounts
 from gdi_node.app import OperationTableResolver, _envelope_for, create_app
-from gdi_node.db.engine import make_engine
+from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import ErrorReport
 from gdi_node.observability import RequestMetrics
+from gdi_node.passport.wiring import build_authorization
 from gdi_node.resources import shipped_dir
 from gdi_node.settings import Settings
 
@@ -27,7 +28,10 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 @pytest.fixture
 def mounts(settings: Settings) -> Iterator[list[apis.ApiMount]]:
     engine = make_engine(settings.effective_database_url)
-    yield build_mounts(NodeRuntime(settings, engine, RequestMetrics(), datetime.now(UTC)))
+    authorization = build_authorization(settings, make_session_factory(engine))
+    runtime = NodeRuntime(settings, engine, RequestMetrics(), datetime.now(UTC), authorization)
+    yield build_mounts(runtime)
+    authorization.close()
     engine.dispose()
 
 

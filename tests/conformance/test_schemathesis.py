@@ -39,7 +39,23 @@ def _app() -> Any:
 
 
 APP = _app()
-node = schemathesis.openapi.from_asgi(DOCUMENTS["node.yaml"], APP)
+
+
+async def _without_lifespan(scope: Any, receive: Any, send: Any) -> None:
+    """Serve APP, answering lifespan events here: schemathesis opens a client per case, and
+    the app's real shutdown (closing the audit trail) must happen once, not per case."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await APP(scope, receive, send)
+
+
+node = schemathesis.openapi.from_asgi(DOCUMENTS["node.yaml"], _without_lifespan)
 
 
 @node.parametrize()

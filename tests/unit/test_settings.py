@@ -137,3 +137,15 @@ def test_the_shipped_example_configuration_is_valid() -> None:
     assert settings.server.workers == 4
     assert [d.id for d in settings.datasets] == ["GDI-NATIONAL-WGS", "GDI-AF"]
     assert settings.data_dir == Path("/var/lib/gdi-node")
+
+
+def test_trusted_issuers_must_use_https_unless_insecure_http_is_allowed() -> None:
+    trust = "{passport_issuers: [{issuer: 'http://aai.example', jwks_urls: ['http://aai.example/jwk']}]}"
+    with pytest.raises(SettingsError, match="must use https"):
+        load_settings(None, env={"GDI_NODE_TRUST": trust})
+
+
+def test_production_refuses_the_local_issuer_and_insecure_http() -> None:
+    env = {"GDI_NODE_NODE__ENVIRONMENT": "prod", "GDI_NODE_TRUST__LOCAL_ISSUER": "true"}
+    with pytest.raises(SettingsError, match=r"refused when node\.environment is prod"):
+        load_settings(None, env=env)

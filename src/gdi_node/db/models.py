@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -56,3 +56,46 @@ class DataObject(Base):
     )
 
     dataset: Mapped[Dataset] = relationship(back_populates="objects")
+
+
+# SQLite only autoincrements an ``INTEGER PRIMARY KEY`` (a rowid alias), not a ``BIGINT`` one.
+AUDIT_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AuditRecord(Base):
+    """One authorization decision, appended to a SHA-256 hash chain (see gdi_node.passport.audit).
+
+    ``subject`` is a keyed pseudonym of the principal (never the raw ``sub``), NULL when
+    anonymous; ``visa_ids`` is a JSON list of the ``jti`` of every visa the decision used.
+    """
+
+    __tablename__ = "audit_records"
+    __table_args__ = (Index("ix_audit_records_time", "time"),)
+
+    id: Mapped[int] = mapped_column(AUDIT_ID, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    dataset_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    object_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    disclosure: Mapped[str] = mapped_column(String(16))
+    visa_ids: Mapped[str] = mapped_column(Text)
+    client_address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The single row (``id`` 1) naming the last record of the audit chain and its hash.
+
+    Writers lock it before appending and update it in the same transaction, which serialises
+    them and lets the verifier notice rows cut from the tail.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(AUDIT_ID)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -17,9 +17,11 @@ import yaml
 
 from gdi_node.bootstrap import open_ingestor
 from gdi_node.demo.synthetic import DemoFiles, generate_demo_data
+from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings, load_settings
 from gdi_node.storage.ingest import IngestResult
 
+DEMO_TOKEN_TTL = 24 * 3600
 PUBLIC_DATASET = "demo-public"
 CONTROLLED_DATASET = "demo-controlled"
 
@@ -38,6 +40,8 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
         "data_dir": ".",
         "public_url": f"http://{host}:{port}",
         "server": {"host": host, "port": port, "workers": 1},
+        # The demo trusts its own local passport issuer and treats loopback as in-country.
+        "trust": {"local_issuer": True, "residency": {"networks": ["127.0.0.0/8", "::1/128"]}},
         "node": {
             "id": "org.example.gdi-node.demo",
             "name": "gdi-node demo",
@@ -64,12 +68,20 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
     return path
 
 
-def _commands(base: str, files: DemoFiles, objects: list[IngestResult]) -> list[dict[str, str]]:
+def _commands(
+    base: str, files: DemoFiles, objects: list[IngestResult], tokens: dict[str, str]
+) -> list[dict[str, str]]:
+    bearer = f"Authorization: Bearer {tokens['controlled']}"
     commands = [
         {"what": "Describe the node (GA4GH service-info)", "run": f"curl -s {base}/service-info"},
         {"what": "List the APIs it serves", "run": f"curl -s {base}/services"},
         {"what": "Is it ready?", "run": f"curl -s {base}/ready"},
         {"what": "Prometheus metrics", "run": f"curl -s {base}/metrics"},
+        {"what": "What an anonymous caller may see", "run": f"curl -s {base}/permissions"},
+        {
+            "what": f"What the demo passport for {CONTROLLED_DATASET} may see",
+            "run": f"curl -s -H {shlex.quote(bearer)} {base}/permissions",
+        },
     ]
     for obj in objects:
         if obj.format == "BAM":
@@ -95,6 +107,15 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
             *ingestor.ingest([files.vcf, files.bcf], PUBLIC_DATASET),
             *ingestor.ingest([files.bam, files.cram], CONTROLLED_DATASET),
         ]
+    issuer = LocalIssuer.for_settings(settings)
+    tokens = {
+        "controlled": issuer.passport(
+            settings, "demo-researcher", [CONTROLLED_DATASET], registered=True, ttl=DEMO_TOKEN_TTL
+        ),
+        "registered": issuer.passport(
+            settings, "demo-registered", [], registered=True, ttl=DEMO_TOKEN_TTL
+        ),
+    }
     base = settings.public_url
     facts: dict[str, Any] = {
         "base_url": base,
@@ -126,8 +147,9 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
             "chrom_sizes": str(files.chrom_sizes),
             "samples": str(files.samples),
         },
-        "tokens": {},
-        "commands": _commands(base, files, objects),
+        "tokens": tokens,
+        "passport_jwks": f"{base}/passport/jwks",
+        "commands": _commands(base, files, objects, tokens),
     }
     (data_dir / "demo.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return PreparedDemo(settings, config_file, files, objects, facts)
@@ -139,6 +161,8 @@ def print_demo(demo: PreparedDemo, *, serving: bool) -> None:
     click.echo(f"gdi-node demo: {len(demo.objects)} files registered in {demo.config_file.parent}")
     for obj in facts["objects"]:
         click.echo(f"  {obj['format']:<4} {obj['dataset']:<16} {obj['drs_uri']}")
+    click.echo(f"\nDemo passport for {CONTROLLED_DATASET} (valid 24 h, local issuer):")
+    click.echo(f"  {facts['tokens']['controlled']}")
     click.echo(f"\nFacts for scripts: {demo.config_file.parent / 'demo.json'}")
     click.echo("Try (in another terminal):" if serving else "Once served, try:")
     for command in facts["commands"]:

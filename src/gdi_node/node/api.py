@@ -3,16 +3,57 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from gdi_node.errors import NotFoundError
 from gdi_node.node.service import NodeService
 from gdi_node.observability import RequestMetrics
+from gdi_node.passport.authorizer import Authorizer
+from gdi_node.passport.config import Disclosure
+from gdi_node.passport.local_issuer import LocalIssuer
+from gdi_node.passport.request import request_credentials, request_facts
 
 Handler = Callable[..., Any]
 
 
-def operations(service: NodeService, metrics: RequestMetrics) -> dict[str, Handler]:
-    """The operationId -> handler table of the node API, bound to this app's service."""
+def _permissions(authorizer: Authorizer, operation: str, body: object | None) -> dict[str, Any]:
+    facts = request_facts(operation)
+    principal = authorizer.principal(request_credentials(body), facts)
+    listed = []
+    for dataset_id in authorizer.policy.dataset_ids:
+        permit = authorizer.decide(principal, dataset_id, facts)
+        if permit.disclosure is Disclosure.NONE:
+            continue
+        expires = permit.expires_at
+        listed.append(
+            {
+                "datasetId": permit.dataset_id,
+                "securityLevel": permit.security_level.value,
+                "audience": permit.audience.value,
+                "disclosure": permit.disclosure.value,
+                "residency": permit.residency_ok,
+                "expiresAt": None
+                if expires is None
+                else datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z"),
+                "visaIds": [v.visa_id for v in permit.visas_used],
+            }
+        )
+    identity = principal.identity
+    return {
+        "subject": None if identity is None else {"iss": identity[0], "sub": identity[1]},
+        "permissions": listed,
+        "ignoredVisas": [{"id": i, "reason": r} for i, r in principal.ignored],
+    }
+
+
+def operations(
+    service: NodeService,
+    metrics: RequestMetrics,
+    authorizer: Authorizer,
+    local_issuer: LocalIssuer | None,
+) -> dict[str, Handler]:
+    """The operationId -> handler table of the node API, bound to this app's services."""
 
     def get_service_info() -> dict[str, Any]:
         return service.service_info()
@@ -36,6 +77,17 @@ def operations(service: NodeService, metrics: RequestMetrics) -> dict[str, Handl
     def get_metrics() -> str:
         return metrics.exposition()
 
+    def list_permissions() -> dict[str, Any]:
+        return _permissions(authorizer, "node.listPermissions", None)
+
+    def list_permissions_with_passports(body: dict[str, Any]) -> dict[str, Any]:
+        return _permissions(authorizer, "node.listPermissionsWithPassports", body)
+
+    def get_local_issuer_jwks() -> dict[str, Any]:
+        if local_issuer is None:
+            raise NotFoundError("this node has no local passport issuer")
+        return local_issuer.jwks()
+
     return {
         "getServiceInfo": get_service_info,
         "listServices": list_services,
@@ -44,4 +96,7 @@ def operations(service: NodeService, metrics: RequestMetrics) -> dict[str, Handl
         "getHealth": get_health,
         "getReadiness": get_readiness,
         "getMetrics": get_metrics,
+        "listPermissions": list_permissions,
+        "listPermissionsWithPassports": list_permissions_with_passports,
+        "getLocalIssuerJwks": get_local_issuer_jwks,
     }

@@ -1,0 +1,155 @@
+"""The one authorization entry point every API uses: credentials in, principal and permits out,
+every decision appended to the audit trail.
+
+Credentials (GA4GH AAI 1.2 / DRS 1.5 passport auth): a Passport JWT as bearer token, passports
+in a POST body (``{"passports": [...]}``), a broker's access token as bearer token, or nothing
+(anonymous). A bearer token together with body passports is refused (400).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gdi_node.errors import DomainError
+from gdi_node.passport.audit import AuditEvent, AuditTrail
+from gdi_node.passport.brokers import BrokerClient
+from gdi_node.passport.config import Disclosure
+from gdi_node.passport.errors import CredentialConflictError, CredentialError
+from gdi_node.passport.permits import Permit, PermitPolicy
+from gdi_node.passport.principal import Principal
+from gdi_node.passport.tokens import header_of
+from gdi_node.passport.verifier import PASSPORT_TYP, PassportVerifier
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the HTTP layer knows about a request, for decisions and the audit trail."""
+
+    operation: str
+    client_address: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    bearer: str | None = None
+    passports: tuple[object, ...] | None = None
+
+
+def credentials_from(authorization: str | None, body: object | None) -> Credentials:
+    """Read the Authorization header and a JSON body's ``passports`` member."""
+    bearer = None
+    if authorization:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise CredentialError("the Authorization header must be 'Bearer <token>'")
+        bearer = value.strip()
+    passports = None
+    if isinstance(body, dict) and "passports" in body:
+        raw = body["passports"]
+        if not isinstance(raw, list):
+            raise CredentialError("'passports' must be a list of passport JWTs")
+        passports = tuple(raw)
+    if bearer is not None and passports is not None:
+        raise CredentialConflictError(
+            "send either a bearer token or passports in the body, not both"
+        )
+    return Credentials(bearer, passports)
+
+
+class Authorizer:
+    """Principal resolution, permit evaluation and auditing, for all APIs."""
+
+    def __init__(
+        self,
+        verifier: PassportVerifier,
+        brokers: BrokerClient,
+        policy: PermitPolicy,
+        audit: AuditTrail,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.verifier = verifier
+        self._brokers = brokers
+        self.policy = policy
+        self._audit = audit
+        self._clock = clock
+
+    def principal(self, credentials: Credentials, facts: RequestFacts) -> Principal:
+        """Verify the credentials; a failure is audited and raised (never anonymous)."""
+        try:
+            if credentials.passports is not None:
+                return self.verifier.principal_from_passports(credentials.passports)
+            if credentials.bearer is None:
+                return Principal.anonymous()
+            if _is_passport(credentials.bearer):
+                return self.verifier.principal_from_passports([credentials.bearer])
+            return self._brokers.principal(credentials.bearer)
+        except DomainError:
+            self._record(None, facts, None, None, decision="deny", disclosure=Disclosure.NONE)
+            raise
+
+    def decide(
+        self,
+        principal: Principal,
+        dataset_id: str,
+        facts: RequestFacts,
+        *,
+        level: Disclosure | None = None,
+        object_id: str | None = None,
+    ) -> Permit:
+        """The permit for one dataset; with ``level``, raise 401/403/404 unless allowed."""
+        try:
+            permit = self.policy.permit(principal, dataset_id, facts.client_address)
+        except DomainError:
+            self._record(
+                principal, facts, dataset_id, object_id, decision="deny", disclosure=Disclosure.NONE
+            )
+            raise
+        allowed = level is None or permit.allows(level)
+        self._record(
+            principal,
+            facts,
+            dataset_id,
+            object_id,
+            decision="allow" if allowed else "deny",
+            disclosure=permit.disclosure,
+            visa_ids=tuple(v.visa_id for v in permit.visas_used),
+        )
+        if level is not None:
+            permit.require(level, principal)
+        return permit
+
+    def _record(
+        self,
+        principal: Principal | None,
+        facts: RequestFacts,
+        dataset_id: str | None,
+        object_id: str | None,
+        *,
+        decision: str,
+        disclosure: Disclosure,
+        visa_ids: tuple[str, ...] = (),
+    ) -> None:
+        identity = principal.identity if principal is not None else None
+        self._audit.record(
+            AuditEvent(
+                time=self._clock(),
+                subject_iss=identity[0] if identity else None,
+                subject_sub=identity[1] if identity else None,
+                operation=facts.operation,
+                dataset_id=dataset_id,
+                object_id=object_id,
+                decision=decision,
+                disclosure=disclosure.value,
+                visa_ids=visa_ids,
+                client_address=facts.client_address,
+                request_id=facts.request_id,
+            )
+        )
+
+
+def _is_passport(token: str) -> bool:
+    header = header_of(token)
+    return header is not None and header.get("typ") == PASSPORT_TYP

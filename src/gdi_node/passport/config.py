@@ -1,0 +1,146 @@
+"""Settings of the Passport clearinghouse: whom to trust, limits, registered access, residency.
+
+GA4GH AAI 1.2 (Conformance for Claim Clearinghouses) leaves trust to configuration: the brokers
+and passport issuers whose tokens are accepted, the visa issuers with the JWKS URLs each may use
+(a visa's ``jku`` must be on its issuer's list before anything is fetched), and which issuers may
+link identities. Everything not listed is untrusted.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+REGISTERED_ACCESS_DOI = "https://doi.org/10.1038/s41431-018-0219-y"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+class Disclosure(StrEnum):
+    """How much of a dataset a caller may see, from least to most."""
+
+    NONE = "none"
+    BOOLEAN = "boolean"
+    COUNT = "count"
+    RECORD = "record"
+    FILE = "file"
+
+    @property
+    def rank(self) -> int:
+        return list(Disclosure).index(self)
+
+    def at_most(self, other: Disclosure) -> Disclosure:
+        return self if self.rank <= other.rank else other
+
+
+class Audience(StrEnum):
+    """Who the caller is to a dataset: nobody known, a registered researcher, or granted."""
+
+    ANONYMOUS = "anonymous"
+    REGISTERED = "registered"
+    CONTROLLED = "controlled"
+
+
+class DisclosureLimits(_Strict):
+    """The maximum disclosure per audience for one dataset."""
+
+    anonymous: Disclosure
+    registered: Disclosure
+    controlled: Disclosure
+
+    def for_audience(self, audience: Audience) -> Disclosure:
+        limit: Disclosure = getattr(self, audience.value)
+        return limit
+
+
+class TrustedIssuer(_Strict):
+    """A passport issuer / broker, or a visa issuer, with the JWKS URLs allowed for it."""
+
+    issuer: str
+    jwks_urls: tuple[str, ...] = Field(min_length=1)
+    userinfo_url: str | None = None
+    token_exchange_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    links_identities: bool = False
+
+    @field_validator("issuer", "userinfo_url", "token_exchange_url")
+    @classmethod
+    def _urls(cls, value: str | None) -> str | None:
+        return None if value is None else _check_url(value)
+
+    @field_validator("jwks_urls")
+    @classmethod
+    def _jwks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_check_url(v) for v in value)
+
+
+class RegisteredAccess(_Strict):
+    """Registered Access = AcceptedTermsAndPolicies + ResearcherStatus (Passport v1, §Registered
+    Access), both from one identity; ``sources`` empty means any source a trusted issuer signs."""
+
+    accepted_terms_value: str = REGISTERED_ACCESS_DOI
+    researcher_status_value: str = REGISTERED_ACCESS_DOI
+    sources: tuple[str, ...] = ()
+
+
+class Limits(_Strict):
+    """Bounds on what one request may make the clearinghouse do."""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_token_bytes: int = Field(default=65_536, ge=1024)
+    max_visas: int = Field(default=100, ge=1)
+    max_visa_bytes: int = Field(default=16_384, ge=512)
+    max_jku_per_request: int = Field(default=5, ge=1)
+    max_passports: int = Field(default=10, ge=1)
+
+
+class Residency(_Strict):
+    """Who may receive record-level data and file bytes of REGISTERED/CONTROLLED datasets.
+
+    Only requests from these networks (in-country networks, processing environments) qualify;
+    with none configured nobody does, and everyone gets at most aggregates (fail closed).
+    """
+
+    networks: tuple[str, ...] = ()
+
+    @field_validator("networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            ip_network(item, strict=False)
+        return value
+
+    def parsed(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(n, strict=False) for n in self.networks)
+
+
+class TrustSettings(_Strict):
+    """The ``trust:`` section of the settings."""
+
+    passport_issuers: tuple[TrustedIssuer, ...] = ()
+    visa_issuers: tuple[TrustedIssuer, ...] = ()
+    local_issuer: bool = False
+    audiences: tuple[str, ...] = ()
+    registered_access: RegisteredAccess = RegisteredAccess()
+    residency: Residency = Residency()
+    limits: Limits = Limits()
+    clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    allow_insecure_http: bool = False
+    http_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    jwks_max_bytes: int = Field(default=262_144, ge=1024)
+    jwks_cache_seconds: int = Field(default=600, ge=0)
+    jwks_min_refetch_seconds: int = Field(default=60, ge=0)
+    userinfo_cache_max_entries: int = Field(default=10_000, ge=1)

@@ -1,0 +1,197 @@
+"""The embedded default's own passport and visa issuer (for the demo and for tests).
+
+A P-256 key pair is kept in the data directory; ``gdi-node passport issue`` mints a Passport
+(typ ``vnd.ga4gh.passport+jwt``) holding Visa Document Tokens (header ``jku`` = the node's
+published JWKS) for datasets and Registered Access. A node trusts this issuer only when
+``trust.local_issuer`` is set, which production configurations refuse; its keys reach the
+verifier out of band (AAI 1.2 allows that), so the node never fetches its own JWKS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from gdi_node.errors import InvalidInputError
+from gdi_node.passport.config import TrustedIssuer
+from gdi_node.settings import Settings
+
+KEY_FILE = "local-issuer-key.json"
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """``90s``, ``15m``, ``1h``, ``7d`` -> seconds."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise InvalidInputError(f"{text!r} is not a duration like 30m, 1h or 7d")
+    return int(match.group(1)) * _SECONDS[match.group(2)]
+
+
+def parse_condition(text: str) -> dict[str, str]:
+    """``type=AffiliationAndRole,value=const:faculty@x.org`` -> one Condition Clause."""
+    clause: dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value:
+            raise InvalidInputError(f"condition {text!r}: expected name=value pairs")
+        clause[name.strip()] = value
+    if "type" not in clause or len(clause) < 2:
+        raise InvalidInputError(f"condition {text!r} needs a type and at least one claim")
+    return clause
+
+
+@dataclass(frozen=True)
+class LocalIssuer:
+    """The key and URLs of the node's own issuer."""
+
+    key: ECKey
+    issuer: str
+    jwks_url: str
+    dac_source: str
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> LocalIssuer:
+        base = settings.public_url
+        path = settings.data_dir / "passport" / KEY_FILE
+        return cls(
+            _load_or_create_key(path),
+            f"{base}/passport",
+            f"{base}/passport/jwks",
+            f"{base}/passport/dac",
+        )
+
+    def trusted_issuer(self) -> TrustedIssuer:
+        return TrustedIssuer(issuer=self.issuer, jwks_urls=(self.jwks_url,), links_identities=True)
+
+    def jwks(self) -> dict[str, Any]:
+        public = self.key.as_dict(private=False)
+        return {"keys": [{**public, "use": "sig", "alg": "ES256"}]}
+
+    def _sign(self, header: dict[str, Any], claims: dict[str, Any]) -> str:
+        return jwt.encode({"alg": "ES256", "kid": self.key.kid, **header}, claims, self.key)
+
+    def visa(self, sub: str, visa: dict[str, Any], exp: int, now: int) -> str:
+        claims = {
+            "iss": self.issuer,
+            "sub": sub,
+            "iat": now,
+            "exp": exp,
+            "jti": uuid.uuid4().hex,
+            "ga4gh_visa_v1": {"asserted": now, **visa},
+        }
+        return self._sign({"typ": "vnd.ga4gh.visa+jwt", "jku": self.jwks_url}, claims)
+
+    def passport(
+        self,
+        settings: Settings,
+        sub: str,
+        datasets: Sequence[str],
+        *,
+        registered: bool = False,
+        ttl: int = 3600,
+        conditions: Sequence[dict[str, str]] = (),
+        affiliations: Sequence[str] = (),
+    ) -> str:
+        """A signed passport for ``sub`` with grants for ``datasets`` (ids in the settings)."""
+        declared = {d.id: d for d in settings.datasets}
+        unknown = [d for d in datasets if d not in declared]
+        if unknown:
+            raise InvalidInputError(f"unknown dataset(s): {', '.join(unknown)}")
+        now = int(time.time())
+        exp = now + ttl
+        visas = []
+        for dataset_id in datasets:
+            grant: dict[str, Any] = {
+                "type": "ControlledAccessGrants",
+                "by": "dac",
+                "value": declared[dataset_id].grant_values[0],
+                "source": self.dac_source,
+            }
+            if conditions:
+                grant["conditions"] = [list(conditions)]
+            visas.append(self.visa(sub, grant, exp, now))
+        if registered:
+            ra = settings.trust.registered_access
+            visas.append(
+                self.visa(
+                    sub,
+                    {
+                        "type": "AcceptedTermsAndPolicies",
+                        "by": "self",
+                        "value": ra.accepted_terms_value,
+                        "source": self.dac_source,
+                    },
+                    exp,
+                    now,
+                )
+            )
+            visas.append(
+                self.visa(
+                    sub,
+                    {
+                        "type": "ResearcherStatus",
+                        "by": "so",
+                        "value": ra.researcher_status_value,
+                        "source": self.dac_source,
+                    },
+                    exp,
+                    now,
+                )
+            )
+        for affiliation in affiliations:
+            visas.append(
+                self.visa(
+                    sub,
+                    {
+                        "type": "AffiliationAndRole",
+                        "by": "system",
+                        "value": affiliation,
+                        "source": self.dac_source,
+                    },
+                    exp,
+                    now,
+                )
+            )
+        claims = {
+            "iss": self.issuer,
+            "sub": sub,
+            "iat": now,
+            "exp": exp,
+            "jti": uuid.uuid4().hex,
+            "ga4gh_passport_v1": visas,
+        }
+        return self._sign({"typ": "vnd.ga4gh.passport+jwt"}, claims)
+
+
+def _load_or_create_key(path: Path) -> ECKey:
+    """The issuer's private key, created once (0600, atomically) and reused."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = ECKey.generate_key("P-256", auto_kid=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(key.as_dict(private=True), handle)
+        try:
+            os.link(tmp, path)  # fails if another process won the race: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    key = ECKey.import_key(data)
+    if not key.kid:
+        raise InvalidInputError(f"{path} holds a key without 'kid'")
+    return key

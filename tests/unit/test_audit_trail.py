@@ -1,0 +1,461 @@
+"""The authorization audit trail: pseudonyms, the hash chain, export and the writer thread.
+
+Storage tests run on SQLite and PostgreSQL (the ``database_url`` fixture). Nothing here asserts
+on timings: "record() does not write" is shown with a long flush interval and a flush after.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.db.engine import make_engine, make_session_factory
+from gdi_node.db.migrate import upgrade
+from gdi_node.db.models import AuditChainHead, AuditRecord
+from gdi_node.passport.audit import (
+    AuditEvent,
+    AuditTrail,
+    chain_hash,
+    export_jsonl,
+    load_or_create_subject_key,
+    pseudonymous_subject,
+    verify_chain,
+)
+
+KEY = bytes(range(32))
+ISS = "https://aai.example.org/oidc/"
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def event(i: int, **changes: Any) -> AuditEvent:
+    values: dict[str, Any] = {
+        "time": T0 + timedelta(minutes=i),
+        "subject_iss": ISS,
+        "subject_sub": f"researcher-{i}@example.org",
+        "operation": "htsget.getReads",
+        "dataset_id": "DS-CONTROLLED",
+        "object_id": f"obj-{i}",
+        "decision": "allow",
+        "disclosure": "file",
+        "visa_ids": (f"jti-{i}-a", f"jti-{i}-b"),
+        "client_address": "192.0.2.7",
+        "request_id": f"req-{i}",
+    }
+    values.update(changes)
+    return AuditEvent(**values)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def trail(sessions: sessionmaker[Session]) -> Iterator[AuditTrail]:
+    trail = AuditTrail(sessions, KEY, batch_size=4, flush_interval=0.05)
+    yield trail
+    trail.close()
+
+
+@pytest.fixture
+def chain(sessions: sessionmaker[Session], trail: AuditTrail) -> sessionmaker[Session]:
+    """Ten records, ids 1..10, written in three batches."""
+    for i in range(1, 11):
+        trail.record(event(i))
+    trail.flush()
+    assert verify_chain(sessions).ok
+    return sessions
+
+
+def rows(sessions: sessionmaker[Session]) -> list[AuditRecord]:
+    with sessions() as session:
+        return list(session.scalars(select(AuditRecord).order_by(AuditRecord.id)))
+
+
+def count_rows(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditRecord)) or 0)
+
+
+def edit(sessions: sessionmaker[Session], row_id: int, **values: Any) -> None:
+    with sessions() as session, session.begin():
+        session.execute(update(AuditRecord).where(AuditRecord.id == row_id).values(**values))
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_subject_key_is_created_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "audit-subject.key"
+    key = load_or_create_subject_key(path)
+    assert len(key) == 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_subject_key(path) == key
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
+
+
+def test_racing_processes_agree_on_one_subject_key(tmp_path: Path) -> None:
+    path = tmp_path / "audit-subject.key"
+    keys: list[bytes] = []
+    threads = [
+        threading.Thread(target=lambda: keys.append(load_or_create_subject_key(path)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(keys) == 8
+    assert set(keys) == {path.read_bytes()}
+
+
+def test_subject_key_of_the_wrong_size_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "short.key"
+    path.write_bytes(b"short")
+    with pytest.raises(ValueError, match="32 bytes"):
+        load_or_create_subject_key(path)
+
+
+def test_pseudonym_is_keyed_and_depends_on_issuer_and_subject() -> None:
+    one = pseudonymous_subject(KEY, ISS, "alice")
+    assert one == pseudonymous_subject(KEY, ISS, "alice")
+    assert len(one) == 64
+    assert int(one, 16) >= 0
+    others = {
+        pseudonymous_subject(KEY, ISS, "bob"),
+        pseudonymous_subject(KEY, "https://other.example/", "alice"),
+        pseudonymous_subject(bytes(32), ISS, "alice"),
+    }
+    assert one not in others
+    assert len(others) == 3
+
+
+def test_events_are_stored_with_a_pseudonymous_subject(
+    sessions: sessionmaker[Session], trail: AuditTrail
+) -> None:
+    trail.record(event(1, subject_sub="alice@example.org"))
+    trail.record(
+        event(
+            2,
+            subject_iss=None,
+            subject_sub=None,
+            decision="deny",
+            disclosure="none",
+            visa_ids=(),
+            client_address=None,
+            request_id=None,
+            dataset_id=None,
+        )
+    )
+    trail.flush()
+    named, anonymous = rows(sessions)
+    assert named.subject == pseudonymous_subject(KEY, ISS, "alice@example.org")
+    stored = json.dumps([str(getattr(named, c.key)) for c in AuditRecord.__table__.columns])
+    assert "alice" not in stored
+    assert named.operation == "htsget.getReads"
+    assert json.loads(named.visa_ids) == ["jti-1-a", "jti-1-b"]
+    assert named.time.replace(tzinfo=named.time.tzinfo or UTC) == T0 + timedelta(minutes=1)
+    assert (named.id, anonymous.id) == (1, 2)
+    assert anonymous.subject is None
+    assert (anonymous.decision, anonymous.disclosure, anonymous.visa_ids) == ("deny", "none", "[]")
+    assert anonymous.dataset_id is None
+    assert anonymous.prev_hash == named.row_hash
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"decision": "maybe"},
+        {"disclosure": "everything"},
+        {"operation": ""},
+        {"operation": "x" * 65},
+        {"subject_sub": None},
+        {"time": datetime(2026, 1, 1)},  # naive
+        {"request_id": "a\0b"},
+        {"visa_ids": ("ok", "bad\0")},
+    ],
+)
+def test_invalid_events_are_refused_at_once(tmp_path: Path, change: dict[str, Any]) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    trail = AuditTrail(make_session_factory(engine), KEY)
+    with pytest.raises(ValueError):  # noqa: PT011 - several messages
+        trail.record(event(1, **change))
+    assert trail.pending == 0
+    trail.close()
+    engine.dispose()
+
+
+def test_chain_verifies_after_many_batches(
+    sessions: sessionmaker[Session], trail: AuditTrail
+) -> None:
+    for i in range(1, 101):
+        trail.record(event(i, decision="deny" if i % 3 else "allow"))
+        if i % 30 == 0:
+            trail.flush()
+    trail.flush()
+    report = verify_chain(sessions)
+    assert report.ok, report
+    assert report.rows == 100
+    assert [row.id for row in rows(sessions)] == list(range(1, 101))
+    with sessions() as session:
+        head = session.get(AuditChainHead, 1)
+        assert head is not None
+        assert (head.last_id, head.last_hash) == (100, rows(sessions)[-1].row_hash)
+
+
+def test_empty_chain_verifies(sessions: sessionmaker[Session]) -> None:
+    assert verify_chain(sessions) == verify_chain(sessions)
+    assert verify_chain(sessions).ok
+    assert verify_chain(sessions).rows == 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"time": T0},
+        {"subject": "f" * 64},
+        {"subject": None},
+        {"operation": "drs.getObject"},
+        {"dataset_id": "DS-PUBLIC"},
+        {"dataset_id": None},
+        {"object_id": "obj-other"},
+        {"decision": "deny"},
+        {"disclosure": "none"},
+        {"visa_ids": '["jti-forged"]'},
+        {"visa_ids": "not json"},
+        {"client_address": "198.51.100.1"},
+        {"request_id": "req-other"},
+        {"prev_hash": "1" * 64},
+        {"row_hash": "2" * 64},
+    ],
+    ids=lambda values: "-".join(f"{k}={str(v)[:8]}" for k, v in values.items()),
+)
+def test_editing_a_middle_row_is_detected_with_its_id(
+    chain: sessionmaker[Session], values: dict[str, Any]
+) -> None:
+    edit(chain, 5, **values)
+    report = verify_chain(chain)
+    assert not report.ok
+    assert report.first_bad_id == 5
+    assert report.problem
+
+
+def test_a_forged_but_consistent_row_hash_breaks_the_next_link(
+    chain: sessionmaker[Session],
+) -> None:
+    fields = json.loads(_exported(chain)[4])
+    del fields["row_hash"]
+    prev_hash = fields.pop("prev_hash")
+    fields["operation"] = "beacon.individuals"
+    edit(chain, 5, operation="beacon.individuals", row_hash=chain_hash(prev_hash, fields))
+    report = verify_chain(chain)
+    assert (report.ok, report.first_bad_id) == (False, 6)
+
+
+def test_deleting_a_middle_row_is_detected(chain: sessionmaker[Session]) -> None:
+    with chain() as session, session.begin():
+        session.execute(delete(AuditRecord).where(AuditRecord.id == 4))
+    report = verify_chain(chain)
+    assert (report.ok, report.first_bad_id) == (False, 4)
+    assert "missing" in str(report.problem)
+
+
+def test_deleting_the_last_rows_is_detected(chain: sessionmaker[Session]) -> None:
+    with chain() as session, session.begin():
+        session.execute(delete(AuditRecord).where(AuditRecord.id >= 9))
+    report = verify_chain(chain)
+    assert (report.ok, report.rows, report.first_bad_id) == (False, 8, 9)
+    assert "missing" in str(report.problem)
+
+
+def test_writing_after_a_cut_tail_keeps_the_cut_visible(
+    chain: sessionmaker[Session], trail: AuditTrail
+) -> None:
+    with chain() as session, session.begin():
+        session.execute(delete(AuditRecord).where(AuditRecord.id == 10))
+    trail.record(event(11))
+    trail.flush()
+    report = verify_chain(chain)
+    assert (report.ok, report.first_bad_id) == (False, 10)
+
+
+def test_swapping_two_rows_is_detected(chain: sessionmaker[Session]) -> None:
+    columns = [c.key for c in AuditRecord.__table__.columns if c.key != "id"]
+    third, seventh = rows(chain)[2], rows(chain)[6]
+    edit(chain, 3, **{c: getattr(seventh, c) for c in columns})
+    edit(chain, 7, **{c: getattr(third, c) for c in columns})
+    report = verify_chain(chain)
+    assert (report.ok, report.first_bad_id) == (False, 3)
+
+
+def test_a_missing_head_row_is_detected(chain: sessionmaker[Session]) -> None:
+    with chain() as session, session.begin():
+        session.execute(delete(AuditChainHead))
+    report = verify_chain(chain)
+    assert not report.ok
+    assert "head" in str(report.problem)
+
+
+def _exported(sessions: sessionmaker[Session], since: datetime | None = None) -> list[str]:
+    out = io.StringIO()
+    count = export_jsonl(sessions, out, since=since)
+    lines = out.getvalue().splitlines()
+    assert count == len(lines)
+    return lines
+
+
+def test_export_is_json_lines_that_recompute_the_chain(chain: sessionmaker[Session]) -> None:
+    prev_hash = "0" * 64
+    for number, line in enumerate(_exported(chain), start=1):
+        fields = json.loads(line)
+        assert fields["id"] == number
+        assert datetime.fromisoformat(fields["time"]) == T0 + timedelta(minutes=number)
+        assert fields["visa_ids"] == [f"jti-{number}-a", f"jti-{number}-b"]
+        row_hash = fields.pop("row_hash")
+        assert fields.pop("prev_hash") == prev_hash
+        assert chain_hash(prev_hash, fields) == row_hash
+        prev_hash = row_hash
+
+
+def test_export_since_filters_on_time(chain: sessionmaker[Session]) -> None:
+    since = T0 + timedelta(minutes=7)
+    lines = _exported(chain, since=since)
+    assert [json.loads(line)["id"] for line in lines] == [7, 8, 9, 10]
+    in_another_zone = since.astimezone(timezone(timedelta(hours=2)))
+    assert _exported(chain, since=in_another_zone) == lines
+    assert _exported(chain, since=T0 + timedelta(days=1)) == []
+
+
+def test_concurrent_writers_make_one_valid_chain(
+    database_url: str, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = make_engine(database_url)  # a second "worker process"
+    trails = [
+        AuditTrail(make_session_factory(engine), KEY, batch_size=5, flush_interval=0.01),
+        AuditTrail(make_session_factory(other), KEY, batch_size=3, flush_interval=0.01),
+    ]
+
+    def work(trail: AuditTrail, name: str) -> None:
+        for i in range(40):
+            trail.record(event(i, request_id=f"{name}-{i}"))
+
+    threads = [
+        threading.Thread(target=work, args=(trail, f"w{n}-t{t}"))
+        for n, trail in enumerate(trails)
+        for t in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for trail in trails:
+        trail.close(timeout=30)
+    other.dispose()
+    sessions = make_session_factory(engine)
+    report = verify_chain(sessions)
+    assert report.ok, report
+    assert report.rows == 240
+    expected = {f"w{n}-t{t}-{i}" for n in range(2) for t in range(3) for i in range(40)}
+    assert {row.request_id for row in rows(sessions)} == expected
+    # Writers wait for the head lock; they never collide on an id and have to retry.
+    assert not [r for r in caplog.records if r.name == "gdi_node.passport.audit"]
+
+
+def test_record_only_enqueues(sessions: sessionmaker[Session]) -> None:
+    trail = AuditTrail(sessions, KEY, batch_size=1000, flush_interval=3600)
+    trail.record(event(1))
+    assert trail.pending == 1
+    assert count_rows(sessions) == 0  # the writer waits for a batch or the interval
+    trail.flush()
+    assert trail.pending == 0
+    assert count_rows(sessions) == 1
+    trail.close()
+
+
+def test_close_flushes_and_is_idempotent(sessions: sessionmaker[Session]) -> None:
+    trail = AuditTrail(sessions, KEY, batch_size=1000, flush_interval=3600)
+    for i in range(1, 4):
+        trail.record(event(i))
+    trail.close()
+    trail.close()
+    assert count_rows(sessions) == 3
+    with pytest.raises(RuntimeError, match="closed"):
+        trail.record(event(4))
+
+
+def test_unreachable_sqlite_keeps_events_until_it_appears(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'not-yet' / 'audit.sqlite3'}"
+    early = create_engine(url)  # unlike make_engine, does not create the folder
+    trail = AuditTrail(make_session_factory(early), KEY, batch_size=2, flush_interval=0.01)
+    for i in range(1, 6):
+        trail.record(event(i))
+    with pytest.raises(TimeoutError):
+        trail.flush(timeout=0.3)
+    assert trail.pending == 5
+    ready = make_engine(url)
+    upgrade(ready)
+    trail.flush(timeout=30)
+    trail.close()
+    sessions = make_session_factory(ready)
+    assert verify_chain(sessions).rows == 5
+    assert [row.request_id for row in rows(sessions)] == [f"req-{i}" for i in range(1, 6)]
+    early.dispose()
+    ready.dispose()
+
+
+def test_full_queue_blocks_record_instead_of_dropping(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'later' / 'audit.sqlite3'}"
+    early = create_engine(url)
+    trail = AuditTrail(make_session_factory(early), KEY, max_queue=2, flush_interval=0.01)
+    trail.record(event(1))
+    trail.record(event(2))
+    third = threading.Thread(target=trail.record, args=(event(3),))
+    third.start()
+    third.join(0.2)
+    assert third.is_alive()  # blocked, not dropped
+    assert trail.pending == 2
+    ready = make_engine(url)
+    upgrade(ready)
+    third.join(30)
+    assert not third.is_alive()
+    trail.close(timeout=30)
+    assert verify_chain(make_session_factory(ready)).rows == 3
+    early.dispose()
+    ready.dispose()
+
+
+def test_unreachable_postgres_times_out_without_losing_events() -> None:
+    engine = make_engine(f"postgresql://gdi@127.0.0.1:{closed_port()}/postgres")
+    trail = AuditTrail(make_session_factory(engine), KEY, flush_interval=0.01)
+    for i in range(1, 4):
+        trail.record(event(i))
+    with pytest.raises(TimeoutError):
+        trail.flush(timeout=0.3)
+    assert trail.pending == 3
+    with pytest.raises(TimeoutError, match="3 audit events"):
+        trail.close(timeout=0.3)
+    assert trail.pending == 3
+    trail.close()  # idempotent even after a failed close
+    engine.dispose()
