@@ -583,11 +583,11 @@ def test_one_clause_must_be_met_by_one_single_visa(world: World, stack: Any) -> 
 
 
 def test_a_conditioned_visa_cannot_satisfy_a_condition(world: World, stack: Any) -> None:
-    conditioned_affiliation = world.aai.visa(
+    conditioned_affiliation = world.rems.visa(
         "alice",
         "AffiliationAndRole",
         "faculty@uni.example",
-        world.aai.issuer,
+        world.rems.issuer,
         by="so",
         conditions=[[{"type": "ResearcherStatus", "value": "const:x"}]],
     )

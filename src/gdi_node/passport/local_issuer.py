@@ -29,6 +29,12 @@ from gdi_node.settings import Settings
 KEY_FILE = "local-issuer-key.json"
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_BY = {
+    "ControlledAccessGrants": "dac",
+    "AcceptedTermsAndPolicies": "self",
+    "ResearcherStatus": "so",
+    "AffiliationAndRole": "system",
+}
 
 
 def parse_duration(text: str) -> int:
@@ -82,15 +88,13 @@ class LocalIssuer:
     def _sign(self, header: dict[str, Any], claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": "ES256", "kid": self.key.kid, **header}, claims, self.key)
 
+    def _claims(self, sub: str, now: int, exp: int, **extra: Any) -> dict[str, Any]:
+        base = {"iss": self.issuer, "sub": sub, "iat": now, "exp": exp, "jti": uuid.uuid4().hex}
+        return {**base, **extra}
+
     def visa(self, sub: str, visa: dict[str, Any], exp: int, now: int) -> str:
-        claims = {
-            "iss": self.issuer,
-            "sub": sub,
-            "iat": now,
-            "exp": exp,
-            "jti": uuid.uuid4().hex,
-            "ga4gh_visa_v1": {"asserted": now, **visa},
-        }
+        """A Visa Document Token (header ``jku`` = this issuer's published JWKS)."""
+        claims = self._claims(sub, now, exp, ga4gh_visa_v1={"asserted": now, **visa})
         return self._sign({"typ": "vnd.ga4gh.visa+jwt", "jku": self.jwks_url}, claims)
 
     def passport(
@@ -111,68 +115,25 @@ class LocalIssuer:
             raise InvalidInputError(f"unknown dataset(s): {', '.join(unknown)}")
         now = int(time.time())
         exp = now + ttl
-        visas = []
+        wanted: list[dict[str, Any]] = []
         for dataset_id in datasets:
-            grant: dict[str, Any] = {
-                "type": "ControlledAccessGrants",
-                "by": "dac",
-                "value": declared[dataset_id].grant_values[0],
-                "source": self.dac_source,
-            }
+            grant = self._object("ControlledAccessGrants", declared[dataset_id].grant_values[0])
             if conditions:
                 grant["conditions"] = [list(conditions)]
-            visas.append(self.visa(sub, grant, exp, now))
+            wanted.append(grant)
         if registered:
             ra = settings.trust.registered_access
-            visas.append(
-                self.visa(
-                    sub,
-                    {
-                        "type": "AcceptedTermsAndPolicies",
-                        "by": "self",
-                        "value": ra.accepted_terms_value,
-                        "source": self.dac_source,
-                    },
-                    exp,
-                    now,
-                )
-            )
-            visas.append(
-                self.visa(
-                    sub,
-                    {
-                        "type": "ResearcherStatus",
-                        "by": "so",
-                        "value": ra.researcher_status_value,
-                        "source": self.dac_source,
-                    },
-                    exp,
-                    now,
-                )
-            )
-        for affiliation in affiliations:
-            visas.append(
-                self.visa(
-                    sub,
-                    {
-                        "type": "AffiliationAndRole",
-                        "by": "system",
-                        "value": affiliation,
-                        "source": self.dac_source,
-                    },
-                    exp,
-                    now,
-                )
-            )
-        claims = {
-            "iss": self.issuer,
-            "sub": sub,
-            "iat": now,
-            "exp": exp,
-            "jti": uuid.uuid4().hex,
-            "ga4gh_passport_v1": visas,
-        }
+            wanted.append(self._object("AcceptedTermsAndPolicies", ra.accepted_terms_value))
+            wanted.append(self._object("ResearcherStatus", ra.researcher_status_value))
+        wanted += [self._object("AffiliationAndRole", a) for a in affiliations]
+        visas = [self.visa(sub, obj, exp, now) for obj in wanted]
+        claims = self._claims(sub, now, exp, ga4gh_passport_v1=visas)
         return self._sign({"typ": "vnd.ga4gh.passport+jwt"}, claims)
+
+    def _object(self, visa_type: str, value: str) -> dict[str, Any]:
+        """A visa object with the ``by`` this issuer asserts for each type."""
+        by = _BY[visa_type]
+        return {"type": visa_type, "by": by, "value": value, "source": self.dac_source}
 
 
 def _load_or_create_key(path: Path) -> ECKey:
