@@ -15,14 +15,20 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 
-from gdi_node.db.engine import database_reachable
+from gdi_node.db.engine import database_reachable, make_session_factory
 from gdi_node.db.migrate import current_revision, head_revision
-from gdi_node.errors import Envelope, service_registry_envelope
+from gdi_node.errors import Envelope, htsget_envelope, service_registry_envelope
+from gdi_node.htsget import api as htsget_api
+from gdi_node.htsget import service as htsget_service
+from gdi_node.htsget.data import DataService
+from gdi_node.htsget.planner import IndexCache
+from gdi_node.htsget.signing import UrlSigner
 from gdi_node.node import api as node_api
 from gdi_node.node.service import NodeService, ServiceEntry, ServiceType
 from gdi_node.observability import RequestMetrics
 from gdi_node.passport.wiring import AuthorizationStack
 from gdi_node.resources import openapi_document
+from gdi_node.secrets import load_or_create_secret
 from gdi_node.settings import Settings
 
 Handler = Callable[..., Any]
@@ -119,6 +125,12 @@ def registry_entries() -> list[ServiceEntry]:
     """The GA4GH APIs this node serves, as its Service Registry lists them."""
     return [
         ServiceEntry(
+            type=ServiceType("htsget", "1.3.0"),
+            name="gdi-node htsget",
+            description="htsget 1.3 reads (BAM, CRAM) and variants (VCF, BCF)",
+            base_path=htsget_service.BASE_PATH,
+        ),
+        ServiceEntry(
             type=ServiceType("service-registry", "1.0.0"),
             name="gdi-node service registry",
             description="GA4GH Service Registry of the APIs this node serves",
@@ -139,7 +151,28 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
             "schema": lambda: _schema_is_current(runtime.engine, head),
         },
     )
+    sessions = make_session_factory(runtime.engine)
+    objects = htsget_service.ObjectLookup(sessions)
+    signer = UrlSigner(load_or_create_secret(runtime.settings.url_signing_key_file))
+    authorizer = runtime.authorization.authorizer
+    tickets = htsget_service.HtsgetService(
+        runtime.settings,
+        objects=objects,
+        indexes=IndexCache(),
+        signer=signer,
+        authorizer=authorizer,
+        started_at=runtime.started_at.isoformat,
+    )
     return [
+        ApiMount(
+            name="htsget",
+            document="htsget.yaml",
+            base_path=htsget_service.BASE_PATH,
+            operations=htsget_api.operations(
+                tickets, DataService(runtime.settings, objects, signer), authorizer
+            ),
+            envelope=htsget_envelope,
+        ),
         ApiMount(
             name="node",
             document="node.yaml",

@@ -32,6 +32,8 @@ from gdi_node.apis import (
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import DomainError, Envelope, ErrorReport
 from gdi_node.guards import BodySizeGuard, ControlCharacterGuard
+from gdi_node.htsget import service as htsget_service
+from gdi_node.htsget.cors import CorsMiddleware
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
 from gdi_node.passport.wiring import build_authorization
 from gdi_node.resources import openapi_document
@@ -149,6 +151,12 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
         ObservabilityMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         metrics=runtime.metrics,
+    )
+    app.add_middleware(
+        CorsMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        prefixes=(htsget_service.BASE_PATH,),
+        max_age=settings.htsget.cors_max_age_seconds,
     )
     handler = _error_handler(mounts, MethodIndex(mounts))
     for exc_type in (DomainError, ProblemException, HTTPException, Exception):

@@ -29,6 +29,14 @@ class InvalidInputError(DomainError):
     code = "InvalidInput"
 
 
+class UnsupportedFormatError(InvalidInputError):
+    code = "UnsupportedFormat"
+
+
+class InvalidRangeError(InvalidInputError):
+    code = "InvalidRange"
+
+
 class UnauthorizedError(DomainError):
     status = 401
     code = "InvalidAuthentication"
@@ -70,6 +78,7 @@ _CODE_BY_STATUS = {
     406: "NotAcceptable",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
+    416: "InvalidRange",
     429: "TooManyRequests",
     503: "Unavailable",
 }
@@ -89,6 +98,11 @@ class ErrorReport:
 
 
 Envelope = Callable[[ErrorReport], dict[str, Any]]
+
+
+def htsget_envelope(report: ErrorReport) -> dict[str, Any]:
+    """The htsget 1.3 error object: ``{"htsget": {"error": ..., "message": ...}}``."""
+    return {"htsget": {"error": report.code, "message": report.message}}
 
 
 def service_registry_envelope(report: ErrorReport) -> dict[str, Any]:

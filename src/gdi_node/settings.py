@@ -91,6 +91,16 @@ _DEFAULT_DISCLOSURE = {
 }
 
 
+class HtsgetSettings(_Strict):
+    """The htsget API and its data endpoint."""
+
+    ticket_ttl_seconds: int = Field(default=900, ge=10, le=86400)
+    signing_key_file: Path | None = None
+    reference_fasta: Path | None = None
+    cors_max_age_seconds: int = Field(default=86400, ge=0)
+    data_chunk_bytes: int = Field(default=1_048_576, ge=4096, le=64 * 1_048_576)
+
+
 class DatasetSettings(_Strict):
     """A dataset declared by the operator; synchronised into the catalogue's dataset table.
 
@@ -137,6 +147,7 @@ class Settings(_Strict):
     logging: LoggingSettings = LoggingSettings()
     datasets: tuple[DatasetSettings, ...] = ()
     trust: TrustSettings = TrustSettings()
+    htsget: HtsgetSettings = HtsgetSettings()
     audit_subject_key_file: Path | None = None
 
     @field_validator("database_url")
@@ -200,6 +211,11 @@ class Settings(_Strict):
     def audit_key_file(self) -> Path:
         """The secret that pseudonymises subjects in the audit trail (shared by all workers)."""
         return self.audit_subject_key_file or self.data_dir / "secrets" / "audit-subject.key"
+
+    @property
+    def url_signing_key_file(self) -> Path:
+        """The secret that signs data URLs (shared by all workers)."""
+        return self.htsget.signing_key_file or self.data_dir / "secrets" / "url-signing.key"
 
     @property
     def drs_hostname(self) -> str:

@@ -15,8 +15,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
-import secrets
 import threading
 import time as _time
 from collections import deque
@@ -31,6 +29,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.db.models import AuditChainHead, AuditRecord
+from gdi_node.secrets import load_or_create_secret
 
 log = logging.getLogger(__name__)
 
@@ -73,31 +72,8 @@ class ChainReport:
 
 
 def load_or_create_subject_key(path: Path) -> bytes:
-    """The 32-byte pseudonymisation key at ``path``, created (mode 0600) when absent.
-
-    A new key is written to a private temporary file and hard-linked into place, so a
-    concurrent reader never sees a partial key and of two racing processes the first wins.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.fchmod(descriptor, 0o600)
-            os.write(descriptor, secrets.token_bytes(32))
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process created it first: use theirs
-        finally:
-            temporary.unlink()
-    key = path.read_bytes()
-    if len(key) != 32:
-        raise ValueError(f"{path} must hold exactly 32 bytes, found {len(key)}")
-    return key
+    """The 32-byte pseudonymisation key at ``path``, created (mode 0600) when absent."""
+    return load_or_create_secret(path)
 
 
 def pseudonymous_subject(key: bytes, iss: str, sub: str) -> str:

@@ -10,7 +10,6 @@ verifier out of band (AAI 1.2 allows that), so the node never fetches its own JW
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
@@ -24,6 +23,7 @@ from joserfc.jwk import ECKey
 
 from gdi_node.errors import InvalidInputError
 from gdi_node.passport.config import TrustedIssuer
+from gdi_node.secrets import write_once
 from gdi_node.settings import Settings
 
 KEY_FILE = "local-issuer-key.json"
@@ -138,21 +138,12 @@ class LocalIssuer:
 
 def _load_or_create_key(path: Path) -> ECKey:
     """The issuer's private key, created once (0600, atomically) and reused."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def new_key() -> bytes:
         key = ECKey.generate_key("P-256", auto_kid=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(key.as_dict(private=True), handle)
-        try:
-            os.link(tmp, path)  # fails if another process won the race: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    key = ECKey.import_key(data)
+        return json.dumps(key.as_dict(private=True)).encode()
+
+    key = ECKey.import_key(json.loads(write_once(path, new_key)))
     if not key.kid:
         raise InvalidInputError(f"{path} holds a key without 'kid'")
     return key

@@ -1,0 +1,194 @@
+"""htsget 1.3 protocol logic: tickets for catalogue objects (§Ticket response).
+
+Native formats are byte ranges of the original file computed from its index; a CRAM asked for
+as BAM or a BCF asked for as VCF is transcoded by the data endpoint (igv.js reads BAM and VCF
+only over htsget). Every ticket is authorised by the passport layer for file bytes and expires
+no later than the visas that granted it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node import __version__
+from gdi_node.db.catalogue import CatalogueRepository
+from gdi_node.db.models import DataObject
+from gdi_node.errors import NotFoundError, UnsupportedFormatError
+from gdi_node.htsget.planner import FileRange, IndexCache, InlineBytes, Part, Region
+from gdi_node.htsget.requests import FORMATS, Datatype, TicketRequest
+from gdi_node.htsget.signing import UrlSigner
+from gdi_node.passport.authorizer import Authorizer, RequestFacts
+from gdi_node.passport.config import Disclosure
+from gdi_node.passport.principal import Principal
+from gdi_node.settings import Settings
+from gdi_node.storage.formats import FileFormat
+
+BASE_PATH = "/htsget"
+TRANSCODES = {("CRAM", "BAM"), ("BCF", "VCF")}  # (stored, served)
+
+
+def transcoding_table(datatype: Datatype) -> list[dict[str, str]]:
+    """Which stored format is served how, for service-info and the README."""
+    rows = []
+    for stored in FORMATS[datatype]:
+        for served in FORMATS[datatype]:
+            if stored == served:
+                rows.append({"stored": stored, "served": served, "mode": "native"})
+            elif (stored, served) in TRANSCODES:
+                rows.append({"stored": stored, "served": served, "mode": "transcoded"})
+    return rows
+
+
+def encode_regions(regions: tuple[Region, ...] | None) -> str:
+    data = None if regions is None else [[r.reference_name, r.start, r.end] for r in regions]
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def decode_regions(text: str) -> tuple[Region, ...] | None:
+    raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    return None if raw is None else tuple(Region(n, s, e) for n, s, e in raw)
+
+
+@dataclass(frozen=True)
+class ResolvedObject:
+    """A catalogue object as htsget needs it."""
+
+    id: str
+    dataset_id: str
+    path: Path
+    index_path: Path
+    format: FileFormat
+    size: int
+
+    @classmethod
+    def of(cls, row: DataObject) -> ResolvedObject:
+        if row.index_path is None:
+            raise NotFoundError(f"object {row.id!r} has no index")
+        return cls(
+            row.id,
+            row.dataset_id,
+            Path(row.path),
+            Path(row.index_path),
+            FileFormat(row.format),
+            row.size,
+        )
+
+
+class ObjectLookup:
+    """Catalogue access shared by the ticket and data endpoints."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def get(self, object_id: str) -> ResolvedObject:
+        with self._sessions() as session:
+            row = CatalogueRepository(session).get_object(object_id)
+            if row is None:
+                raise NotFoundError(f"no object {object_id!r}")
+            return ResolvedObject.of(row)
+
+
+class HtsgetService:
+    """Tickets and service-info for the reads and variants endpoints."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        objects: ObjectLookup,
+        indexes: IndexCache,
+        signer: UrlSigner,
+        authorizer: Authorizer,
+        started_at: Callable[[], str],
+    ) -> None:
+        self._settings = settings
+        self._objects = objects
+        self._indexes = indexes
+        self._signer = signer
+        self._authorizer = authorizer
+        self._started_at = started_at
+
+    def service_info(self, datatype: Datatype) -> dict[str, Any]:
+        node = self._settings.node
+        return {
+            "id": f"{node.id}.htsget.{datatype}",
+            "name": f"{node.name} htsget ({datatype})",
+            "type": {"group": "org.ga4gh", "artifact": "htsget", "version": "1.3.0"},
+            "description": f"htsget 1.3 {datatype} over the node's object catalogue",
+            "organization": {"name": node.organization.name, "url": node.organization.url},
+            "contactUrl": node.contact_url,
+            "documentationUrl": node.documentation_url,
+            "createdAt": self._started_at(),
+            "updatedAt": self._started_at(),
+            "environment": node.environment,
+            "version": __version__,
+            "htsget": {
+                "datatype": datatype,
+                "formats": list(FORMATS[datatype]),
+                "fieldsParameterEffective": False,
+                "tagsParametersEffective": False,
+                "transcoding": transcoding_table(datatype),
+            },
+        }
+
+    def ticket(
+        self, object_id: str, request: TicketRequest, principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        obj = self._objects.get(object_id)
+        if obj.format.value not in FORMATS[request.datatype]:
+            raise NotFoundError(f"no {request.datatype} object {object_id!r}")
+        permit = self._authorizer.decide(
+            principal, obj.dataset_id, facts, level=Disclosure.FILE, object_id=obj.id
+        )
+        now = self._signer.now()
+        exp = now + self._settings.htsget.ticket_ttl_seconds
+        if permit.expires_at is not None:
+            exp = min(exp, permit.expires_at)
+        regions = (
+            None
+            if request.regions is None
+            else tuple(Region(r.reference_name, r.start, r.end) for r in request.regions)
+        )
+        if obj.format.value == request.format:
+            plan = self._indexes.plan(
+                obj.path, obj.index_path, obj.format, regions, header_only=request.header_only
+            )
+            parts = plan.header if request.header_only else plan.body
+            urls = [self._url(obj.id, part, exp) for part in parts]
+        elif (obj.format.value, request.format) in TRANSCODES:
+            self._indexes.references(obj.path, obj.index_path, obj.format)  # validates names
+            if regions is not None:
+                self._indexes.plan(obj.path, obj.index_path, obj.format, regions)
+            kind = "header" if request.header_only else "body"
+            part = f"t:{request.format}:{kind}:{encode_regions(regions)}"
+            urls = [{"url": self._signed(obj.id, part, exp)}]
+        else:
+            raise UnsupportedFormatError(
+                f"object {object_id!r} is stored as {obj.format.value} and cannot be served"
+                f" as {request.format}"
+            )
+        if request.header_only:
+            urls = [{**u, "class": "header"} for u in urls]
+        return {"htsget": {"format": request.format, "urls": urls}}
+
+    def _url(self, object_id: str, part: Part, exp: int) -> dict[str, Any]:
+        if isinstance(part, InlineBytes):
+            encoded = base64.b64encode(part.data).decode("ascii")
+            return {"url": f"data:application/octet-stream;base64,{encoded}"}
+        assert isinstance(part, FileRange)
+        return {"url": self._signed(object_id, f"b:{part.start}-{part.end}", exp)}
+
+    def _signed(self, object_id: str, part: str, exp: int) -> str:
+        sig = self._signer.signature(object_id, part, exp)
+        return (
+            f"{self._settings.public_url}{BASE_PATH}/data/{quote(object_id, safe='/')}"
+            f"?part={quote(part, safe='')}&exp={exp}&sig={sig}"
+        )

@@ -1,0 +1,133 @@
+"""Transcoding for clients that cannot read the stored format over htsget: a CRAM region
+streamed as BAM and a BCF region streamed as VCF (igv.js reads only BAM and VCF over htsget).
+
+pysam writes the output into a pipe from a worker thread while the response reads the other
+end, so memory stays constant whatever the slice size. A client that goes away closes the pipe
+and the writer stops at its next write.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pysam
+
+from gdi_node.htsget.planner import Region
+from gdi_node.storage.formats import FileFormat
+
+_CHUNK = 256 * 1024
+
+
+def _merged(regions: Sequence[Region]) -> list[Region]:
+    """Regions sorted per reference with overlaps joined, so no record is written twice."""
+    by_name: dict[str, list[Region]] = {}
+    for region in regions:
+        by_name.setdefault(region.reference_name, []).append(region)
+    merged: list[Region] = []
+    for name, group in by_name.items():
+        spans = sorted((r.start or 0, r.end if r.end is not None else 1 << 62) for r in group)
+        current = list(spans[0])
+        for start, end in spans[1:]:
+            if start <= current[1]:
+                current[1] = max(current[1], end)
+            else:
+                merged.append(Region(name, current[0], current[1]))
+                current = [start, end]
+        merged.append(Region(name, current[0], current[1]))
+    return merged
+
+
+def _bounds(region: Region) -> tuple[int, int | None]:
+    stop = region.end if region.end is not None and region.end < 1 << 62 else None
+    return region.start or 0, stop
+
+
+def _write_reads(
+    src: Path,
+    index: Path,
+    reference: Path | None,
+    out: str,
+    regions: Sequence[Region] | None,
+    *,
+    header_only: bool,
+) -> None:
+    ref = str(reference) if reference else None
+    with (
+        pysam.AlignmentFile(
+            str(src), "rc", index_filename=str(index), reference_filename=ref
+        ) as reader,
+        pysam.AlignmentFile(out, "wb", template=reader) as writer,
+    ):
+        if header_only:
+            return
+        if regions is None:
+            for read in reader.fetch(until_eof=True):
+                writer.write(read)
+            return
+        for region in _merged(regions):
+            if region.reference_name == "*":
+                reads = reader.fetch(region="*")
+            else:
+                start, stop = _bounds(region)
+                reads = reader.fetch(region.reference_name, start, stop)
+            for read in reads:
+                writer.write(read)
+
+
+def _write_variants(
+    src: Path, index: Path, out: str, regions: Sequence[Region] | None, *, header_only: bool
+) -> None:
+    with (
+        pysam.VariantFile(str(src), index_filename=str(index)) as reader,
+        pysam.VariantFile(out, "wz", header=reader.header) as writer,
+    ):
+        if header_only:
+            return
+        if regions is None:
+            for record in reader.fetch():
+                writer.write(record)
+            return
+        for region in _merged(regions):
+            start, stop = _bounds(region)
+            for record in reader.fetch(region.reference_name, start, stop):
+                writer.write(record)
+
+
+def transcoded(
+    src: Path,
+    index: Path,
+    stored: FileFormat,
+    *,
+    header_only: bool,
+    regions: Sequence[Region] | None,
+    reference: Path | None,
+) -> Iterator[bytes]:
+    """Yield the slice re-encoded as BAM (from CRAM) or bgzipped VCF (from BCF)."""
+    read_fd, write_fd = os.pipe()
+    out = f"/proc/self/fd/{write_fd}"
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            if stored is FileFormat.CRAM:
+                _write_reads(src, index, reference, out, regions, header_only=header_only)
+            else:
+                _write_variants(src, index, out, regions, header_only=header_only)
+        except (OSError, ValueError) as exc:  # includes a reader that went away (EPIPE)
+            failure.append(exc)
+        finally:
+            os.close(write_fd)
+
+    worker = threading.Thread(target=produce, name="htsget-transcode", daemon=True)
+    worker.start()
+    try:
+        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(_CHUNK):
+                yield chunk
+    finally:
+        worker.join(timeout=30)
+    if failure:
+        raise failure[0]

@@ -1,0 +1,65 @@
+"""A node with the shared htsget test files registered, for htsget tests."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gdi_node.bootstrap import open_ingestor
+from gdi_node.settings import Settings
+
+SHARED_HTSGET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "htsget"
+
+FILES = {
+    "bam": ("bam/htsnexus_test_NA12878.bam", "bam/htsnexus_test_NA12878.bam.bai"),
+    "cram": ("cram/htsnexus_test_NA12878.cram", "cram/htsnexus_test_NA12878.cram.crai"),
+    "vcf": ("vcf/sample1-bcbio-cancer.vcf.gz", "vcf/sample1-bcbio-cancer.vcf.gz.tbi"),
+    "bcf": ("bcf/sample1-bcbio-cancer.bcf", "bcf/sample1-bcbio-cancer.bcf.csi"),
+    "spec_vcf": ("vcf/spec-v4.3.vcf.gz", "vcf/spec-v4.3.vcf.gz.tbi"),
+}
+
+
+def node_settings(tmp_path: Path, public_url: str, database_url: str | None = None) -> Settings:
+    return Settings.model_validate(
+        {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "public_url": public_url,
+            "datasets": [
+                {"id": "OPEN", "name": "Open test data", "security_level": "PUBLIC"},
+                {"id": "CTRL", "name": "Controlled test data", "security_level": "CONTROLLED"},
+            ],
+            "trust": {"local_issuer": True, "residency": {"networks": ["127.0.0.0/8"]}},
+        }
+    )
+
+
+@dataclass
+class Registered:
+    settings: Settings
+    ids: dict[str, str]  # key in FILES (plus "ctrl_bam") -> object id
+    paths: dict[str, Path]
+
+
+def register(settings: Settings, store: Path) -> Registered:
+    """Copy the shared files into ``store`` and register them (one controlled BAM copy too)."""
+    store.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for key, (data, index) in FILES.items():
+        target = store / Path(data).name
+        shutil.copy(SHARED_HTSGET / data, target)
+        shutil.copy(SHARED_HTSGET / index, store / Path(index).name)
+        paths[key] = target
+    controlled = store / "controlled" / "ctrl.bam"
+    controlled.parent.mkdir()
+    shutil.copy(paths["bam"], controlled)
+    shutil.copy(store / "htsnexus_test_NA12878.bam.bai", controlled.with_suffix(".bam.bai"))
+    paths["ctrl_bam"] = controlled
+    ids: dict[str, Any] = {}
+    with open_ingestor(settings) as ingestor:
+        for key, path in paths.items():
+            dataset = "CTRL" if key == "ctrl_bam" else "OPEN"
+            ids[key] = ingestor.ingest([path], dataset)[0].object_id
+    return Registered(settings, ids, paths)
