@@ -74,17 +74,20 @@ class MethodIndex:
     """
 
     def __init__(self, mounts: list[ApiMount]) -> None:
-        self._routes: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        self._routes: list[tuple[int, re.Pattern[str], frozenset[str]]] = []
         for mount in mounts:
             for template, item in _paths(mount.document).items():
-                pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(mount.base_path + template))
+                pattern = re.sub(r"\\\{[^}]+\\\}", ".+", re.escape(mount.base_path + template))
                 methods = frozenset(m.upper() for m in item if m in _HTTP_METHODS)
-                self._routes.append((re.compile(pattern), methods))
+                self._routes.append((template.count("{"), re.compile(pattern), methods))
 
     def allowed(self, path: str) -> list[str]:
+        """Methods of the most specific template matching ``path`` (literal beats templated)."""
+        matching = [(params, declared) for params, p, declared in self._routes if p.fullmatch(path)]
+        fewest = min((params for params, _ in matching), default=0)
         methods: set[str] = set()
-        for pattern, declared in self._routes:
-            if pattern.fullmatch(path):
+        for params, declared in matching:
+            if params == fewest:
                 methods |= declared
         if "GET" in methods:
             methods.add("HEAD")

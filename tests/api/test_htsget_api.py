@@ -294,6 +294,7 @@ def test_tampered_or_expired_data_url_is_refused(client: Any, node: Registered) 
     ticket = client.get(f"/htsget/reads/{node.ids['bam']}?referenceName=11").json()
     url = next(u["url"] for u in ticket["htsget"]["urls"] if not u["url"].startswith("data:"))
     error_of(client.get(url.replace("sig=", "sig=x")), 401, "InvalidAuthentication")
+    error_of(client.get(url.replace("sig=", "sig=%C3%A9")), 401, "InvalidAuthentication")
     widened = url.replace("part=b%3A", "part=b%3A0")
     error_of(client.get(widened), 401, "InvalidAuthentication")
     exp = int(url.split("exp=")[1].split("&")[0])
@@ -345,3 +346,27 @@ def test_cors_headers_on_tickets_data_and_errors(client: Any, node: Registered) 
     missing = client.get("/htsget/reads/nope", headers=origin)
     assert missing.status_code == 404
     assert missing.headers["access-control-allow-origin"] == "https://igv.example.org"
+
+
+def test_cram_without_its_reference_is_refused_before_streaming(tmp_path: Path) -> None:
+    from gdi_node.bootstrap import open_ingestor
+    from gdi_node.demo.synthetic import generate_demo_data
+
+    files = generate_demo_data(tmp_path / "files")  # its CRAM does not embed the reference
+    settings = node_settings(tmp_path, BASE)
+    with open_ingestor(settings) as ingestor:
+        cram_id = ingestor.ingest([files.cram], "OPEN")[0].object_id
+    url = f"/htsget/reads/{cram_id}?format=BAM&referenceName=chr1&start=0&end=5000"
+    with create_app(settings).test_client(client=("127.0.0.1", 1)) as bare:
+        message = error_of(bare.get(url), 503, "Unavailable")
+        assert "reference_fasta" in message
+    with_reference = settings.model_copy(
+        update={"htsget": settings.htsget.model_copy(update={"reference_fasta": files.reference})}
+    )
+    with create_app(with_reference).test_client(client=("127.0.0.1", 1)) as configured:
+        ticket = configured.get(url).json()
+        got = reads_of(fetch(configured, ticket), tmp_path)
+    with pysam.AlignmentFile(str(files.cram), reference_filename=str(files.reference)) as cram:
+        assert got == [
+            (r.query_name, r.flag, r.reference_start) for r in cram.fetch("chr1", 0, 5000)
+        ]

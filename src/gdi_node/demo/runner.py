@@ -42,6 +42,8 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
         "server": {"host": host, "port": port, "workers": 1},
         # The demo trusts its own local passport issuer and treats loopback as in-country.
         "trust": {"local_issuer": True, "residency": {"networks": ["127.0.0.0/8", "::1/128"]}},
+        # The demo CRAM does not embed its reference: transcoding to BAM decodes with this one.
+        "htsget": {"reference_fasta": str(data_dir / "files" / "reference.fa")},
         "node": {
             "id": "org.example.gdi-node.demo",
             "name": "gdi-node demo",
@@ -68,10 +70,24 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
     return path
 
 
+def _object(objects: list[IngestResult], fmt: str) -> IngestResult:
+    return next(o for o in objects if o.format == fmt)
+
+
 def _commands(
-    base: str, files: DemoFiles, objects: list[IngestResult], tokens: dict[str, str]
+    base: str,
+    token_file: Path,
+    reference: Path,
+    objects: list[IngestResult],
+    tokens: dict[str, str],
 ) -> list[dict[str, str]]:
     bearer = f"Authorization: Bearer {tokens['controlled']}"
+    bam, cram, vcf = (_object(objects, f) for f in ("BAM", "CRAM", "VCF"))
+    region = "referenceName=chr1&start=10000&end=20000"
+    htslib_env = (
+        f"env HTS_AUTH_LOCATION={shlex.quote(str(token_file))}"
+        " HTS_ALLOW_UNENCRYPTED_AUTHORIZATION_HEADER='I understand the risks'"
+    )
     commands = [
         {"what": "Describe the node (GA4GH service-info)", "run": f"curl -s {base}/service-info"},
         {"what": "List the APIs it serves", "run": f"curl -s {base}/services"},
@@ -83,16 +99,65 @@ def _commands(
             "run": f"curl -s -H {shlex.quote(bearer)} {base}/permissions",
         },
     ]
-    for obj in objects:
-        if obj.format == "BAM":
-            commands.append(
-                {
-                    "what": "Read the registered BAM",
-                    "run": f"samtools view -c {shlex.quote(obj.path)}",
-                }
-            )
-    commands.append({"what": "The reference igv.js needs", "run": f"cat {files.chrom_sizes}"})
+    commands += [
+        {
+            "what": "htsget: count reads of a region of the controlled BAM (samtools, token)",
+            "run": f"{htslib_env} samtools view -c '{base}/htsget/reads/{bam.object_id}?{region}'",
+        },
+        {
+            "what": "htsget: the same region from the CRAM (samtools, token, reference)",
+            "run": f"{htslib_env} samtools view -c -T {shlex.quote(str(reference))}"
+            f" '{base}/htsget/reads/{cram.object_id}?format=CRAM&{region}'",
+        },
+        {
+            "what": "htsget: variants of the public VCF (bcftools)",
+            "run": f"bcftools view -H '{base}/htsget/variants/{vcf.object_id}?referenceName=chr1'",
+        },
+    ]
     return commands
+
+
+def _igv_view(
+    base: str, files: DemoFiles, objects: list[IngestResult], token: str
+) -> dict[str, Any]:
+    """igv.js configuration for the demo's data (BAM, CRAM served as BAM, VCF) via htsget."""
+    bam, cram, vcf = (_object(objects, f) for f in ("BAM", "CRAM", "VCF"))
+
+    def track(name: str, kind: str, fmt: str, url: str, secret: bool) -> dict[str, Any]:
+        config = {"name": name, "type": kind, "sourceType": "htsget", "format": fmt, "url": url}
+        return {**config, "oauthToken": token} if secret else config
+
+    reads, variants = f"{base}/htsget/reads", f"{base}/htsget/variants"
+    return {
+        "reference": {
+            "id": "demo",
+            "name": "gdi-node demo reference",
+            "format": "chromsizes",
+            "file": str(files.chrom_sizes),
+            "chromSizes": files.chrom_sizes.read_text(encoding="utf-8"),
+        },
+        "locus": "chr1:10,001-12,000",
+        "tracks": [
+            track("demo BAM", "alignment", "bam", f"{reads}/{bam.object_id}", True),
+            track("demo CRAM (as BAM)", "alignment", "bam", f"{reads}/{cram.object_id}", True),
+            track("demo VCF", "variant", "vcf", f"{variants}/{vcf.object_id}", False),
+        ],
+    }
+
+
+_IGV_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>gdi-node demo in igv.js</title>
+<script src="https://cdn.jsdelivr.net/npm/igv@3.8.10/dist/igv.min.js"></script></head>
+<body><div id="igv"></div><script>
+const view = VIEW;
+// igv.js reads chromosome sizes from a URL: hand it the demo's sizes as a blob URL.
+const sizes = URL.createObjectURL(new Blob([view.reference.chromSizes], {type: "text/plain"}));
+const reference = {id: view.reference.id, name: view.reference.name, format: "chromsizes",
+                   url: sizes};
+igv.createBrowser(document.getElementById("igv"),
+  {reference, locus: view.locus, tracks: view.tracks, loadDefaultGenomes: false});
+</script></body></html>
+"""
 
 
 def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
@@ -117,6 +182,12 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
         ),
     }
     base = settings.public_url
+    token_file = data_dir / "demo-passport.token"
+    token_file.write_text(tokens["controlled"], encoding="utf-8")
+    igv_view = _igv_view(base, files, objects, tokens["controlled"])
+    (data_dir / "igv.html").write_text(
+        _IGV_PAGE.replace("VIEW", json.dumps(igv_view)), encoding="utf-8"
+    )
     facts: dict[str, Any] = {
         "base_url": base,
         "urls": {
@@ -125,7 +196,13 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
             "health": f"{base}/health",
             "ready": f"{base}/ready",
             "metrics": f"{base}/metrics",
-            "openapi": {"node": f"{base}/openapi.json", "node_ui": f"{base}/ui/"},
+            "htsget_reads": f"{base}/htsget/reads/",
+            "htsget_variants": f"{base}/htsget/variants/",
+            "openapi": {
+                "node": f"{base}/openapi.json",
+                "node_ui": f"{base}/ui/",
+                "htsget": f"{base}/htsget/openapi.json",
+            },
         },
         "config_file": str(config_file),
         "database_url": settings.effective_database_url,
@@ -149,7 +226,9 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
         },
         "tokens": tokens,
         "passport_jwks": f"{base}/passport/jwks",
-        "commands": _commands(base, files, objects, tokens),
+        "igv": igv_view,
+        "igv_page": str(data_dir / "igv.html"),
+        "commands": _commands(base, token_file, files.reference, objects, tokens),
     }
     (data_dir / "demo.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return PreparedDemo(settings, config_file, files, objects, facts)
@@ -163,6 +242,7 @@ def print_demo(demo: PreparedDemo, *, serving: bool) -> None:
         click.echo(f"  {obj['format']:<4} {obj['dataset']:<16} {obj['drs_uri']}")
     click.echo(f"\nDemo passport for {CONTROLLED_DATASET} (valid 24 h, local issuer):")
     click.echo(f"  {facts['tokens']['controlled']}")
+    click.echo(f"\nigv.js page (open in a browser while the node runs): {facts['igv_page']}")
     click.echo(f"\nFacts for scripts: {demo.config_file.parent / 'demo.json'}")
     click.echo("Try (in another terminal):" if serving else "Once served, try:")
     for command in facts["commands"]:

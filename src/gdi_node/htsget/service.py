@@ -25,6 +25,7 @@ from gdi_node.errors import NotFoundError, UnsupportedFormatError
 from gdi_node.htsget.planner import FileRange, IndexCache, InlineBytes, Part, Region
 from gdi_node.htsget.requests import FORMATS, Datatype, TicketRequest
 from gdi_node.htsget.signing import UrlSigner
+from gdi_node.htsget.transcode import check_decodable
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.principal import Principal
@@ -164,8 +165,10 @@ class HtsgetService:
             parts = plan.header if request.header_only else plan.body
             urls = [self._url(obj.id, part, exp) for part in parts]
         elif (obj.format.value, request.format) in TRANSCODES:
-            self._indexes.references(obj.path, obj.index_path, obj.format)  # validates names
-            if regions is not None:
+            check_decodable(
+                obj.path, obj.index_path, obj.format, self._settings.htsget.reference_fasta
+            )
+            if regions is not None:  # validates reference names and ranges
                 self._indexes.plan(obj.path, obj.index_path, obj.format, regions)
             kind = "header" if request.header_only else "body"
             part = f"t:{request.format}:{kind}:{encode_regions(regions)}"

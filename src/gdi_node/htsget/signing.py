@@ -34,7 +34,7 @@ class UrlSigner:
     def check(self, object_id: str, part: str, exp: int, sig: str) -> None:
         """Raise UnauthorizedError unless ``sig`` is valid and ``exp`` is in the future."""
         expected = self.signature(object_id, part, exp)
-        if not hmac.compare_digest(expected, sig):
+        if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
             raise UnauthorizedError("the data URL's signature is not valid")
         if exp <= self.now():
             raise UnauthorizedError("the data URL has expired; ask for a new ticket")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pysam
 
+from gdi_node.errors import UnavailableError
 from gdi_node.htsget.planner import Region
 from gdi_node.storage.formats import FileFormat
 
@@ -131,3 +132,21 @@ def transcoded(
         worker.join(timeout=30)
     if failure:
         raise failure[0]
+
+
+def check_decodable(src: Path, index: Path, stored: FileFormat, reference: Path | None) -> None:
+    """Decode the first record, so a ticket is refused up front (not mid-stream) when the file
+    cannot be transcoded, e.g. a CRAM whose reference is neither embedded nor configured."""
+    if stored is not FileFormat.CRAM:
+        return
+    ref = str(reference) if reference else None
+    try:
+        with pysam.AlignmentFile(
+            str(src), "rc", index_filename=str(index), reference_filename=ref
+        ) as reader:
+            next(reader.fetch(until_eof=True), None)
+    except (OSError, ValueError) as exc:
+        raise UnavailableError(
+            f"{src.name} cannot be decoded for transcoding to BAM ({exc}); the CRAM's reference"
+            " must be embedded or configured as htsget.reference_fasta"
+        ) from None
