@@ -107,6 +107,30 @@ def check_operation_table(mount: ApiMount) -> None:
 
 
 @dataclass(frozen=True)
+class HtsgetParts:
+    """The htsget services of one app (the data service is also used by a middleware)."""
+
+    tickets: htsget_service.HtsgetService
+    data: DataService
+
+    @classmethod
+    def build(
+        cls, settings: Settings, engine: Engine, authorization: AuthorizationStack, started: str
+    ) -> HtsgetParts:
+        objects = htsget_service.ObjectLookup(make_session_factory(engine))
+        signer = UrlSigner(load_or_create_secret(settings.url_signing_key_file))
+        tickets = htsget_service.HtsgetService(
+            settings,
+            objects=objects,
+            indexes=IndexCache(),
+            signer=signer,
+            authorizer=authorization.authorizer,
+            started_at=lambda: started,
+        )
+        return cls(tickets, DataService(settings, objects, signer))
+
+
+@dataclass(frozen=True)
 class NodeRuntime:
     """Objects created once per app by ``create_app`` and shared by the APIs."""
 
@@ -115,6 +139,7 @@ class NodeRuntime:
     metrics: RequestMetrics
     started_at: datetime
     authorization: AuthorizationStack
+    htsget: HtsgetParts
 
 
 def _schema_is_current(engine: Engine, head: str | None) -> bool:
@@ -154,25 +179,14 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
             "schema": lambda: _schema_is_current(runtime.engine, head),
         },
     )
-    sessions = make_session_factory(runtime.engine)
-    objects = htsget_service.ObjectLookup(sessions)
-    signer = UrlSigner(load_or_create_secret(runtime.settings.url_signing_key_file))
     authorizer = runtime.authorization.authorizer
-    tickets = htsget_service.HtsgetService(
-        runtime.settings,
-        objects=objects,
-        indexes=IndexCache(),
-        signer=signer,
-        authorizer=authorizer,
-        started_at=runtime.started_at.isoformat,
-    )
     return [
         ApiMount(
             name="htsget",
             document="htsget.yaml",
             base_path=htsget_service.BASE_PATH,
             operations=htsget_api.operations(
-                tickets, DataService(runtime.settings, objects, signer), authorizer
+                runtime.htsget.tickets, runtime.htsget.data, authorizer
             ),
             envelope=htsget_envelope,
         ),

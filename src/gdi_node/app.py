@@ -7,33 +7,33 @@ API is explicit; errors are answered in the envelope of the API the request was 
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import connexion
 from connexion.exceptions import ProblemException, ResolverError
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from gdi_node.apis import (
-    ApiMount,
     Handler,
+    HtsgetParts,
     MethodIndex,
     NodeRuntime,
     build_mounts,
     check_operation_table,
 )
+from gdi_node.app_errors import error_handler
 from gdi_node.db.engine import make_engine, make_session_factory
-from gdi_node.errors import DomainError, Envelope, ErrorReport
+from gdi_node.errors import DomainError
 from gdi_node.guards import BodySizeGuard, ControlCharacterGuard
 from gdi_node.htsget import service as htsget_service
 from gdi_node.htsget.cors import CorsMiddleware
+from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
 from gdi_node.passport.wiring import build_authorization
 from gdi_node.resources import openapi_document
@@ -62,60 +62,18 @@ class OperationTableResolver(Resolver):  # type: ignore[misc]
             ) from None
 
 
-def _report_for(exc: Exception) -> ErrorReport:
-    if isinstance(exc, DomainError):
-        return ErrorReport(exc.status, exc.code, exc.message)
-    if isinstance(exc, ProblemException):
-        detail = exc.detail or exc.title or "request failed"
-        return ErrorReport.from_status(exc.status, str(detail))
-    if isinstance(exc, HTTPException):
-        return ErrorReport.from_status(exc.status_code, str(exc.detail))
-    if isinstance(exc, UnicodeDecodeError):  # connexion decodes request bodies as UTF-8
-        return ErrorReport.from_status(400, "the request body is not valid UTF-8")
-    log.error("unhandled error: %r", exc, exc_info=exc)
-    return ErrorReport.from_status(500, "internal server error")
-
-
-def _envelope_for(path: str, mounts: Sequence[ApiMount]) -> Envelope:
-    matching = [
-        m
-        for m in mounts
-        if not m.base_path or path == m.base_path or path.startswith(m.base_path + "/")
-    ]
-    return max(matching, key=lambda m: len(m.base_path)).envelope
-
-
-def _error_handler(mounts: Sequence[ApiMount], methods: MethodIndex) -> Any:
-    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        report = _report_for(exc)
-        body = _envelope_for(request.url.path, mounts)(report)
-        headers = {
-            k: v
-            for k, v in (getattr(exc, "headers", None) or {}).items()
-            if k.lower() not in ("content-type", "allow")
-        }
-        if report.status == 405:
-            headers["Allow"] = ", ".join(methods.allowed(request.url.path))
-        return ConnexionResponse(
-            status_code=report.status,
-            body=json.dumps(body),
-            content_type="application/json",
-            headers=headers,
-        )
-
-    return handle
-
-
 def create_app(settings: Settings, *, validate_responses: bool = False) -> connexion.FlaskApp:
     """Build the node: one connexion FlaskApp serving every API in the mount table."""
     engine = make_engine(settings.effective_database_url)
     authorization = build_authorization(settings, make_session_factory(engine))
+    started_at = datetime.now(UTC)
     runtime = NodeRuntime(
         settings=settings,
         engine=engine,
         metrics=RequestMetrics(),
-        started_at=datetime.now(UTC),
+        started_at=started_at,
         authorization=authorization,
+        htsget=HtsgetParts.build(settings, engine, authorization, started_at.isoformat()),
     )
 
     @asynccontextmanager
@@ -158,7 +116,13 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
         prefixes=(htsget_service.BASE_PATH,),
         max_age=settings.htsget.cors_max_age_seconds,
     )
-    handler = _error_handler(mounts, MethodIndex(mounts))
+    if settings.htsget.data_in_event_loop:
+        app.add_middleware(
+            DataStreamingMiddleware,
+            position=MiddlewarePosition.BEFORE_CONTEXT,
+            data=runtime.htsget.data,
+        )
+    handler = error_handler(mounts, MethodIndex(mounts))
     for exc_type in (DomainError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc_type, handler)
     app.app.config["GDI_NODE_RUNTIME"] = runtime

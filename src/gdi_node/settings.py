@@ -99,6 +99,9 @@ class HtsgetSettings(_Strict):
     reference_fasta: Path | None = None
     cors_max_age_seconds: int = Field(default=86400, ge=0)
     data_chunk_bytes: int = Field(default=1_048_576, ge=4096, le=64 * 1_048_576)
+    # true: file slices are read on the event loop (fastest; a slow file system stalls the
+    # worker while it reads); false: through the ordinary handler in threads.
+    data_in_event_loop: bool = True
 
 
 class DatasetSettings(_Strict):

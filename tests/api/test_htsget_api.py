@@ -26,9 +26,12 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     return register(node_settings(tmp, BASE), tmp / "store")
 
 
-@pytest.fixture(scope="module")
-def client(node: Registered) -> Iterator[Any]:
-    app = create_app(node.settings, validate_responses=True)
+@pytest.fixture(scope="module", params=["event-loop", "threads"])
+def client(node: Registered, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The app, with the data endpoint served on the event loop and through the handler."""
+    in_loop = request.param == "event-loop"
+    htsget = node.settings.htsget.model_copy(update={"data_in_event_loop": in_loop})
+    app = create_app(node.settings.model_copy(update={"htsget": htsget}), validate_responses=True)
     with app.test_client(client=("127.0.0.1", 40000)) as test_client:
         yield test_client
 

@@ -13,8 +13,9 @@ import yaml
 from connexion.exceptions import ResolverError
 
 from gdi_node import apis
-from gdi_node.apis import NodeRuntime, build_mounts
-from gdi_node.app import OperationTableResolver, _envelope_for, create_app
+from gdi_node.apis import HtsgetParts, NodeRuntime, build_mounts
+from gdi_node.app import OperationTableResolver, create_app
+from gdi_node.app_errors import envelope_for
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import ErrorReport
 from gdi_node.observability import RequestMetrics
@@ -29,7 +30,9 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 def mounts(settings: Settings) -> Iterator[list[apis.ApiMount]]:
     engine = make_engine(settings.effective_database_url)
     authorization = build_authorization(settings, make_session_factory(engine))
-    runtime = NodeRuntime(settings, engine, RequestMetrics(), datetime.now(UTC), authorization)
+    started = datetime.now(UTC)
+    htsget = HtsgetParts.build(settings, engine, authorization, started.isoformat())
+    runtime = NodeRuntime(settings, engine, RequestMetrics(), started, authorization, htsget)
     yield build_mounts(runtime)
     authorization.close()
     engine.dispose()
@@ -128,10 +131,10 @@ def test_error_envelope_is_chosen_by_the_longest_matching_base_path() -> None:
         apis.ApiMount("node", "n.yaml", "", {}, tagged("node")),
     ]
     report = ErrorReport(404, "NotFound", "x")
-    assert _envelope_for("/ga4gh/drs/v1/objects/a", mounts)(report) == {"api": "drs"}
-    assert _envelope_for("/ga4gh/drs/v1", mounts)(report) == {"api": "drs"}
-    assert _envelope_for("/ga4gh/drs/v10/x", mounts)(report) == {"api": "node"}
-    assert _envelope_for("/anything", mounts)(report) == {"api": "node"}
+    assert envelope_for("/ga4gh/drs/v1/objects/a", mounts)(report) == {"api": "drs"}
+    assert envelope_for("/ga4gh/drs/v1", mounts)(report) == {"api": "drs"}
+    assert envelope_for("/ga4gh/drs/v10/x", mounts)(report) == {"api": "node"}
+    assert envelope_for("/anything", mounts)(report) == {"api": "node"}
 
 
 def test_openapi_documents_are_served(client: Any) -> None:

@@ -10,7 +10,7 @@ The data is a deterministic synthetic BAM of about 1.1 GB (10 contigs of 100 Mb,
 run registers it in a fresh node data folder and serves it with ``gdi-node serve`` on loopback,
 first with 1 worker, then with 2; nginx serves the same file (``sendfile on``) with as many
 workers. All traffic goes to 127.0.0.1; every loop is bounded in count and time; the whole run
-takes about 2 minutes after the first generation.
+takes about 1.5 minutes after the first generation.
 
 Measured, printed as one table (MB = 10^6 bytes):
 

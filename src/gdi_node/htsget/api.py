@@ -48,7 +48,7 @@ def operations(
     def get_data(id: str, part: str, exp: int, sig: str) -> flask.Response:
         answer = data.response(id, part, exp, sig, flask.request.headers.get("Range"))
         return flask.Response(
-            answer.body,
+            answer.chunks(data.chunk_bytes),
             status=answer.status,
             headers=answer.headers,
             mimetype=answer.media_type,

@@ -88,7 +88,7 @@ def compress(payload: bytes) -> bytes:
     out = bytearray()
     for start in range(0, len(payload), MAX_PAYLOAD):
         piece = payload[start : start + MAX_PAYLOAD]
-        deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
+        deflater = zlib.compressobj(1, zlib.DEFLATED, -15)  # small inline parts: speed first
         body = deflater.compress(piece) + deflater.flush()
         size = _HEADER.size + 6 + len(body) + 8
         out += _HEADER.pack(*_MAGIC, 0, 0, 255, 6) + struct.pack("<BBHH", 66, 67, 2, size - 1)
@@ -226,6 +226,29 @@ def ends_on_record(fmt: FileFormat, data: bytes, pos: int) -> bool:
     return pos == len(data)
 
 
+def starts_on_record(fmt: FileFormat, data: bytes, pos: int) -> bool:
+    """Whether ``data`` (a whole block) begins with a record and records chain to ``pos``.
+
+    htslib's BAM writer starts blocks at record boundaries; then a chunk may start at the block
+    start (bringing a few extra records, which htsget allows) instead of re-compressing the
+    block's tail. Record sizes are sanity-checked, so a block starting mid-record is not taken
+    for one starting on a record except by an implausible coincidence.
+    """
+    if fmt is FileFormat.VCF or pos == 0:
+        return pos == 0
+    lengths = struct.Struct("<I" if fmt is FileFormat.BAM else "<II")
+    smallest = 32 if fmt is FileFormat.BAM else 24  # fixed part of a BAM / BCF record
+    at = 0
+    while at < pos:
+        if at + lengths.size > len(data):
+            return False
+        size = sum(lengths.unpack_from(data, at))
+        if size < smallest:
+            return False
+        at += lengths.size + size
+    return at == pos
+
+
 class Blocks:
     """The blocks of one file read while planning, and how stream stretches become pieces.
 
@@ -250,6 +273,16 @@ class Blocks:
         if uoffset >= len(data) or ends_on_record(self._fmt, data, uoffset):
             return make_voffset(coffset + size, 0)
         return end
+
+    def contract(self, beg: int, floor: int) -> int:
+        """``beg``, or its block's start when the block starts on a record (not before
+        ``floor``'s block, which may hold header bytes)."""
+        coffset, uoffset = split_voffset(beg)
+        if uoffset == 0 or coffset <= split_voffset(floor)[0]:
+            return beg
+        if starts_on_record(self._fmt, self._get(coffset)[0], uoffset):
+            return make_voffset(coffset, 0)
+        return beg
 
     def pieces(self, beg: int, end: int) -> list[tuple[int, int] | bytes]:
         """The stream between the record boundaries ``beg`` and ``end`` as pieces.

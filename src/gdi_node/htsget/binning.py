@@ -66,19 +66,34 @@ class BinningIndex:
         The candidate bins are those of reg2bins (§5.3, generalised to CSI); chunks ending at or
         before the smallest offset of a record overlapping ``beg`` (the linear index for BAI/TBI,
         the ``loffset`` of the nearest bin for CSI) cannot hold such records and are dropped.
+        Likewise nothing at or after the first record of the next finest-level bin after ``end``
+        can overlap the region (records are sorted), so chunks are cut there, as htslib does.
         """
         if ref >= len(self.references) or beg >= end:
             return []
         reference = self.references[ref]
         floor = self._min_offset(reference, beg)
+        ceiling = self._max_offset(reference, min(end, self.max_position))
         chunks: list[tuple[int, int]] = []
         pairs = reference.chunks
         for first, last in bin_ranges(beg, min(end, self.max_position), self.min_shift, self.depth):
             lo, hi = bisect_left(reference.bins, first), bisect_right(reference.bins, last)
             for j in range(2 * reference.bounds[lo], 2 * reference.bounds[hi], 2):
-                if pairs[j + 1] > floor:
-                    chunks.append((pairs[j], pairs[j + 1]))
+                start, stop = pairs[j], min(pairs[j + 1], ceiling)
+                if stop > floor and start < stop:
+                    chunks.append((start, stop))
         return merge(chunks)
+
+    def _max_offset(self, reference: Reference, end: int) -> int:
+        """The smallest chunk start in the first finest-level bin after the one holding
+        ``end - 1``: every record from there on starts at or after ``end``."""
+        finest = first_bin(self.depth)
+        last_finest = finest + ((self.max_position - 1) >> self.min_shift)
+        index = bisect_left(reference.bins, finest + ((end - 1) >> self.min_shift) + 1)
+        if index >= len(reference.bins) or reference.bins[index] > last_finest:
+            return 1 << 64
+        begins = reference.chunks[2 * reference.bounds[index] : 2 * reference.bounds[index + 1] : 2]
+        return min(begins, default=1 << 64)
 
     def last_placed_end(self) -> int:
         """The virtual offset just past the last record placed on a reference (0 if none)."""

@@ -29,12 +29,31 @@ class RangeNotSatisfiableError(InvalidInputError):
         self.headers = {"Content-Range": f"bytes */{length}"}
 
 
+@dataclass(frozen=True)
+class FileSlice:
+    """Bytes [start, end) of a file, read when the response is sent."""
+
+    path: str
+    start: int
+    end: int
+
+
 @dataclass
 class DataResponse:
+    """Status and headers, and either a file slice or a stream of transcoded bytes."""
+
     status: int
-    body: Iterator[bytes]
     headers: dict[str, str] = field(default_factory=dict)
+    file_slice: FileSlice | None = None
+    stream: Iterator[bytes] | None = None
     media_type: str = "application/octet-stream"
+
+    def chunks(self, chunk_size: int) -> Iterator[bytes]:
+        if self.file_slice is not None:
+            piece = self.file_slice
+            return _file_chunks(piece.path, piece.start, piece.end, chunk_size)
+        assert self.stream is not None
+        return self.stream
 
 
 def _file_chunks(path: str, start: int, end: int, chunk: int) -> Iterator[bytes]:
@@ -72,6 +91,7 @@ class DataService:
         self._settings = settings
         self._objects = objects
         self._signer = signer
+        self.chunk_bytes = settings.htsget.data_chunk_bytes
 
     def _available(self, object_id: str) -> ResolvedObject:
         obj = self._objects.get(object_id)
@@ -105,7 +125,7 @@ class DataService:
                 regions=decode_regions(regions),
                 reference=self._settings.htsget.reference_fasta,
             )
-            return DataResponse(200, body, {"Cache-Control": "private, no-store"})
+            return DataResponse(200, {"Cache-Control": "private, no-store"}, stream=body)
         raise InvalidInputError("the data URL's part is not understood")
 
     def _bytes(
@@ -113,13 +133,11 @@ class DataService:
     ) -> DataResponse:
         length = end - start
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
-        chunk = self._settings.htsget.data_chunk_bytes
         sub = _sub_range(range_header, length)
         if sub is None:
             headers["Content-Length"] = str(length)
-            return DataResponse(200, _file_chunks(str(obj.path), start, end, chunk), headers)
+            return DataResponse(200, headers, FileSlice(str(obj.path), start, end))
         first, stop = sub
         headers["Content-Length"] = str(stop - first)
         headers["Content-Range"] = f"bytes {first}-{stop - 1}/{length}"
-        body = _file_chunks(str(obj.path), start + first, start + stop, chunk)
-        return DataResponse(206, body, headers)
+        return DataResponse(206, headers, FileSlice(str(obj.path), start + first, start + stop))

@@ -279,7 +279,9 @@ def _bgzf_body(path: Path, facts: _Facts, wanted: list[tuple[int, int, int]]) ->
             segments.extend(facts.index.query(ref, beg, end))
     with path.open("rb") as handle:
         blocks = bgzf.Blocks(handle, facts.fmt)
-        merged = binning.merge([(b, blocks.expand(e)) for b, e in segments if e > b])
+        merged = binning.merge(
+            [(blocks.contract(b, facts.header_end), blocks.expand(e)) for b, e in segments if e > b]
+        )
         pieces = [piece for beg, end in merged for piece in blocks.pieces(beg, end)]
     parts: list[Part] = [InlineBytes(p) if isinstance(p, bytes) else FileRange(*p) for p in pieces]
     return _with_eof(parts, facts.eof_at, facts.size, bgzf.EOF_BLOCK)

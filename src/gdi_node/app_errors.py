@@ -1,0 +1,62 @@
+"""Turn any exception into the error envelope of the API a request was addressed to."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from gdi_node.apis import ApiMount, MethodIndex
+from gdi_node.errors import DomainError, Envelope, ErrorReport
+
+log = logging.getLogger("gdi_node.app")
+
+
+def report_for(exc: Exception) -> ErrorReport:
+    """Classify ``exc``; unexpected ones are logged with their traceback and reported as 500."""
+    if isinstance(exc, DomainError):
+        return ErrorReport(exc.status, exc.code, exc.message)
+    if isinstance(exc, ProblemException):
+        detail = exc.detail or exc.title or "request failed"
+        return ErrorReport.from_status(exc.status, str(detail))
+    if isinstance(exc, HTTPException):
+        return ErrorReport.from_status(exc.status_code, str(exc.detail))
+    if isinstance(exc, UnicodeDecodeError):  # connexion decodes request bodies as UTF-8
+        return ErrorReport.from_status(400, "the request body is not valid UTF-8")
+    log.error("unhandled error: %r", exc, exc_info=exc)
+    return ErrorReport.from_status(500, "internal server error")
+
+
+def envelope_for(path: str, mounts: Sequence[ApiMount]) -> Envelope:
+    matching = [
+        m
+        for m in mounts
+        if not m.base_path or path == m.base_path or path.startswith(m.base_path + "/")
+    ]
+    return max(matching, key=lambda m: len(m.base_path)).envelope
+
+
+def error_handler(mounts: Sequence[ApiMount], methods: MethodIndex) -> Any:
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        report = report_for(exc)
+        body = envelope_for(request.url.path, mounts)(report)
+        headers = {
+            k: v
+            for k, v in (getattr(exc, "headers", None) or {}).items()
+            if k.lower() not in ("content-type", "allow")
+        }
+        if report.status == 405:
+            headers["Allow"] = ", ".join(methods.allowed(request.url.path))
+        return ConnexionResponse(
+            status_code=report.status,
+            body=json.dumps(body),
+            content_type="application/json",
+            headers=headers,
+        )
+
+    return handle
