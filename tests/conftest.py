@@ -22,6 +22,10 @@ from gdi_node.db.engine import make_engine, normalise_url
 from gdi_node.db.migrate import upgrade
 from gdi_node.settings import Settings
 
+# htslib must never try to download CRAM references (EBI by MD5) during tests: no network here,
+# and a blocked download would hang until a TCP timeout.
+os.environ.setdefault("REF_PATH", "/nonexistent/%s")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 POSTGRES_URL = os.environ.get("GDI_NODE_TEST_POSTGRES_URL")

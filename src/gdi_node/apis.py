@@ -6,6 +6,8 @@ operationId of a document resolves through its table; nothing is looked up by mo
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,9 +52,21 @@ class ApiMount:
     envelope: Envelope
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed(document: str) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+    text = openapi_document(document).read_text(encoding="utf-8")
+    spec: dict[str, Any] = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    return spec
+
+
+def openapi_spec(document: str) -> dict[str, Any]:
+    """A fresh copy of a shipped document, parsed once per process (the files are static)."""
+    return copy.deepcopy(_parsed(document))
+
+
 def _paths(document: str) -> dict[str, dict[str, Any]]:
-    spec = yaml.safe_load(openapi_document(document).read_text(encoding="utf-8"))
-    paths: dict[str, dict[str, Any]] = spec.get("paths", {})
+    paths: dict[str, dict[str, Any]] = _parsed(document).get("paths", {})
     return paths
 
 

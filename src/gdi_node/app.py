@@ -8,6 +8,7 @@ API is explicit; errors are answered in the envelope of the API the request was 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from gdi_node.apis import (
     NodeRuntime,
     build_mounts,
     check_operation_table,
+    openapi_spec,
 )
 from gdi_node.app_errors import error_handler
 from gdi_node.db.engine import make_engine, make_session_factory
@@ -36,7 +38,6 @@ from gdi_node.htsget.cors import CorsMiddleware
 from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
 from gdi_node.passport.wiring import build_authorization
-from gdi_node.resources import openapi_document
 from gdi_node.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ class OperationTableResolver(Resolver):  # type: ignore[misc]
 
 def create_app(settings: Settings, *, validate_responses: bool = False) -> connexion.FlaskApp:
     """Build the node: one connexion FlaskApp serving every API in the mount table."""
+    # htslib fetches CRAM references it cannot find from EBI by MD5: never from this node (no
+    # network needed, nothing about the data leaves). Operators may point REF_PATH elsewhere.
+    os.environ.setdefault("REF_PATH", str(settings.data_dir / "ref-cache" / "%2s" / "%2s" / "%s"))
     engine = make_engine(settings.effective_database_url)
     authorization = build_authorization(settings, make_session_factory(engine))
     started_at = datetime.now(UTC)
@@ -88,7 +92,7 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
         for mount in mounts:
             check_operation_table(mount)
             app.add_api(
-                openapi_document(mount.document),
+                openapi_spec(mount.document),
                 base_path=mount.base_path,
                 name=mount.name,
                 resolver=OperationTableResolver(mount.name, dict(mount.operations)),

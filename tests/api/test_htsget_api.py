@@ -373,3 +373,35 @@ def test_cram_without_its_reference_is_refused_before_streaming(tmp_path: Path) 
         assert got == [
             (r.query_name, r.flag, r.reference_start) for r in cram.fetch("chr1", 0, 5000)
         ]
+
+
+def test_ids_with_slashes_reach_htsget(client: Any) -> None:
+    message = error_of(client.get("/htsget/reads/cohort/sample-1/run-2"), 404, "NotFound")
+    assert "cohort/sample-1/run-2" in message
+
+
+def test_oversized_post_body_is_413_in_the_htsget_envelope(client: Any, node: Registered) -> None:
+    regions = [{"referenceName": "11", "start": n, "end": n + 1} for n in range(60_000)]
+    response = client.post(f"/htsget/reads/{node.ids['bam']}", json={"regions": regions})
+    error_of(response, 413, "PayloadTooLarge")
+
+
+def test_a_file_changed_on_disk_is_not_served(
+    client: Any, node: Registered, tmp_path: Path
+) -> None:
+    import shutil
+
+    from gdi_node.bootstrap import open_ingestor
+
+    copy = tmp_path / "changing.vcf.gz"
+    shutil.copy(node.paths["spec_vcf"], copy)
+    shutil.copy(f"{node.paths['spec_vcf']}.tbi", f"{copy}.tbi")
+    with open_ingestor(node.settings) as ingestor:
+        object_id = ingestor.ingest([copy], "OPEN")[0].object_id
+    ticket = client.get(f"/htsget/variants/{object_id}").json()
+    url = ticket["htsget"]["urls"][0]["url"]
+    assert client.get(url).status_code == 200
+    with copy.open("ab") as handle:
+        handle.write(b"tampered")
+    message = error_of(client.get(url), 404, "NotFound")
+    assert "changed since registration" in message

@@ -382,7 +382,11 @@ def test_unplaced_reads_range_runs_from_the_last_placed_record_to_the_eof(
     entries = _crai(cram)
     unplaced = sorted(e.container for e in entries if e.seq_id == -1)
     body = IndexCache().plan(cram.path, cram.index, cram.fmt, [Region("*")]).body
-    assert body[-1] == FileRange(unplaced[0], cram.path.stat().st_size)
+    last = body[-1]
+    assert isinstance(last, FileRange)
+    # the header may be sent in the same range when the gap is small (COALESCE_GAP)
+    assert last.start <= unplaced[0]
+    assert last.end == cram.path.stat().st_size
 
 
 def test_unknown_reference_is_not_found(generated: dict[str, Case]) -> None:

@@ -210,15 +210,22 @@ def _with_eof(parts: list[Part], eof_at: int, size: int, marker: bytes) -> tuple
     return tuple(_joined(joined))
 
 
+# Two file ranges this close are sent as one: both end on record (or container) boundaries, so
+# the bytes between them are whole records of the original file, and one URL fewer costs a
+# client more than these extra bytes do.
+COALESCE_GAP = 256 * 1024
+
+
 def _joined(parts: list[Part]) -> list[Part]:
-    """Empty parts dropped, touching ranges and neighbouring inline bytes merged."""
+    """Empty parts dropped; ranges that touch or nearly touch, and neighbouring inline bytes,
+    merged."""
     out: list[Part] = []
     for part in parts:
         prev = out[-1] if out else None
         if isinstance(part, FileRange):
             if part.end <= part.start:
                 continue
-            if isinstance(prev, FileRange) and prev.end == part.start:
+            if isinstance(prev, FileRange) and prev.end <= part.start <= prev.end + COALESCE_GAP:
                 out[-1] = FileRange(prev.start, part.end)
                 continue
         else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,17 +86,37 @@ class ResolvedObject:
 
 
 class ObjectLookup:
-    """Catalogue access shared by the ticket and data endpoints."""
+    """Catalogue access shared by the ticket and data endpoints.
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    Found objects are remembered for ``ttl`` seconds (a ticket's URLs are fetched in a burst);
+    the data endpoint still compares the file's size with the catalogue on every request.
+    """
+
+    def __init__(
+        self, sessions: sessionmaker[Session], ttl: float = 10.0, max_entries: int = 10_000
+    ) -> None:
         self._sessions = sessions
+        self._ttl = ttl
+        self._max = max_entries
+        self._found: dict[str, tuple[float, ResolvedObject]] = {}
+        self._lock = threading.Lock()
 
     def get(self, object_id: str) -> ResolvedObject:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._found.get(object_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
         with self._sessions() as session:
             row = CatalogueRepository(session).get_object(object_id)
             if row is None:
                 raise NotFoundError(f"no object {object_id!r}")
-            return ResolvedObject.of(row)
+            found = ResolvedObject.of(row)
+        with self._lock:
+            if len(self._found) >= self._max:
+                self._found.clear()
+            self._found[object_id] = (now, found)
+        return found
 
 
 class HtsgetService:
