@@ -62,14 +62,19 @@ def test_userinfo_subject_must_match_the_token(world: World, stack: Any) -> None
         world.peers.heal(world.broker.userinfo_url)
 
 
-def test_token_exchange_is_used_where_the_broker_offers_it(world: World, tmp_path: Any) -> None:
-    broker = {
+def exchanging_broker(world: World, secret: str) -> dict[str, Any]:
+    """The broker configured for RFC 8693 token exchange with client credentials."""
+    return {
         "issuer": world.broker.issuer,
         "jwks_urls": [world.broker.jwks_url],
         "token_exchange_url": world.broker.token_url,
         "client_id": "gdi-node",
-        "client_secret": "s3cret",
+        "client_secret": secret,
     }
+
+
+def test_token_exchange_is_used_where_the_broker_offers_it(world: World, tmp_path: Any) -> None:
+    broker = exchanging_broker(world, "s3cret")
     token = world.broker.access_token("alice", visas=[world.grant()])
     world.peers.reset_counts()
     with open_stack(world.settings(tmp_path, passport_issuers=[broker])) as exchanging:
@@ -81,13 +86,7 @@ def test_token_exchange_is_used_where_the_broker_offers_it(world: World, tmp_pat
 
 
 def test_token_exchange_with_wrong_client_secret_is_refused(world: World, tmp_path: Any) -> None:
-    broker = {
-        "issuer": world.broker.issuer,
-        "jwks_urls": [world.broker.jwks_url],
-        "token_exchange_url": world.broker.token_url,
-        "client_id": "gdi-node",
-        "client_secret": "wrong",
-    }
+    broker = exchanging_broker(world, "wrong")
     token = world.broker.access_token("alice", visas=[world.grant()])
     with (
         open_stack(world.settings(tmp_path, passport_issuers=[broker])) as exchanging,

@@ -56,23 +56,18 @@ def _check_tags(tags: Sequence[str] | None, notags: Sequence[str] | None) -> Non
 
 
 def ticket_request(
-    datatype: Datatype,
-    *,
-    format: str | None,
-    klass: str | None,
-    regions: Sequence[RequestedRegion] | None,
-    fields: Sequence[str] | None = None,
-    tags: Sequence[str] | None = None,
-    notags: Sequence[str] | None = None,
+    datatype: Datatype, options: Mapping[str, Any], regions: Sequence[RequestedRegion] | None
 ) -> TicketRequest:
-    """Check the combination of parameters and build the request."""
-    chosen = format or DEFAULT_FORMAT[datatype]
+    """Check the combination of parameters (GET query or POST body names) and build the
+    request; ``regions`` None means the whole file."""
+    chosen = options.get("format") or DEFAULT_FORMAT[datatype]
     if chosen not in FORMATS[datatype]:
         raise UnsupportedFormatError(
             f"{datatype} are served as {' or '.join(FORMATS[datatype])}, not {chosen}"
         )
+    fields, tags, notags = options.get("fields"), options.get("tags"), options.get("notags")
     _check_tags(tags, notags)
-    header_only = klass == "header"
+    header_only = options.get("class") == "header"
     return TicketRequest(
         datatype=datatype,
         format=chosen,
@@ -90,15 +85,7 @@ def from_query(datatype: Datatype, params: Mapping[str, Any]) -> TicketRequest:
     regions = None
     if name is not None or start is not None or end is not None:
         regions = [_region(name, start, end, datatype)]
-    return ticket_request(
-        datatype,
-        format=params.get("format"),
-        klass=params.get("class"),
-        regions=regions,
-        fields=params.get("fields"),
-        tags=params.get("tags"),
-        notags=params.get("notags"),
-    )
+    return ticket_request(datatype, params, regions)
 
 
 def from_body(datatype: Datatype, body: Mapping[str, Any] | None) -> TicketRequest:
@@ -111,12 +98,4 @@ def from_body(datatype: Datatype, body: Mapping[str, Any] | None) -> TicketReque
             _region(r.get("referenceName"), r.get("start"), r.get("end"), datatype)
             for r in raw_regions
         ]
-    return ticket_request(
-        datatype,
-        format=body.get("format"),
-        klass=body.get("class"),
-        regions=regions,
-        fields=body.get("fields"),
-        tags=body.get("tags"),
-        notags=body.get("notags"),
-    )
+    return ticket_request(datatype, body, regions)
