@@ -30,57 +30,48 @@ def prepare_database(settings: Settings) -> str | None:
 
 
 @contextmanager
-def open_ingestor(
-    settings: Settings, progress: ProgressFactory | None = None
-) -> Iterator[FileIngestor]:
-    """An ingestor on a migrated database with the declared datasets in place."""
-    from gdi_node.storage.ingest import FileIngestor
-
-    prepare_database(settings)
-    engine = make_engine(settings.effective_database_url)
-    try:
-        yield FileIngestor(
-            make_session_factory(engine),
-            drs_hostname=settings.drs_hostname,
-            index_dir=settings.data_dir / "indexes",
-            progress=progress,
-        )
-    finally:
-        engine.dispose()
-
-
-def catalogue_listing(settings: Settings, dataset_id: str | None = None) -> list[dict[str, Any]]:
-    """The catalogue's objects as plain dicts (for ``gdi-node objects``)."""
-    prepare_database(settings)
-    engine = make_engine(settings.effective_database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            return [
-                {
-                    "id": o.id,
-                    "dataset_id": o.dataset_id,
-                    "name": o.name,
-                    "format": o.format,
-                    "path": o.path,
-                    "index_path": o.index_path,
-                    "size": o.size,
-                    "sha256": o.sha256,
-                    "md5": o.md5,
-                    "drs_uri": f"drs://{settings.drs_hostname}/{o.id}",
-                    "created_time": o.created_time.isoformat(),
-                }
-                for o in CatalogueRepository(session).list_objects(dataset_id)
-            ]
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def audit_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """Sessions on the migrated database, for the audit commands."""
+def migrated_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the migrated database with the declared datasets in place."""
     prepare_database(settings)
     engine = make_engine(settings.effective_database_url)
     try:
         yield make_session_factory(engine)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def open_ingestor(
+    settings: Settings, progress: ProgressFactory | None = None
+) -> Iterator[FileIngestor]:
+    """An ingestor on a migrated database with the declared datasets in place."""
+    from gdi_node.storage.ingest import FileIngestor
+
+    with migrated_sessions(settings) as sessions:
+        yield FileIngestor(
+            sessions,
+            drs_hostname=settings.drs_hostname,
+            index_dir=settings.data_dir / "indexes",
+            progress=progress,
+        )
+
+
+def catalogue_listing(settings: Settings, dataset_id: str | None = None) -> list[dict[str, Any]]:
+    """The catalogue's objects as plain dicts (for ``gdi-node objects``)."""
+    with migrated_sessions(settings) as sessions, sessions() as session:
+        return [
+            {
+                "id": o.id,
+                "dataset_id": o.dataset_id,
+                "name": o.name,
+                "format": o.format,
+                "path": o.path,
+                "index_path": o.index_path,
+                "size": o.size,
+                "sha256": o.sha256,
+                "md5": o.md5,
+                "drs_uri": f"drs://{settings.drs_hostname}/{o.id}",
+                "created_time": o.created_time.isoformat(),
+            }
+            for o in CatalogueRepository(session).list_objects(dataset_id)
+        ]

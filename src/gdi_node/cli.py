@@ -244,10 +244,10 @@ def audit() -> None:
 @click.pass_obj
 def audit_verify(config: Path | None) -> None:
     """Check that no audit row was edited, deleted or reordered."""
-    from gdi_node.bootstrap import audit_sessions
+    from gdi_node.bootstrap import migrated_sessions
     from gdi_node.passport.audit import verify_chain
 
-    with audit_sessions(_load(config)) as sessions:
+    with migrated_sessions(_load(config)) as sessions:
         report = verify_chain(sessions)
     if not report.ok:
         raise _Failure(
@@ -264,9 +264,9 @@ def audit_export(config: Path | None, since: Any) -> None:
     """Write decisions as JSON lines to standard output."""
     from datetime import UTC
 
-    from gdi_node.bootstrap import audit_sessions
+    from gdi_node.bootstrap import migrated_sessions
     from gdi_node.passport.audit import export_jsonl
 
-    with audit_sessions(_load(config)) as sessions:
+    with migrated_sessions(_load(config)) as sessions:
         count = export_jsonl(sessions, sys.stdout, since.replace(tzinfo=UTC) if since else None)
     click.echo(f"{count} decisions exported", err=True)

@@ -12,7 +12,7 @@ from gdi_node.passport.config import TrustedIssuer
 from gdi_node.passport.errors import CredentialError
 from gdi_node.passport.principal import Principal, build_principal
 from gdi_node.passport.transport import TrustedHttp
-from gdi_node.passport.verifier import PassportVerifier, _Lru
+from gdi_node.passport.verifier import ExpiringLru, PassportVerifier
 
 # RFC 8693 identifiers (not secrets).
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
@@ -34,7 +34,7 @@ class BrokerClient:
             for i in trust.passport_issuers
             if i.userinfo_url is not None or i.token_exchange_url is not None
         }
-        self._cache = _Lru(trust.userinfo_cache_max_entries)
+        self._cache = ExpiringLru(trust.userinfo_cache_max_entries)
 
     def principal(self, access_token: str) -> Principal:
         now = self._verifier.now()

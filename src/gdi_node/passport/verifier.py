@@ -45,8 +45,8 @@ class _RequestBudget:
             raise TooManyKeySetsError(f"visas name more than {self.max_jku} distinct key set URLs")
 
 
-class _Lru:
-    """A small thread-safe LRU of verified results (tokens are immutable; expiry rechecked)."""
+class ExpiringLru:
+    """A small thread-safe LRU of results that expire (verified tokens, broker answers)."""
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -94,9 +94,9 @@ class PassportVerifier:
         self.linking_issuers = frozenset(
             i.issuer for i in (*trust.visa_issuers, *extra_issuers) if i.links_identities
         )
-        self._visa_cache = _Lru(trust.userinfo_cache_max_entries)
-        self._poll_cache = _Lru(trust.userinfo_cache_max_entries)
-        self._principal_cache = _Lru(trust.userinfo_cache_max_entries)
+        self._visa_cache = ExpiringLru(trust.userinfo_cache_max_entries)
+        self._poll_cache = ExpiringLru(trust.userinfo_cache_max_entries)
+        self._principal_cache = ExpiringLru(trust.userinfo_cache_max_entries)
 
     def now(self) -> int:
         return int(self._clock())
