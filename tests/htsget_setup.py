@@ -63,3 +63,37 @@ def register(settings: Settings, store: Path) -> Registered:
             dataset = "CTRL" if key == "ctrl_bam" else "OPEN"
             ids[key] = ingestor.ingest([path], dataset)[0].object_id
     return Registered(settings, ids, paths)
+
+
+class ListenerRoutingClient:
+    """The app's test client, except that absolute URLs at the data listener go over real HTTP.
+
+    Ticket URLs of a node with ``htsget.data_listener`` point at another port, which the
+    in-process test client cannot reach; this sends them through an ``httpx.Client``.
+    """
+
+    def __init__(self, app_client: Any, listener_base: str) -> None:
+        import httpx
+
+        self._app = app_client
+        self._base = listener_base
+        self._http = httpx.Client(timeout=30)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        target = self._http if url.startswith(self._base) else self._app
+        return target.request(method, url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.request("POST", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Any:
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Any:
+        return self.request("HEAD", url, **kwargs)
+
+    def close(self) -> None:
+        self._http.close()

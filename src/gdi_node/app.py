@@ -35,6 +35,7 @@ from gdi_node.errors import DomainError
 from gdi_node.guards import BodySizeGuard, ControlCharacterGuard
 from gdi_node.htsget import service as htsget_service
 from gdi_node.htsget.cors import CorsMiddleware
+from gdi_node.htsget.listener import DataListener
 from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
 from gdi_node.passport.wiring import build_authorization
@@ -80,11 +81,30 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
         htsget=HtsgetParts.build(settings, engine, authorization, started_at.isoformat()),
     )
 
+    listener_config = settings.htsget.data_listener
+    listener = (
+        DataListener(
+            runtime.htsget.data,
+            listener_config,
+            cors_max_age=settings.htsget.cors_max_age_seconds,
+            metrics=runtime.metrics,
+            grace_seconds=settings.server.graceful_timeout,
+        )
+        if listener_config is not None
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        yield
-        authorization.close()
-        engine.dispose()
+        if listener is not None:
+            listener.start()
+        try:
+            yield
+        finally:
+            if listener is not None:
+                listener.stop()
+            authorization.close()
+            engine.dispose()
 
     app = connexion.FlaskApp(__name__, lifespan=lifespan)
     try:

@@ -94,11 +94,15 @@ class RequestMetrics:
         return generate_latest(self.registry).decode("utf-8")
 
 
+def valid_request_id(candidate: str | None) -> str | None:
+    """A client's ``X-Request-ID`` if it is safe to log and echo, else ``None``."""
+    return candidate if candidate and _VALID_REQUEST_ID.match(candidate) else None
+
+
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER.encode():
-            candidate = value.decode("latin-1")
-            return candidate if _VALID_REQUEST_ID.match(candidate) else None
+            return valid_request_id(value.decode("latin-1"))
     return None
 
 

@@ -91,6 +91,34 @@ _DEFAULT_DISCLOSURE = {
 }
 
 
+class DataListenerSettings(_Strict):
+    """A second port for the data endpoint, sending file bytes with ``sendfile`` (zero-copy).
+
+    Every worker listens on it (``SO_REUSEPORT``); ticket URLs point at ``public_url`` (default
+    ``http://host:port``), which a reverse proxy may front like the main port.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    public_url: str | None = None
+    idle_timeout_seconds: float = Field(default=75.0, gt=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL, e.g. https://data.node.example.org")
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return self.public_url or f"http://{host}:{self.port}"
+
+
 class HtsgetSettings(_Strict):
     """The htsget API and its data endpoint."""
 
@@ -102,6 +130,9 @@ class HtsgetSettings(_Strict):
     # true: file slices are read on the event loop (fastest; a slow file system stalls the
     # worker while it reads); false: through the ordinary handler in threads.
     data_in_event_loop: bool = True
+    # set: ticket URLs point at a zero-copy data listener on its own port (fastest for many
+    # concurrent streams); unset: at the main port's /htsget/data.
+    data_listener: DataListenerSettings | None = None
 
 
 class DatasetSettings(_Strict):
@@ -219,6 +250,12 @@ class Settings(_Strict):
     def url_signing_key_file(self) -> Path:
         """The secret that signs data URLs (shared by all workers)."""
         return self.htsget.signing_key_file or self.data_dir / "secrets" / "url-signing.key"
+
+    @property
+    def data_base_url(self) -> str:
+        """Where ticket URLs send clients for bytes: the data listener, or the main port."""
+        listener = self.htsget.data_listener
+        return listener.base_url if listener is not None else self.public_url
 
     @property
     def drs_hostname(self) -> str:

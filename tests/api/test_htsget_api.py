@@ -13,8 +13,10 @@ import pytest
 
 from gdi_node.app import create_app
 from gdi_node.passport.local_issuer import LocalIssuer
+from gdi_node.settings import DataListenerSettings
 from tests.conftest import shared_path
-from tests.htsget_setup import Registered, node_settings, register
+from tests.htsget_setup import ListenerRoutingClient, Registered, node_settings, register
+from tests.processes import free_port
 
 BASE = "http://testserver"
 
@@ -26,14 +28,23 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     return register(node_settings(tmp, BASE), tmp / "store")
 
 
-@pytest.fixture(scope="module", params=["event-loop", "threads"])
+@pytest.fixture(scope="module", params=["event-loop", "threads", "data-listener"])
 def client(node: Registered, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The app, with the data endpoint served on the event loop and through the handler."""
-    in_loop = request.param == "event-loop"
-    htsget = node.settings.htsget.model_copy(update={"data_in_event_loop": in_loop})
-    app = create_app(node.settings.model_copy(update={"htsget": htsget}), validate_responses=True)
+    """The app, with the data endpoint served on the event loop, through the handler, or by
+    the zero-copy data listener on a port of its own (ticket URLs then point there)."""
+    update: dict[str, Any] = {"data_in_event_loop": request.param == "event-loop"}
+    if request.param == "data-listener":
+        update["data_listener"] = DataListenerSettings(port=free_port())
+    htsget = node.settings.htsget.model_copy(update=update)
+    settings = node.settings.model_copy(update={"htsget": htsget})
+    app = create_app(settings, validate_responses=True)
     with app.test_client(client=("127.0.0.1", 40000)) as test_client:
-        yield test_client
+        if htsget.data_listener is None:
+            yield test_client
+            return
+        routing = ListenerRoutingClient(test_client, htsget.data_listener.base_url)
+        yield routing
+        routing.close()
 
 
 def fetch(client: Any, ticket: dict[str, Any], headers: dict[str, str] | None = None) -> bytes:

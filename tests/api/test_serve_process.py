@@ -89,6 +89,26 @@ def test_sigterm_lets_in_flight_requests_finish(
     assert set(results) == {200}, "no request was cut off with an error status"
 
 
+def test_two_workers_share_the_data_listener_and_stop_cleanly(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    port, data_port = free_port(), free_port()
+    config = write_config(tmp_path / "node.yaml", make_settings(), port)
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["server"]["workers"] = 2
+    data["htsget"]["data_listener"] = {"port": data_port}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with running_node(["--config", str(config), "serve"], port, tmp_path) as node:
+        for _ in range(20):  # fresh connections, spread over both workers by the kernel
+            reply = httpx.get(f"http://127.0.0.1:{data_port}/htsget/data/none?part=x&exp=1&sig=x")
+            assert reply.status_code == 401
+        started = time.monotonic()
+        assert node.stop() == 0
+        assert time.monotonic() - started < 15
+        lines = node.log_lines()
+    assert sum("data listener on" in line for line in lines) == 2
+
+
 def test_serve_refuses_an_invalid_configuration_with_the_key_named(tmp_path: Path) -> None:
     import subprocess
 

@@ -8,7 +8,8 @@ The data is a deterministic synthetic BAM of about 1.1 GB (10 contigs of 100 Mb,
 250 bp, coordinate-sorted, with a BAI), generated once with pysam into ``$GDI_NODE_BENCH_CACHE``
 (default ``/tmp/gdi-node-bench/``, about 2-3 minutes on 2 cores) and reused on later runs. Every
 run registers it in a fresh node data folder and serves it with ``gdi-node serve`` on loopback,
-first with 1 worker, then with 2; nginx serves the same file (``sendfile on``) with as many
+with 1 and with 2 workers, first with data URLs on the main port, then on the zero-copy data
+listener (``htsget.data_listener``); nginx serves the same file (``sendfile on``) with as many
 workers. All traffic goes to 127.0.0.1; every loop is bounded in count and time; the whole run
 takes about 1.5 minutes after the first generation.
 
@@ -462,7 +463,7 @@ def check_delivery(bam: Path, region: tuple[str, int, int], delivered: Path) -> 
 
 
 def cells(case: str, workers: int | str, node: str, ref: str, ratio: str, goal: str) -> str:
-    return f"| {case:<52} | {workers!s:>7} | {node:<34} | {ref:<22} | {ratio:>8} | {goal:<18} |"
+    return f"| {case:<52} | {workers!s:>8} | {node:<34} | {ref:<22} | {ratio:>8} | {goal:<18} |"
 
 
 def ticket_cell(result: WrkResult) -> str:
@@ -470,7 +471,7 @@ def ticket_cell(result: WrkResult) -> str:
     return f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {rate:.0f}/s"
 
 
-def ratio_row(case: str, workers: int, node: float, ref: float, goal: str = ">= 0.9") -> str:
+def ratio_row(case: str, workers: str, node: float, ref: float, goal: str = ">= 0.9") -> str:
     return cells(
         case, workers, f"{node:.0f} MB/s", f"nginx {ref:.0f} MB/s", f"{node / ref:.2f}", goal
     )
@@ -493,7 +494,7 @@ def ticket_rows(base: str, object_id: str, workers: int, workdir: Path) -> list[
 
 
 def data_rows(
-    bam: Path, object_id: str, workers: int, client: httpx.Client, nginx: str, pids: list[int]
+    bam: Path, object_id: str, workers: str, client: httpx.Client, nginx: str, pids: list[int]
 ) -> list[str]:
     full = client.get(f"/htsget/reads/{object_id}", params={"format": "BAM"})
     full.raise_for_status()
@@ -527,7 +528,7 @@ def data_rows(
         (f"data: whole file, {CONCURRENT_STREAMS} concurrent streams", "c"),
     )
     rows = [ratio_row(case, workers, median[f"{k}n"], median[f"{k}x"]) for case, k in cases]
-    per = " per worker" if workers > 1 else ""
+    per = "" if workers.startswith("1,") else " per worker"
     rows.append(
         cells(
             f"node peak RSS{per}: idle, 1 stream, {CONCURRENT_STREAMS} streams",
@@ -542,13 +543,16 @@ def data_rows(
 
 
 def serve_rows(
-    bam: Path, object_id: str, workers: int, config: dict[str, Any], workdir: Path
+    bam: Path, object_id: str, workers: int, listener: bool, config: dict[str, Any], workdir: Path
 ) -> list[str]:
-    """Tickets and data against ``workers`` node workers and as many nginx workers."""
+    """Against ``workers`` node workers and as many nginx workers: tickets (when the data is on
+    the main port) and data, from the main port or from the zero-copy data listener."""
     port = free_port()
     data = json.loads(json.dumps(config))
     data["public_url"] = f"http://127.0.0.1:{port}"
     data["server"] |= {"port": port, "workers": workers}
+    if listener:
+        data["htsget"]["data_listener"] = {"port": free_port()}
     data["logging"]["level"] = "WARNING"
     workdir.mkdir(parents=True)
     path = workdir / f"node-{workers}.yaml"
@@ -559,17 +563,20 @@ def serve_rows(
         httpx.Client(base_url=node.base_url, timeout=60) as client,
     ):
         pids = worker_pids(node.process.pid, workers)
-        progress(f"{workers} worker(s): tickets")
-        rows = ticket_rows(node.base_url, object_id, workers, workdir)
-        progress(f"{workers} worker(s): data")
-        rows += data_rows(bam, object_id, workers, client, nginx, pids)
+        where = "data listener" if listener else "main port"
+        rows = []
+        if not listener:
+            progress(f"{workers} worker(s): tickets")
+            rows += ticket_rows(node.base_url, object_id, workers, workdir)
+        progress(f"{workers} worker(s): data from the {where}")
+        rows += data_rows(bam, object_id, f"{workers}, {where[:4]}", client, nginx, pids)
         if workers == 1:
-            progress("1 worker: region delivery")
-            rows.append(delivery_row(bam, object_id, client, workdir))
+            progress(f"1 worker: region delivery from the {where}")
+            rows.append(delivery_row(bam, object_id, client, workdir, where[:4]))
     return rows
 
 
-def delivery_row(bam: Path, object_id: str, client: httpx.Client, workdir: Path) -> str:
+def delivery_row(bam: Path, object_id: str, client: httpx.Client, workdir: Path, where: str) -> str:
     regions = random_regions(DELIVERY_REGIONS, SEED + 2)
     delivered, cut = workdir / "delivered.bam", workdir / "cut.bam"
     node_s, local_s = [], []
@@ -581,7 +588,7 @@ def delivery_row(bam: Path, object_id: str, client: httpx.Client, workdir: Path)
     node, local = statistics.median(node_s) * 1000, statistics.median(local_s) * 1000
     return cells(
         f"1 Mb region: ticket + fetch to file ({len(regions)}x)",
-        1,
+        f"1, {where}",
         f"median {node:.0f} ms",
         f"samtools view -b {local:.0f} ms",
         f"{node / local:.2f}",
@@ -629,8 +636,9 @@ def main() -> None:
         with open_ingestor(settings) as ingestor:
             object_id = ingestor.ingest([bam], "OPEN")[0].object_id
         config = settings.model_dump(mode="json")
-        for workers in (1, 2):
-            rows += serve_rows(bam, object_id, workers, config, workdir / f"w{workers}")
+        for workers, listener in ((1, False), (2, False), (1, True), (2, True)):
+            folder = workdir / f"w{workers}{'-listener' if listener else ''}"
+            rows += serve_rows(bam, object_id, workers, listener, config, folder)
     generated = "reused; generated" if reused else "generated"
     print(
         f"\nhtsget, {size / MB:.0f} MB synthetic BAM ({len(CONTIGS)} x 100 Mb contigs,"
@@ -639,8 +647,9 @@ def main() -> None:
         f" nginx {nginx_version} (sendfile on), samtools {samtools_version};"
         f" run took {time.monotonic() - started:.0f} s"
     )
+    print("workers: uvicorn workers, and where ticket URLs send the data: main port or listener")
     print(cells("case", "workers", "gdi-node", "reference", "node/ref", "goal"))
-    print(cells(*("-" * 52, "-" * 7, "-" * 34, "-" * 22, "-" * 8, "-" * 18)).replace(" ", "-"))
+    print(cells(*("-" * 52, "-" * 8, "-" * 34, "-" * 22, "-" * 8, "-" * 18)).replace(" ", "-"))
     print("\n".join(rows))
 
 

@@ -3,6 +3,7 @@ detects the ticket at an ordinary http URL) and the PyPI ``htsget`` client."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pysam
 import pytest
 import yaml
 
 from gdi_node.passport.local_issuer import LocalIssuer
+from gdi_node.settings import Settings
 from tests.conftest import shared_path
 from tests.htsget_setup import Registered, node_settings, register
 from tests.processes import free_port, running_node
@@ -23,8 +26,12 @@ pytestmark = pytest.mark.slow
 HTSGET_CLIENT = Path(sys.executable).with_name("htsget")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Registered]]:
+@pytest.fixture(scope="module", params=["main-port", "data-listener"])
+def served(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[Any, Registered]]:
+    """``gdi-node serve``: one worker with data on the main port, or two workers sharing a
+    zero-copy data listener (ticket URLs then point at its port)."""
     shared_path("data", "htsget")
     tmp = tmp_path_factory.mktemp("clients")
     port = free_port()
@@ -33,6 +40,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Regi
     config = tmp / "node.yaml"
     data = settings.model_dump(mode="json")
     data["server"]["port"] = port
+    if request.param == "data-listener":
+        data["server"]["workers"] = 2
+        data["htsget"]["data_listener"] = {"port": free_port()}
+        registered.settings = Settings.model_validate(data)
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     with running_node(["--config", str(config), "serve"], port, tmp) as node:
         yield node, registered
@@ -80,6 +91,23 @@ def test_samtools_reads_cram_natively_and_as_bam(
         result = run(["samtools", "view", "-b", "-o", str(out), url])
         assert result.returncode == 0, result.stderr
         assert run(["samtools", "quickcheck", str(out)]).returncode == 0
+
+
+def test_clients_fetch_bytes_where_the_ticket_points(served: tuple[Any, Registered]) -> None:
+    node, reg = served
+    ticket = httpx.get(f"{node.base_url}/htsget/variants/{reg.ids['vcf']}").json()
+    url = ticket["htsget"]["urls"][0]["url"]
+    assert url.startswith(f"{reg.settings.data_base_url}/htsget/data/")
+    fetched = run(["bcftools", "view", "-H", f"{node.base_url}/htsget/variants/{reg.ids['vcf']}"])
+    assert fetched.returncode == 0, fetched.stderr
+    served_by = [
+        json.loads(line).get("listener")
+        for line in node.log_lines()
+        if '"operation": "getData"' in line
+    ]
+    expected = "data" if reg.settings.htsget.data_listener else None
+    assert served_by
+    assert set(served_by) == {expected}
 
 
 def test_bcftools_reads_variants(served: tuple[Any, Registered]) -> None:

@@ -149,3 +149,37 @@ def test_production_refuses_the_local_issuer_and_insecure_http() -> None:
     env = {"GDI_NODE_NODE__ENVIRONMENT": "prod", "GDI_NODE_TRUST__LOCAL_ISSUER": "true"}
     with pytest.raises(SettingsError, match=r"refused when node\.environment is prod"):
         load_settings(None, env=env)
+
+
+def test_ticket_urls_use_the_data_listener_when_one_is_configured() -> None:
+    plain = load_settings(None, env={"GDI_NODE_PUBLIC_URL": "https://node.example.org"})
+    assert plain.data_base_url == "https://node.example.org"
+    listener = load_settings(
+        None,
+        env={
+            "GDI_NODE_PUBLIC_URL": "https://node.example.org",
+            "GDI_NODE_HTSGET__DATA_LISTENER__PORT": "8081",
+        },
+    )
+    assert listener.data_base_url == "http://127.0.0.1:8081"
+    fronted = load_settings(
+        None,
+        env={
+            "GDI_NODE_HTSGET__DATA_LISTENER__PORT": "8081",
+            "GDI_NODE_HTSGET__DATA_LISTENER__PUBLIC_URL": "https://data.node.example.org/",
+        },
+    )
+    assert fronted.data_base_url == "https://data.node.example.org"
+
+
+def test_a_data_listener_needs_a_port_and_an_absolute_public_url() -> None:
+    with pytest.raises(SettingsError, match=r"htsget\.data_listener\.port"):
+        load_settings(None, env={"GDI_NODE_HTSGET__DATA_LISTENER__HOST": "0.0.0.0"})
+    with pytest.raises(SettingsError, match=r"htsget\.data_listener\.public_url"):
+        load_settings(
+            None,
+            env={
+                "GDI_NODE_HTSGET__DATA_LISTENER__PORT": "8081",
+                "GDI_NODE_HTSGET__DATA_LISTENER__PUBLIC_URL": "data.example.org",
+            },
+        )

@@ -14,6 +14,26 @@ _ALLOWED_METHODS = b"GET, POST, OPTIONS"
 _EXPOSED = b"Content-Length, Content-Range, Content-Type, Accept-Ranges, X-Request-ID"
 
 
+def preflight_headers(origin: bytes, requested: bytes, max_age: bytes) -> list[tuple[bytes, bytes]]:
+    """The answer to a CORS preflight from ``origin`` asking for ``requested`` headers."""
+    return [
+        (b"access-control-allow-origin", origin),
+        (b"access-control-allow-methods", _ALLOWED_METHODS),
+        (b"access-control-allow-headers", requested),
+        (b"access-control-max-age", max_age),
+        (b"vary", b"Origin"),
+    ]
+
+
+def response_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
+    """What an actual response to ``origin`` carries so the browser may read it."""
+    return [
+        (b"access-control-allow-origin", origin),
+        (b"access-control-expose-headers", _EXPOSED),
+        (b"vary", b"Origin"),
+    ]
+
+
 class CorsMiddleware:
     """Applies to request paths under any of ``prefixes``."""
 
@@ -40,13 +60,7 @@ class CorsMiddleware:
                 {
                     "type": "http.response.start",
                     "status": 204,
-                    "headers": [
-                        (b"access-control-allow-origin", origin),
-                        (b"access-control-allow-methods", _ALLOWED_METHODS),
-                        (b"access-control-allow-headers", requested),
-                        (b"access-control-max-age", self.max_age),
-                        (b"vary", b"Origin"),
-                    ],
+                    "headers": preflight_headers(origin, requested, self.max_age),
                 }
             )
             await send({"type": "http.response.body", "body": b""})
@@ -54,12 +68,7 @@ class CorsMiddleware:
 
         async def with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"access-control-allow-origin", origin),
-                    (b"access-control-expose-headers", _EXPOSED),
-                    (b"vary", b"Origin"),
-                ]
+                message["headers"] = [*message.get("headers", []), *response_headers(origin)]
             await send(message)
 
         await self.app(scope, receive, with_cors)

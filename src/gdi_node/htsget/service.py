@@ -214,6 +214,6 @@ class HtsgetService:
     def _signed(self, object_id: str, part: str, exp: int) -> str:
         sig = self._signer.signature(object_id, part, exp)
         return (
-            f"{self._settings.public_url}{BASE_PATH}/data/{quote(object_id, safe='/')}"
+            f"{self._settings.data_base_url}{BASE_PATH}/data/{quote(object_id, safe='/')}"
             f"?part={quote(part, safe='')}&exp={exp}&sig={sig}"
         )

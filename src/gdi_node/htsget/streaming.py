@@ -122,21 +122,22 @@ async def _send_stream(chunks: Iterator[bytes], send: Send, gone: asyncio.Event)
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _error(send: Send, exc: Exception) -> None:
+def error_answer(exc: Exception) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """Status, htsget-envelope body and headers (with Content-Type/-Length) for ``exc``."""
     report = report_for(exc)
     body = json.dumps(htsget_envelope(report)).encode()
-    headers: dict[str, Any] = (
+    extra: dict[str, Any] = (
         dict(getattr(exc, "headers", None) or {}) if isinstance(exc, DomainError) else {}
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": report.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *((str(k).lower().encode(), str(v).encode()) for k, v in headers.items()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((str(k).lower().encode(), str(v).encode()) for k, v in extra.items()),
+    ]
+    return report.status, body, headers
+
+
+async def _error(send: Send, exc: Exception) -> None:
+    status, body, headers = error_answer(exc)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
