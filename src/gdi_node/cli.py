@@ -152,17 +152,28 @@ class _ProgressBar:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--dataset", "dataset_id", required=True, help="Dataset the files belong to.")
 @click.option("--update", is_flag=True, help="Record new content of files that changed.")
+@click.option(
+    "--alias",
+    "aliases",
+    multiple=True,
+    help="Another name the file resolves by in DRS, e.g. an accession (one file only).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
 @click.pass_obj
 def ingest_files(
-    config: Path | None, paths: tuple[Path, ...], dataset_id: str, update: bool, as_json: bool
+    config: Path | None,
+    paths: tuple[Path, ...],
+    dataset_id: str,
+    update: bool,
+    aliases: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Register BAM/CRAM/VCF/BCF files in place (no copy) in a dataset."""
+    """Register BAM/CRAM/VCF/BCF files in place (no copy) in a dataset, with their indexes."""
     from gdi_node.bootstrap import open_ingestor
 
     settings = _load(config)
     with _domain_errors(), open_ingestor(settings, _progress_bar) as ingestor:
-        results = ingestor.ingest(list(paths), dataset_id, update=update)
+        results = ingestor.ingest(list(paths), dataset_id, update=update, aliases=aliases)
     if as_json:
         click.echo(json.dumps({"objects": [asdict(r) for r in results]}, indent=2))
         return
@@ -270,3 +281,95 @@ def audit_export(config: Path | None, since: Any) -> None:
     with migrated_sessions(_load(config)) as sessions:
         count = export_jsonl(sessions, sys.stdout, since.replace(tzinfo=UTC) if since else None)
     click.echo(f"{count} decisions exported", err=True)
+
+
+@main.command("verify")
+@click.option("--dataset", "dataset_id", help="Only this dataset.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document for scripts.")
+@click.pass_obj
+def verify(config: Path | None, dataset_id: str | None, as_json: bool) -> None:
+    """Re-hash catalogue files; report missing, resized or corrupted ones (exit 1 if any)."""
+    from gdi_node.bootstrap import migrated_sessions
+    from gdi_node.storage.verify import verify_files
+
+    with migrated_sessions(_load(config)) as sessions, _domain_errors():
+        checks = list(verify_files(sessions, dataset_id))
+    bad = [c for c in checks if c.verdict != "ok"]
+    if as_json:
+        click.echo(json.dumps({"files": [asdict(c) for c in checks], "problems": len(bad)}))
+    else:
+        for check in checks:
+            detail = f"  ({check.detail})" if check.detail else ""
+            click.echo(f"{check.verdict:<12} {check.object_id}  {check.path}{detail}")
+        click.echo(f"{len(checks)} files checked, {len(bad)} with problems")
+    if bad:
+        sys.exit(1)
+
+
+@main.group()
+def drs() -> None:
+    """DRS client commands."""
+
+
+@drs.command("resolve")
+@click.argument("uri")
+@click.option(
+    "--download", "-d", "target", type=click.Path(path_type=Path), help="Save the bytes here."
+)
+@click.option("--token", envvar="GDI_NODE_DRS_TOKEN", help="Bearer token (passport or broker).")
+@click.option(
+    "--passport-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with a passport JWT, sent in POST bodies.",
+)
+@click.option(
+    "--prefix",
+    "prefixes",
+    multiple=True,
+    help="Pin a compact-identifier prefix: PREFIX=URL_PATTERN with {$id} (no registry call).",
+)
+@click.option("--registry", default=None, help="identifiers.org registry API base URL.")
+@click.option(
+    "--scheme",
+    type=click.Choice(["https", "http"]),
+    default="https",
+    show_default=True,
+    help="Scheme for hostname-based URIs (http only for labs and loopback).",
+)
+def drs_resolve(
+    uri: str,
+    target: Path | None,
+    token: str | None,
+    passport_file: Path | None,
+    prefixes: tuple[str, ...],
+    registry: str | None,
+    scheme: str,
+) -> None:
+    """Resolve a drs:// URI (hostname-based or compact) and optionally download it verified."""
+    import httpx
+
+    from gdi_node.drs.client import IDENTIFIERS_ORG, DrsClient, DrsUri
+
+    pinned = {}
+    for item in prefixes:
+        prefix, sep, pattern = item.partition("=")
+        if not sep or "{$id}" not in pattern:
+            raise _Failure(f"--prefix {item!r}: expected PREFIX=URL_PATTERN containing {{$id}}")
+        pinned[prefix] = pattern
+    passports = [passport_file.read_text(encoding="utf-8").strip()] if passport_file else None
+    with httpx.Client(timeout=60, follow_redirects=True) as http, _domain_errors():
+        client = DrsClient(
+            http,
+            scheme=scheme,
+            registry=registry or IDENTIFIERS_ORG,
+            patterns=pinned,
+            bearer=token,
+            passports=passports,
+        )
+        url, obj = client.get_object(DrsUri.parse(uri))
+        if target is None:
+            click.echo(json.dumps(obj, indent=2))
+            return
+        access, headers = client.access_url(url, obj)
+        saved = client.download(obj, access, headers, target)
+    click.echo(f"saved {saved.path} ({saved.size} bytes, {saved.checksum_type} verified)")

@@ -105,6 +105,11 @@ def htsget_envelope(report: ErrorReport) -> dict[str, Any]:
     return {"htsget": {"error": report.code, "message": report.message}}
 
 
+def drs_envelope(report: ErrorReport) -> dict[str, Any]:
+    """The DRS 1.5 ``Error`` object: ``{"msg": ..., "status_code": ...}``."""
+    return {"msg": report.message, "status_code": report.status}
+
+
 def service_registry_envelope(report: ErrorReport) -> dict[str, Any]:
     """The ``Error`` object of the GA4GH Service Registry 1.0 API (``components.schemas.Error``)."""
     return {

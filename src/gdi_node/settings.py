@@ -135,6 +135,13 @@ class HtsgetSettings(_Strict):
     data_listener: DataListenerSettings | None = None
 
 
+class DrsSettings(_Strict):
+    """The DRS 1.5 API (``/ga4gh/drs/v1``)."""
+
+    max_bulk_request_length: int = Field(default=1000, ge=1, le=100_000)
+    access_url_ttl_seconds: int = Field(default=900, ge=10, le=86400)
+
+
 class DatasetSettings(_Strict):
     """A dataset declared by the operator; synchronised into the catalogue's dataset table.
 
@@ -182,6 +189,7 @@ class Settings(_Strict):
     datasets: tuple[DatasetSettings, ...] = ()
     trust: TrustSettings = TrustSettings()
     htsget: HtsgetSettings = HtsgetSettings()
+    drs: DrsSettings = DrsSettings()
     audit_subject_key_file: Path | None = None
 
     @field_validator("database_url")

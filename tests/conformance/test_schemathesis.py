@@ -22,7 +22,11 @@ from gdi_node.resources import shipped_dir
 from gdi_node.settings import Settings
 
 # Each mounted document and where the node serves it.
-DOCUMENTS = {"node.yaml": "/openapi.json", "htsget.yaml": "/htsget/openapi.json"}
+DOCUMENTS = {
+    "node.yaml": "/openapi.json",
+    "htsget.yaml": "/htsget/openapi.json",
+    "drs.yaml": "/ga4gh/drs/v1/openapi.json",
+}
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="gdi-node-schemathesis-"))
 
@@ -79,6 +83,16 @@ htsget = schemathesis.openapi.from_asgi(DOCUMENTS["htsget.yaml"], _without_lifes
 def test_htsget_api_never_fails_and_always_conforms(case: Any) -> None:
     # htsget.md has rules a schema cannot state (start/end need a referenceName, tags and notags
     # must not overlap): a schema-valid request may rightly get 400, so that check is off here.
+    case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+
+drs = schemathesis.openapi.from_asgi(DOCUMENTS["drs.yaml"], _without_lifespan, config=CONFIG)
+
+
+@drs.parametrize()
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_drs_api_never_fails_and_always_conforms(case: Any) -> None:
+    # Schema-valid ids name no object here: 404 is the right answer to a valid request.
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
 

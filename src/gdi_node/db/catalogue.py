@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gdi_node.db.models import DataObject, Dataset
+from gdi_node.db.models import DataObject, Dataset, IndexObject, ObjectAlias
 from gdi_node.settings import DatasetSettings
 
 
@@ -57,3 +57,27 @@ class CatalogueRepository:
 
     def count_objects(self) -> int:
         return self.session.scalar(select(func.count()).select_from(DataObject)) or 0
+
+    def get_index(self, index_id: str) -> IndexObject | None:
+        return self.session.get(IndexObject, index_id)
+
+    def objects_with_alias(self, alias: str) -> Sequence[DataObject]:
+        query = (
+            select(DataObject)
+            .join(ObjectAlias, ObjectAlias.object_id == DataObject.id)
+            .where(ObjectAlias.alias == alias)
+        )
+        return self.session.scalars(query).all()
+
+    def count_indexes(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(IndexObject)) or 0
+
+    def blob_totals(self) -> tuple[int, int]:
+        """How many files (data objects and indexes) the catalogue holds, and their bytes."""
+        count, size = 0, 0
+        for model in (DataObject, IndexObject):
+            row = self.session.execute(
+                select(func.count(), func.coalesce(func.sum(model.size), 0)).select_from(model)
+            ).one()
+            count, size = count + int(row[0]), size + int(row[1])
+        return count, size

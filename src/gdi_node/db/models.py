@@ -36,16 +36,11 @@ class Dataset(Base):
     objects: Mapped[list[DataObject]] = relationship(back_populates="dataset")
 
 
-class DataObject(Base):
-    __tablename__ = "data_objects"
-    __table_args__ = (Index("ix_data_objects_dataset_id", "dataset_id"),)
+class StoredFileColumns:
+    """What the node records of every file it serves: name, format, size and checksums."""
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(String(255))
-    path: Mapped[str] = mapped_column(Text, unique=True)
     format: Mapped[str] = mapped_column(String(8))
-    index_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -55,7 +50,55 @@ class DataObject(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
+
+class DataObject(StoredFileColumns, Base):
+    __tablename__ = "data_objects"
+    __table_args__ = (Index("ix_data_objects_dataset_id", "dataset_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    index_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+
     dataset: Mapped[Dataset] = relationship(back_populates="objects")
+    index: Mapped[IndexObject | None] = relationship(
+        back_populates="data_object", cascade="all, delete-orphan", uselist=False
+    )
+    aliases: Mapped[list[ObjectAlias]] = relationship(
+        back_populates="data_object", cascade="all, delete-orphan", order_by="ObjectAlias.alias"
+    )
+
+
+class IndexObject(StoredFileColumns, Base):
+    """The index (BAI, CRAI, TBI or CSI) of a data object, served by DRS as an object too.
+
+    Its id is the data object's id plus the index extension (``<id>.bai``), stable across
+    re-ingestion; it belongs to the data object's dataset.
+    """
+
+    __tablename__ = "index_objects"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data_object_id: Mapped[str] = mapped_column(
+        ForeignKey("data_objects.id", ondelete="CASCADE"), unique=True
+    )
+    path: Mapped[str] = mapped_column(Text)
+
+    data_object: Mapped[DataObject] = relationship(back_populates="index")
+
+
+class ObjectAlias(Base):
+    """Another name a data object resolves by (its file name, an accession); not unique."""
+
+    __tablename__ = "object_aliases"
+    __table_args__ = (Index("ix_object_aliases_object_id", "object_id"),)
+
+    alias: Mapped[str] = mapped_column(String(255), primary_key=True)
+    object_id: Mapped[str] = mapped_column(
+        ForeignKey("data_objects.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    data_object: Mapped[DataObject] = relationship(back_populates="aliases")
 
 
 # SQLite only autoincrements an ``INTEGER PRIMARY KEY`` (a rowid alias), not a ``BIGINT`` one.

@@ -8,13 +8,15 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from gdi_node.errors import InvalidInputError, NotFoundError
-from gdi_node.htsget.service import ObjectLookup, ResolvedObject, decode_regions
+from gdi_node.htsget.service import ObjectLookup, ResolvedObject, StoredFile, decode_regions
 from gdi_node.htsget.signing import UrlSigner
 from gdi_node.htsget.transcode import transcoded
 from gdi_node.settings import Settings
 
+T = TypeVar("T", ResolvedObject, StoredFile)
 _BYTES_PART = re.compile(r"^b:(\d+)-(\d+)$")
 _TRANSCODE_PART = re.compile(r"^t:(BAM|VCF):(header|body):([A-Za-z0-9_-]+)$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -93,29 +95,29 @@ class DataService:
         self._signer = signer
         self.chunk_bytes = settings.htsget.data_chunk_bytes
 
-    def _available(self, object_id: str) -> ResolvedObject:
-        obj = self._objects.get(object_id)
+    def _available(self, found: T) -> T:
         try:
-            size = os.stat(obj.path).st_size
+            size = os.stat(found.path).st_size
         except OSError:
             size = -1
-        if size != obj.size:
+        if size != found.size:
             raise NotFoundError(
-                f"object {object_id!r} is not available: its file changed since registration"
+                f"object {found.id!r} is not available: its file changed since registration"
             )
-        return obj
+        return found
 
     def response(
         self, object_id: str, part: str, exp: int, sig: str, range_header: str | None
     ) -> DataResponse:
         self._signer.check(object_id, part, exp, sig)
-        obj = self._available(object_id)
         if match := _BYTES_PART.match(part):
+            stored = self._available(self._objects.stored_file(object_id))
             start, end = int(match.group(1)), int(match.group(2))
-            if not start <= end <= obj.size:
+            if not start <= end <= stored.size:
                 raise InvalidInputError("the data URL names bytes outside the object")
-            return self._bytes(obj, start, end, range_header)
+            return self._bytes(stored, start, end, range_header)
         if match := _TRANSCODE_PART.match(part):
+            obj = self._available(self._objects.get(object_id))
             _served, kind, regions = match.groups()
             body = transcoded(
                 obj.path,
@@ -129,7 +131,7 @@ class DataService:
         raise InvalidInputError("the data URL's part is not understood")
 
     def _bytes(
-        self, obj: ResolvedObject, start: int, end: int, range_header: str | None
+        self, obj: StoredFile, start: int, end: int, range_header: str | None
     ) -> DataResponse:
         length = end - start
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}

@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node import __version__
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.models import DataObject
 from gdi_node.errors import NotFoundError, UnsupportedFormatError
@@ -31,6 +30,7 @@ from gdi_node.htsget.transcode import check_decodable
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.principal import Principal
+from gdi_node.service_info import service_info
 from gdi_node.settings import Settings
 from gdi_node.storage.formats import FileFormat
 
@@ -85,8 +85,18 @@ class ResolvedObject:
         )
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """Any file the data endpoint may serve bytes of: a data object or an index object."""
+
+    id: str
+    dataset_id: str
+    path: Path
+    size: int
+
+
 class ObjectLookup:
-    """Catalogue access shared by the ticket and data endpoints.
+    """Catalogue access shared by the ticket and data endpoints (and DRS's byte URLs).
 
     Found objects are remembered for ``ttl`` seconds (a ticket's URLs are fetched in a burst);
     the data endpoint still compares the file's size with the catalogue on every request.
@@ -98,25 +108,51 @@ class ObjectLookup:
         self._sessions = sessions
         self._ttl = ttl
         self._max = max_entries
-        self._found: dict[str, tuple[float, ResolvedObject]] = {}
+        self._found: dict[tuple[str, str], tuple[float, ResolvedObject | StoredFile]] = {}
         self._lock = threading.Lock()
 
     def get(self, object_id: str) -> ResolvedObject:
         now = time.monotonic()
         with self._lock:
-            hit = self._found.get(object_id)
+            hit = self._found.get(("object", object_id))
         if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+            return hit[1]  # type: ignore[return-value]
         with self._sessions() as session:
             row = CatalogueRepository(session).get_object(object_id)
             if row is None:
                 raise NotFoundError(f"no object {object_id!r}")
             found = ResolvedObject.of(row)
+        self._remember(("object", object_id), now, found)
+        return found
+
+    def stored_file(self, file_id: str) -> StoredFile:
+        """A data object's or an index object's file (DRS serves both through signed URLs)."""
+        now = time.monotonic()
+        key = ("file", file_id)
+        with self._lock:
+            hit = self._found.get(key)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]  # type: ignore[return-value]
+        with self._sessions() as session:
+            repo = CatalogueRepository(session)
+            row = repo.get_object(file_id)
+            if row is not None:
+                found = StoredFile(row.id, row.dataset_id, Path(row.path), row.size)
+            elif (index := repo.get_index(file_id)) is not None:
+                owner = index.data_object.dataset_id
+                found = StoredFile(index.id, owner, Path(index.path), index.size)
+            else:
+                raise NotFoundError(f"no object {file_id!r}")
+        self._remember(key, now, found)
+        return found
+
+    def _remember(
+        self, key: tuple[str, str], now: float, found: ResolvedObject | StoredFile
+    ) -> None:
         with self._lock:
             if len(self._found) >= self._max:
                 self._found.clear()
-            self._found[object_id] = (now, found)
-        return found
+            self._found[key] = (now, found)
 
 
 class HtsgetService:
@@ -140,19 +176,16 @@ class HtsgetService:
         self._started_at = started_at
 
     def service_info(self, datatype: Datatype) -> dict[str, Any]:
-        node = self._settings.node
         return {
-            "id": f"{node.id}.htsget.{datatype}",
-            "name": f"{node.name} htsget ({datatype})",
-            "type": {"group": "org.ga4gh", "artifact": "htsget", "version": "1.3.0"},
-            "description": f"htsget 1.3 {datatype} over the node's object catalogue",
-            "organization": {"name": node.organization.name, "url": node.organization.url},
-            "contactUrl": node.contact_url,
-            "documentationUrl": node.documentation_url,
-            "createdAt": self._started_at(),
-            "updatedAt": self._started_at(),
-            "environment": node.environment,
-            "version": __version__,
+            **service_info(
+                self._settings,
+                suffix=f"htsget.{datatype}",
+                name=f"htsget ({datatype})",
+                artifact="htsget",
+                version="1.3.0",
+                description=f"htsget 1.3 {datatype} over the node's object catalogue",
+                started_at=self._started_at(),
+            ),
             "htsget": {
                 "datatype": datatype,
                 "formats": list(FORMATS[datatype]),

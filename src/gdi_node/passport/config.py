@@ -39,10 +39,13 @@ class Disclosure(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Disclosure).index(self)
+        return _DISCLOSURE_RANKS[self]
 
     def at_most(self, other: Disclosure) -> Disclosure:
         return self if self.rank <= other.rank else other
+
+
+_DISCLOSURE_RANKS = {level: rank for rank, level in enumerate(Disclosure)}
 
 
 class Audience(StrEnum):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.db.catalogue import CatalogueRepository
-from gdi_node.db.models import DataObject, utcnow
+from gdi_node.db.models import DataObject, IndexObject, ObjectAlias, utcnow
 from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import FileDigest, digest_file
 from gdi_node.storage.formats import FileFormat, detect_format
@@ -46,6 +46,8 @@ class IngestResult:
     md5: str
     index_path: str | None
     index_built: bool
+    index_object_id: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class _Prepared:
     mtime_ns: int
     index_path: Path
     index_built: bool
+    index_digest: FileDigest
+    index_mtime_ns: int
     existing: DataObject | None
     status: Status
 
@@ -80,11 +84,24 @@ class FileIngestor:
         self._progress = progress or _no_progress
 
     def ingest(
-        self, paths: Sequence[Path], dataset_id: str, *, update: bool = False
+        self,
+        paths: Sequence[Path],
+        dataset_id: str,
+        *,
+        update: bool = False,
+        aliases: Sequence[str] = (),
     ) -> list[IngestResult]:
-        """Register ``paths`` in ``dataset_id``; on any failure raise and write nothing."""
+        """Register ``paths`` in ``dataset_id``; on any failure raise and write nothing.
+
+        Every object is aliased by its file name; ``aliases`` (accessions, say) are added to
+        the one file given with them.
+        """
         if not paths:
             raise InvalidInputError("no files given")
+        if aliases and len(paths) != 1:
+            raise InvalidInputError("--alias names one file: give exactly one path with it")
+        for alias in aliases:
+            check_alias(alias)
         resolved = [Path(p).resolve() for p in paths]
         repeated = sorted({str(p) for p in resolved if resolved.count(p) > 1})
         if repeated:
@@ -97,7 +114,7 @@ class FileIngestor:
                     " configuration (then it is created on start-up or by 'gdi-node db upgrade')"
                 )
             prepared = [self._prepare(repo, path, dataset_id, update) for path in resolved]
-            results = [self._write(repo, item, dataset_id) for item in prepared]
+            results = [self._write(repo, item, dataset_id, aliases) for item in prepared]
             try:
                 session.flush()
             except IntegrityError as exc:  # a concurrent ingest registered the same path
@@ -116,6 +133,17 @@ class FileIngestor:
                 f" as {existing.id}; one file belongs to one dataset"
             )
         index_path, built = ensure_index(path, fmt, self._index_dir)
+        index_stat = index_path.stat()
+        known = existing.index if existing is not None else None
+        if (
+            known is not None
+            and known.path == str(index_path)
+            and known.size == index_stat.st_size
+            and known.mtime_ns == index_stat.st_mtime_ns
+        ):
+            index_digest = FileDigest(known.size, known.sha256, known.md5)
+        else:
+            index_digest = digest_file(index_path)
         unchanged_on_disk = (
             existing is not None
             and existing.size == stat.st_size
@@ -136,9 +164,22 @@ class FileIngestor:
                     " content"
                 )
             status = "unchanged" if same else "updated"
-        return _Prepared(path, fmt, digest, stat.st_mtime_ns, index_path, built, existing, status)
+        return _Prepared(
+            path,
+            fmt,
+            digest,
+            stat.st_mtime_ns,
+            index_path,
+            built,
+            index_digest,
+            index_stat.st_mtime_ns,
+            existing,
+            status,
+        )
 
-    def _write(self, repo: CatalogueRepository, item: _Prepared, dataset_id: str) -> IngestResult:
+    def _write(
+        self, repo: CatalogueRepository, item: _Prepared, dataset_id: str, aliases: Sequence[str]
+    ) -> IngestResult:
         row = item.existing
         if row is None:
             row = DataObject(id=str(uuid.uuid4()), dataset_id=dataset_id, path=str(item.path))
@@ -154,6 +195,12 @@ class FileIngestor:
         row.mtime_ns = item.mtime_ns
         row.sha256 = item.digest.sha256
         row.md5 = item.digest.md5
+        index = self._write_index(row, item)
+        known = {a.alias for a in row.aliases}
+        for alias in (row.name, *aliases):
+            if alias not in known:
+                row.aliases.append(ObjectAlias(alias=alias))
+                known.add(alias)
         return IngestResult(
             status=item.status,
             object_id=row.id,
@@ -166,4 +213,32 @@ class FileIngestor:
             md5=row.md5,
             index_path=row.index_path,
             index_built=item.index_built,
+            index_object_id=index.id,
+            aliases=tuple(sorted(known)),
         )
+
+    def _write_index(self, row: DataObject, item: _Prepared) -> IndexObject:
+        """The index as a DRS object of its own, id ``<object id>.<extension>``."""
+        extension = item.index_path.suffix.lstrip(".").lower()
+        index = row.index
+        if index is None:
+            index = IndexObject(id=f"{row.id}.{extension}", created_time=utcnow())
+            row.index = index
+        changed = (index.sha256, index.path) != (item.index_digest.sha256, str(item.index_path))
+        if changed or index.updated_time is None:
+            index.updated_time = utcnow()
+        index.id = f"{row.id}.{extension}"
+        index.name = item.index_path.name
+        index.path = str(item.index_path)
+        index.format = extension.upper()
+        index.size = item.index_digest.size
+        index.mtime_ns = item.index_mtime_ns
+        index.sha256 = item.index_digest.sha256
+        index.md5 = item.index_digest.md5
+        return index
+
+
+def check_alias(alias: str) -> None:
+    """Aliases are 1-255 printable characters without ``/`` (DRS ids travel in URL paths)."""
+    if not 0 < len(alias) <= 255 or "/" in alias or not alias.isprintable():
+        raise InvalidInputError(f"alias {alias!r} must be 1-255 printable characters without '/'")

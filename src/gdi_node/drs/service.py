@@ -1,0 +1,358 @@
+"""DRS 1.5 protocol logic: resolve ids and aliases, authorise through the passport layer, choose
+access methods per caller (DRS 1.5 §AccessMethod), sign access URLs, answer bulk requests.
+
+A DrsObject of a file or index carries bytes, so it needs the dataset's ``file`` disclosure;
+a caller without it gets the passport layer's 401/403/404 (docs/authorization.md), never the
+object's metadata. ``https`` access is a signed, Range-capable URL of the node's data endpoint
+expiring no later than the visas used; ``htsget`` the object's htsget endpoint; ``file`` the
+path on the node's file system, offered only to requests from the residency networks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.db.catalogue import CatalogueRepository
+from gdi_node.drs.entries import Entry, EntryLookup
+from gdi_node.drs.objects import BUNDLE_SUFFIX, Kind, Resolved, drs_object
+from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
+from gdi_node.htsget.service import BASE_PATH as HTSGET_PATH
+from gdi_node.htsget.signing import UrlSigner
+from gdi_node.passport.authorizer import Authorizer, RequestFacts
+from gdi_node.passport.config import Disclosure
+from gdi_node.passport.permits import Permit
+from gdi_node.passport.principal import Principal
+from gdi_node.service_info import service_info
+from gdi_node.settings import Settings
+
+BASE_PATH = "/ga4gh/drs/v1"
+HTTPS_ACCESS_ID = "https"
+_DATATYPE = {"BAM": "reads", "CRAM": "reads", "VCF": "variants", "BCF": "variants"}
+
+
+class PayloadTooLargeError(DomainError):
+    status = 413
+    code = "PayloadTooLarge"
+
+
+@dataclass(frozen=True)
+class Issuers:
+    """Who may authorise requests (DRS 1.5 ``Authorizations``)."""
+
+    passport: tuple[str, ...]  # visa issuers (a visa's ``iss``)
+    bearer: tuple[str, ...]  # passport issuers and brokers whose tokens are accepted
+
+
+@dataclass
+class Unresolved:
+    """Bulk ids not resolved, grouped by status (DRS 1.5 ``unresolved_drs_objects``)."""
+
+    by_status: dict[int, list[str]]
+
+    def add(self, status: int, object_id: str) -> None:
+        self.by_status.setdefault(status, []).append(object_id)
+
+    def document(self) -> list[dict[str, Any]]:
+        return [
+            {"error_code": status, "object_ids": ids}
+            for status, ids in sorted(self.by_status.items())
+        ]
+
+
+class DrsService:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        signer: UrlSigner,
+        authorizer: Authorizer,
+        *,
+        issuers: Issuers,
+        started_at: Callable[[], str],
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._signer = signer
+        self._authorizer = authorizer
+        self._issuers = issuers
+        self._started_at = started_at
+
+    @property
+    def max_bulk(self) -> int:
+        return self._settings.drs.max_bulk_request_length
+
+    # -- service-info (DRS 1.5 §Service Info) ----------------------------------------------
+
+    def service_info(self) -> dict[str, Any]:
+        with self._sessions() as session:
+            repo = CatalogueRepository(session)
+            blobs, size = repo.blob_totals()
+            bundles = repo.count_indexes()
+        return {
+            **service_info(
+                self._settings,
+                suffix="drs",
+                name="DRS",
+                artifact="drs",
+                version="1.5.0",
+                description="DRS 1.5 over the node's genomic files and their indexes",
+                started_at=self._started_at(),
+            ),
+            "maxBulkRequestLength": self.max_bulk,
+            "drs": {
+                "maxBulkRequestLength": self.max_bulk,
+                "objectCount": blobs + bundles,
+                "totalObjectSize": size,
+            },
+        }
+
+    # -- single objects --------------------------------------------------------------------
+
+    def get_object(
+        self, object_id: str, principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        with self._sessions() as session:
+            resolved = self._resolve_one(EntryLookup(session), object_id)
+            self._permit(resolved, principal, facts)
+            return self._document(resolved, self._in_residency(facts))
+
+    def access_url(
+        self, object_id: str, access_id: str, principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        with self._sessions() as session:
+            resolved = self._resolve_one(EntryLookup(session), object_id)
+            permit = self._permit(resolved, principal, facts)
+            return self._signed_url(resolved, access_id, permit)
+
+    def authorizations(self, object_id: str) -> dict[str, Any]:
+        with self._sessions() as session:
+            resolved = self._resolve_one(EntryLookup(session), object_id)
+            return self._authorizations(resolved)
+
+    # -- bulk (DRS 1.5 ``POST /objects``, ``POST /objects/access``, ``OPTIONS /objects``) ----
+
+    def bulk_objects(
+        self, ids: Sequence[str], principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        self._check_bulk(len(ids))
+        out: list[dict[str, Any]] = []
+        with self._sessions() as session:
+            found, unresolved = self._resolve_many(EntryLookup(session), ids)
+        permits = self._permits(found, principal, facts)
+        in_residency = self._in_residency(facts)
+        for object_id, resolved in found:
+            permit = permits[resolved.dataset_id]
+            if isinstance(permit, DomainError):
+                unresolved.add(permit.status, object_id)
+            else:
+                out.append(self._document(resolved, in_residency))
+        return _bulk("resolved_drs_object", len(ids), out, unresolved)
+
+    def bulk_access(
+        self, wanted: Sequence[tuple[str, Sequence[str]]], principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        self._check_bulk(len(wanted))
+        out: list[dict[str, Any]] = []
+        with self._sessions() as session:
+            ids = [object_id for object_id, _ in wanted]
+            found, unresolved = self._resolve_many(EntryLookup(session), ids)
+        permits = self._permits(found, principal, facts)
+        access_ids = dict(wanted)
+        for object_id, resolved in found:
+            permit = permits[resolved.dataset_id]
+            try:
+                if isinstance(permit, DomainError):
+                    raise permit
+                urls = [
+                    {
+                        "drs_object_id": object_id,
+                        "drs_access_id": access_id,
+                        **self._signed_url(resolved, access_id, permit),
+                    }
+                    for access_id in access_ids[object_id]
+                ]
+            except DomainError as exc:
+                unresolved.add(exc.status, object_id)
+                continue
+            out.extend(urls)
+        return _bulk("resolved_drs_object_access_urls", len(wanted), out, unresolved)
+
+    def _permits(
+        self, found: list[tuple[str, Resolved]], principal: Principal, facts: RequestFacts
+    ) -> dict[str, Permit | DomainError]:
+        """One decision per dataset of a bulk request, audited with all its object ids."""
+        by_dataset: dict[str, list[str]] = {}
+        for _, resolved in found:
+            by_dataset.setdefault(resolved.dataset_id, []).append(resolved.id)
+        permits: dict[str, Permit | DomainError] = {}
+        for dataset_id, object_ids in by_dataset.items():
+            try:
+                permits[dataset_id] = self._authorizer.decide(
+                    principal,
+                    dataset_id,
+                    facts,
+                    level=Disclosure.FILE,
+                    object_id=",".join(object_ids),
+                )
+            except DomainError as exc:
+                permits[dataset_id] = exc
+        return permits
+
+    def bulk_authorizations(self, ids: Sequence[str]) -> dict[str, Any]:
+        self._check_bulk(len(ids))
+        with self._sessions() as session:
+            found, unresolved = self._resolve_many(EntryLookup(session), ids)
+            out = [
+                {**self._authorizations(resolved), "drs_object_id": object_id}
+                for object_id, resolved in found
+            ]
+        return _bulk("resolved_drs_object", len(ids), out, unresolved)
+
+    # -- resolution ------------------------------------------------------------------------
+
+    def _resolve_one(self, repo: EntryLookup, object_id: str) -> Resolved:
+        found, unresolved = self._resolve_many(repo, [object_id])
+        if not found:
+            reason = "names several objects; use a DRS id" if unresolved.by_status.get(409) else ""
+            raise NotFoundError(
+                f"no object {object_id!r}" + (f": the alias {reason}" if reason else "")
+            )
+        return found[0][1]
+
+    def _resolve_many(
+        self, repo: EntryLookup, ids: Sequence[str]
+    ) -> tuple[list[tuple[str, Resolved]], Unresolved]:
+        """Ids in request order: object ids, index ids, bundle ids, then aliases."""
+        bundle_of = {i: i[: -len(BUNDLE_SUFFIX)] for i in ids if i.endswith(BUNDLE_SUFFIX)}
+        objects = repo.by_ids([*ids, *bundle_of.values()])
+        indexes = repo.by_index_ids(i for i in ids if i not in objects)
+        found: list[tuple[str, Resolved]] = []
+        unresolved = Unresolved({})
+        for object_id in ids:
+            resolved = _match(object_id, objects, indexes, bundle_of)
+            if resolved is None:
+                named = repo.by_alias(object_id)
+                if len(named) == 1:
+                    resolved = Resolved(Kind.FILE, named[0])
+                elif len(named) > 1:
+                    unresolved.add(409, object_id)
+                    continue
+            if resolved is None:
+                unresolved.add(404, object_id)
+            else:
+                found.append((object_id, resolved))
+        return found, unresolved
+
+    def _check_bulk(self, count: int) -> None:
+        if count > self.max_bulk:
+            raise PayloadTooLargeError(
+                f"{count} ids in one request; this server takes at most {self.max_bulk}"
+                " (maxBulkRequestLength in service-info)"
+            )
+        if count == 0:
+            raise InvalidInputError("no ids given")
+
+    # -- authorisation and access ----------------------------------------------------------
+
+    def _permit(self, resolved: Resolved, principal: Principal, facts: RequestFacts) -> Permit:
+        return self._authorizer.decide(
+            principal, resolved.dataset_id, facts, level=Disclosure.FILE, object_id=resolved.id
+        )
+
+    def _document(self, resolved: Resolved, in_residency: bool) -> dict[str, Any]:
+        """The DrsObject for a caller holding a ``file`` permit (every method is allowed)."""
+        blob = resolved.blob
+        methods: list[dict[str, Any]] = []
+        if blob is not None:
+            available = _size_matches(blob.path, blob.size)
+            methods.append({"type": "https", "access_id": HTTPS_ACCESS_ID, "available": available})
+            if resolved.kind is Kind.FILE:
+                datatype = _DATATYPE[resolved.data.format]
+                url = (
+                    f"{self._settings.public_url}{HTSGET_PATH}/{datatype}/{quote(blob.id, safe='')}"
+                )
+                methods.append(
+                    {"type": "htsget", "access_url": {"url": url}, "available": available}
+                )
+            if in_residency:
+                url = "file://" + quote(blob.path)
+                methods.append({"type": "file", "access_url": {"url": url}, "available": available})
+        return drs_object(resolved, self._settings.drs_hostname, methods)
+
+    def _in_residency(self, facts: RequestFacts) -> bool:
+        return self._authorizer.policy.in_residency(facts.client_address)
+
+    def _signed_url(self, resolved: Resolved, access_id: str, permit: Permit) -> dict[str, Any]:
+        blob = resolved.blob
+        if blob is None or access_id != HTTPS_ACCESS_ID:
+            raise NotFoundError(f"object {resolved.id!r} has no access method {access_id!r}")
+        if not _size_matches(blob.path, blob.size):
+            raise NotFoundError(
+                f"object {resolved.id!r} is not available: its file changed since registration"
+            )
+        exp = self._signer.now() + self._settings.drs.access_url_ttl_seconds
+        if permit.expires_at is not None:
+            exp = min(exp, permit.expires_at)
+        part = f"b:0-{blob.size}"
+        sig = self._signer.signature(blob.id, part, exp)
+        base = self._settings.data_base_url
+        url = (
+            f"{base}{HTSGET_PATH}/data/{quote(blob.id, safe='')}"
+            f"?part={quote(part, safe='')}&exp={exp}&sig={sig}"
+        )
+        return {"url": url}
+
+    def _authorizations(self, resolved: Resolved) -> dict[str, Any]:
+        """DRS 1.5 ``Authorizations``: ``None`` when anonymous callers get the bytes."""
+        anonymous = self._authorizer.policy.permit(Principal.anonymous(), resolved.dataset_id, None)
+        types = ["None"] if anonymous.allows(Disclosure.FILE) else []
+        if self._issuers.passport:
+            types.append("PassportAuth")
+        if self._issuers.bearer:
+            types.append("BearerAuth")
+        return {
+            "drs_object_id": resolved.id,
+            "supported_types": types,
+            "passport_auth_issuers": list(self._issuers.passport),
+            "bearer_auth_issuers": list(self._issuers.bearer),
+        }
+
+
+def _match(
+    object_id: str,
+    objects: dict[str, Entry],
+    indexes: dict[str, Entry],
+    bundle_of: dict[str, str],
+) -> Resolved | None:
+    if object_id in objects:
+        return Resolved(Kind.FILE, objects[object_id])
+    if object_id in indexes:
+        return Resolved(Kind.INDEX, indexes[object_id])
+    owner = objects.get(bundle_of.get(object_id, ""))
+    if owner is not None and owner.index is not None:
+        return Resolved(Kind.BUNDLE, owner)
+    return None
+
+
+def _size_matches(path: str, size: int) -> bool:
+    try:
+        return os.stat(path).st_size == size
+    except OSError:
+        return False
+
+
+def _bulk(
+    key: str, requested: int, resolved: list[dict[str, Any]], unresolved: Unresolved
+) -> dict[str, Any]:
+    missing = sum(len(ids) for ids in unresolved.by_status.values())
+    return {
+        "summary": {"requested": requested, "resolved": requested - missing, "unresolved": missing},
+        "unresolved_drs_objects": unresolved.document(),
+        key: resolved,
+    }
