@@ -105,9 +105,11 @@ def test_clients_fetch_bytes_where_the_ticket_points(served: tuple[Any, Register
         for line in node.log_lines()
         if '"operation": "getData"' in line
     ]
-    expected = "data" if reg.settings.htsget.data_listener else None
     assert served_by
-    assert set(served_by) == {expected}
+    if reg.settings.htsget.data_listener is None:
+        assert set(served_by) == {None}
+    else:  # byte ranges from the listener (transcoded slices stay on the main port)
+        assert "data" in served_by
 
 
 def test_bcftools_reads_variants(served: tuple[Any, Registered]) -> None:

@@ -246,7 +246,11 @@ class HtsgetService:
 
     def _signed(self, object_id: str, part: str, exp: int) -> str:
         sig = self._signer.signature(object_id, part, exp)
+        # Byte ranges go to the zero-copy listener when there is one; transcoded slices are
+        # CPU-bound and gain nothing from sendfile, so they stay on the main port.
+        transcoded = part.startswith("t:")
+        base = self._settings.public_url if transcoded else self._settings.data_base_url
         return (
-            f"{self._settings.data_base_url}{BASE_PATH}/data/{quote(object_id, safe='/')}"
+            f"{base}{BASE_PATH}/data/{quote(object_id, safe='/')}"
             f"?part={quote(part, safe='')}&exp={exp}&sig={sig}"
         )
