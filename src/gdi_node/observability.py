@@ -106,6 +106,33 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
+def record_access(
+    metrics: RequestMetrics,
+    *,
+    method: str,
+    path: str,
+    status: int,
+    operation: str,
+    seconds: float,
+    request_id: str | None = None,
+    **extra: object,
+) -> None:
+    """Count one answered request and write its access line (the current request id unless
+    ``request_id`` is given)."""
+    metrics.observe(operation, method, status, seconds)
+    fields = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "operation": operation,
+        "duration_ms": round(seconds * 1000, 3),
+        **extra,
+    }
+    access_log.info(
+        "%s %s %d", method, path, status, extra={"request_id": request_id, "fields": fields}
+    )
+
+
 class ObservabilityMiddleware:
     """Assign a request id, echo it in ``X-Request-ID``, log one access line, count the request."""
 
@@ -140,24 +167,14 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            elapsed = time.perf_counter() - started
             routing = scope.get("extensions", {}).get("connexion_routing", {})
-            operation = routing.get("operation_id") or "unrouted"
-            self.metrics.observe(operation, scope["method"], status, elapsed)
-            access_log.info(
-                "%s %s %d",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "fields": {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "operation": operation,
-                        "duration_ms": round(elapsed * 1000, 3),
-                        "client": (scope.get("client") or ("-",))[0],
-                    }
-                },
+            record_access(
+                self.metrics,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                operation=routing.get("operation_id") or "unrouted",
+                seconds=time.perf_counter() - started,
+                client=(scope.get("client") or ("-",))[0],
             )
             request_id_var.reset(token)

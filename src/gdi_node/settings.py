@@ -37,6 +37,14 @@ class SettingsError(ValueError):
         super().__init__("invalid configuration:\n" + "\n".join(lines))
 
 
+def _base_url(value: str, example: str) -> str:
+    """An absolute http(s) base URL, without a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an absolute http(s) URL, e.g. {example}")
+    return value.rstrip("/")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -106,12 +114,7 @@ class DataListenerSettings(_Strict):
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http(s) URL, e.g. https://data.node.example.org")
-        return value.rstrip("/")
+        return None if value is None else _base_url(value, "https://data.node.example.org")
 
     @property
     def base_url(self) -> str:
@@ -205,10 +208,7 @@ class Settings(_Strict):
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http(s) URL, e.g. https://node.example.org")
-        return value.rstrip("/")
+        return _base_url(value, "https://node.example.org")
 
     @model_validator(mode="after")
     def _check_unique_datasets(self) -> Settings:

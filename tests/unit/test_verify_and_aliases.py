@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
 from gdi_node.cli import main
 from gdi_node.db.catalogue import CatalogueRepository
+from gdi_node.drs.entries import EntryLookup
 from gdi_node.errors import InvalidInputError
 from gdi_node.settings import Settings
 from tests.conftest import shared_path
@@ -73,8 +74,8 @@ def test_aliases_are_the_file_name_plus_accessions_and_are_not_repeated(
     code, out = run(*args, "--alias", "EGAF00000000001", "--json")
     assert json.loads(out)["objects"][0]["aliases"] == first["aliases"]
     with migrated_sessions(settings) as sessions, sessions() as session:
-        repo = CatalogueRepository(session)
-        assert [o.id for o in repo.objects_with_alias("EGAF00000000001")] == [first["object_id"]]
+        named = EntryLookup(session).by_alias("EGAF00000000001")
+        assert [e.data.id for e in named] == [first["object_id"]]
 
 
 @pytest.mark.parametrize("alias", ["", "a/b", "tab\there", "x" * 256])

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gdi_node.db.models import DataObject, Dataset, IndexObject, ObjectAlias
+from gdi_node.db.models import DataObject, Dataset, IndexObject
 from gdi_node.settings import DatasetSettings
 
 
@@ -60,14 +60,6 @@ class CatalogueRepository:
 
     def get_index(self, index_id: str) -> IndexObject | None:
         return self.session.get(IndexObject, index_id)
-
-    def objects_with_alias(self, alias: str) -> Sequence[DataObject]:
-        query = (
-            select(DataObject)
-            .join(ObjectAlias, ObjectAlias.object_id == DataObject.id)
-            .where(ObjectAlias.alias == alias)
-        )
-        return self.session.scalars(query).all()
 
     def count_indexes(self) -> int:
         return self.session.scalar(select(func.count()).select_from(IndexObject)) or 0

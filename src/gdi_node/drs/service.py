@@ -10,7 +10,6 @@ path on the node's file system, offered only to requests from the residency netw
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.drs.entries import Entry, EntryLookup
 from gdi_node.drs.objects import BUNDLE_SUFFIX, Kind, Resolved, drs_object
 from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
+from gdi_node.htsget.data import size_matches
 from gdi_node.htsget.service import BASE_PATH as HTSGET_PATH
 from gdi_node.htsget.signing import UrlSigner
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
@@ -218,11 +218,12 @@ class DrsService:
 
     def _resolve_one(self, repo: EntryLookup, object_id: str) -> Resolved:
         found, unresolved = self._resolve_many(repo, [object_id])
-        if not found:
-            reason = "names several objects; use a DRS id" if unresolved.by_status.get(409) else ""
+        if unresolved.by_status.get(409):
             raise NotFoundError(
-                f"no object {object_id!r}" + (f": the alias {reason}" if reason else "")
+                f"no object {object_id!r}: the alias names several objects; use a DRS id"
             )
+        if not found:
+            raise NotFoundError(f"no object {object_id!r}")
         return found[0][1]
 
     def _resolve_many(
@@ -270,7 +271,7 @@ class DrsService:
         blob = resolved.blob
         methods: list[dict[str, Any]] = []
         if blob is not None:
-            available = _size_matches(blob.path, blob.size)
+            available = size_matches(blob.path, blob.size)
             methods.append({"type": "https", "access_id": HTTPS_ACCESS_ID, "available": available})
             if resolved.kind is Kind.FILE:
                 datatype = _DATATYPE[resolved.data.format]
@@ -292,7 +293,7 @@ class DrsService:
         blob = resolved.blob
         if blob is None or access_id != HTTPS_ACCESS_ID:
             raise NotFoundError(f"object {resolved.id!r} has no access method {access_id!r}")
-        if not _size_matches(blob.path, blob.size):
+        if not size_matches(blob.path, blob.size):
             raise NotFoundError(
                 f"object {resolved.id!r} is not available: its file changed since registration"
             )
@@ -300,13 +301,7 @@ class DrsService:
         if permit.expires_at is not None:
             exp = min(exp, permit.expires_at)
         part = f"b:0-{blob.size}"
-        sig = self._signer.signature(blob.id, part, exp)
-        base = self._settings.data_base_url
-        url = (
-            f"{base}{HTSGET_PATH}/data/{quote(blob.id, safe='')}"
-            f"?part={quote(part, safe='')}&exp={exp}&sig={sig}"
-        )
-        return {"url": url}
+        return {"url": self._signer.data_url(self._settings.data_base_url, blob.id, part, exp)}
 
     def _authorizations(self, resolved: Resolved) -> dict[str, Any]:
         """DRS 1.5 ``Authorizations``: ``None`` when anonymous callers get the bytes."""
@@ -338,13 +333,6 @@ def _match(
     if owner is not None and owner.index is not None:
         return Resolved(Kind.BUNDLE, owner)
     return None
-
-
-def _size_matches(path: str, size: int) -> bool:
-    try:
-        return os.stat(path).st_size == size
-    except OSError:
-        return False
 
 
 def _bulk(

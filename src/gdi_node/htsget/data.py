@@ -70,6 +70,14 @@ def _file_chunks(path: str, start: int, end: int, chunk: int) -> Iterator[bytes]
             yield data
 
 
+def size_matches(path: str | os.PathLike[str], size: int) -> bool:
+    """Whether the file is still the size the catalogue recorded (else it is not served)."""
+    try:
+        return os.stat(path).st_size == size
+    except OSError:
+        return False
+
+
 def _sub_range(header: str | None, length: int) -> tuple[int, int] | None:
     """The (start, end) a single ``Range: bytes=`` asks for within ``length`` bytes."""
     if not header:
@@ -96,11 +104,7 @@ class DataService:
         self.chunk_bytes = settings.htsget.data_chunk_bytes
 
     def _available(self, found: T) -> T:
-        try:
-            size = os.stat(found.path).st_size
-        except OSError:
-            size = -1
-        if size != found.size:
+        if not size_matches(found.path, found.size):
             raise NotFoundError(
                 f"object {found.id!r} is not available: its file changed since registration"
             )

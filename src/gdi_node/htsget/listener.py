@@ -19,23 +19,28 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import ClassVar
 from urllib.parse import parse_qs, unquote
 
 import h11
 from starlette.exceptions import HTTPException
 
-from gdi_node.errors import InvalidInputError, NotFoundError
+from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
 from gdi_node.htsget.cors import preflight_headers, response_headers
 from gdi_node.htsget.data import DataResponse, DataService
-from gdi_node.htsget.service import BASE_PATH
+from gdi_node.htsget.signing import DATA_PATH
 from gdi_node.htsget.streaming import error_answer
-from gdi_node.observability import REQUEST_ID_HEADER, RequestMetrics, valid_request_id
+from gdi_node.observability import (
+    REQUEST_ID_HEADER,
+    RequestMetrics,
+    record_access,
+    valid_request_id,
+)
 from gdi_node.settings import DataListenerSettings
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("gdi_node.access")
 
-PREFIX = f"{BASE_PATH}/data/"
+PREFIX = f"{DATA_PATH}/"
 OPERATION = "getData"
 _MAX_HEAD_BYTES = 16 * 1024
 _MAX_BODY_BYTES = 64 * 1024  # the data endpoint takes no body; a small one is read and dropped
@@ -45,6 +50,12 @@ Headers = list[tuple[bytes, bytes]]
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _MethodNotAllowed(DomainError):
+    status = 405
+    code = "MethodNotAllowed"
+    headers: ClassVar[dict[str, str]] = {"Allow": "GET, HEAD, OPTIONS"}
 
 
 @dataclass
@@ -273,7 +284,7 @@ class DataListener:
         if not path.startswith(PREFIX) or len(path) == len(PREFIX):
             raise NotFoundError(f"nothing is served at {path!r} on the data listener")
         if request.method not in ("GET", "HEAD"):
-            raise HTTPException(405, f"{request.method} is not allowed on the data endpoint")
+            raise _MethodNotAllowed(f"{request.method} is not allowed on the data endpoint")
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         missing = [name for name in ("part", "exp", "sig") if name not in params]
         if missing:
@@ -319,24 +330,15 @@ class DataListener:
     def _record(
         self, request: _Request, path: str, status: int, request_id: str, started: float
     ) -> None:
-        elapsed = time.perf_counter() - started
-        self.metrics.observe(OPERATION, request.method, status, elapsed)
-        access_log.info(
-            "%s %s %d",
-            request.method,
-            path,
-            status,
-            extra={
-                "request_id": request_id,
-                "fields": {
-                    "method": request.method,
-                    "path": path,
-                    "status": status,
-                    "operation": OPERATION,
-                    "listener": "data",
-                    "duration_ms": round(elapsed * 1000, 3),
-                },
-            },
+        record_access(
+            self.metrics,
+            method=request.method,
+            path=path,
+            status=status,
+            operation=OPERATION,
+            seconds=time.perf_counter() - started,
+            request_id=request_id,
+            listener="data",
         )
 
 
@@ -346,7 +348,5 @@ def _is_preflight(request: _Request) -> bool:
 
 def _head(status: int, headers: Headers) -> bytes:
     lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()]
-    if status == 405:
-        headers = [*headers, (b"allow", b"GET, HEAD, OPTIONS")]
     lines.extend(name + b": " + value for name, value in headers)
     return b"\r\n".join(lines) + b"\r\n\r\n"

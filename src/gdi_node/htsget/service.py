@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.models import DataObject
 from gdi_node.errors import NotFoundError, UnsupportedFormatError
+from gdi_node.expiring_lru import ExpiringLru
 from gdi_node.htsget.planner import FileRange, IndexCache, InlineBytes, Part, Region
 from gdi_node.htsget.requests import FORMATS, Datatype, TicketRequest
 from gdi_node.htsget.signing import UrlSigner
@@ -107,52 +106,43 @@ class ObjectLookup:
     ) -> None:
         self._sessions = sessions
         self._ttl = ttl
-        self._max = max_entries
-        self._found: dict[tuple[str, str], tuple[float, ResolvedObject | StoredFile]] = {}
-        self._lock = threading.Lock()
+        self._objects = ExpiringLru(max_entries)
+        self._files = ExpiringLru(max_entries)
 
     def get(self, object_id: str) -> ResolvedObject:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._found.get(("object", object_id))
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]  # type: ignore[return-value]
-        with self._sessions() as session:
-            row = CatalogueRepository(session).get_object(object_id)
-            if row is None:
-                raise NotFoundError(f"no object {object_id!r}")
-            found = ResolvedObject.of(row)
-        self._remember(("object", object_id), now, found)
+        found: ResolvedObject = self._cached(self._objects, object_id, self._load_object)
         return found
 
     def stored_file(self, file_id: str) -> StoredFile:
         """A data object's or an index object's file (DRS serves both through signed URLs)."""
+        found: StoredFile = self._cached(self._files, file_id, self._load_file)
+        return found
+
+    def _cached(self, cache: ExpiringLru, key: str, load: Callable[[str], object]) -> Any:
         now = time.monotonic()
-        key = ("file", file_id)
-        with self._lock:
-            hit = self._found.get(key)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]  # type: ignore[return-value]
+        found = cache.get(key, now)
+        if found is None:
+            found = load(key)
+            cache.put(key, now + self._ttl, found)
+        return found
+
+    def _load_object(self, object_id: str) -> ResolvedObject:
+        with self._sessions() as session:
+            row = CatalogueRepository(session).get_object(object_id)
+            if row is None:
+                raise NotFoundError(f"no object {object_id!r}")
+            return ResolvedObject.of(row)
+
+    def _load_file(self, file_id: str) -> StoredFile:
         with self._sessions() as session:
             repo = CatalogueRepository(session)
             row = repo.get_object(file_id)
             if row is not None:
-                found = StoredFile(row.id, row.dataset_id, Path(row.path), row.size)
-            elif (index := repo.get_index(file_id)) is not None:
-                owner = index.data_object.dataset_id
-                found = StoredFile(index.id, owner, Path(index.path), index.size)
-            else:
+                return StoredFile(row.id, row.dataset_id, Path(row.path), row.size)
+            index = repo.get_index(file_id)
+            if index is None:
                 raise NotFoundError(f"no object {file_id!r}")
-        self._remember(key, now, found)
-        return found
-
-    def _remember(
-        self, key: tuple[str, str], now: float, found: ResolvedObject | StoredFile
-    ) -> None:
-        with self._lock:
-            if len(self._found) >= self._max:
-                self._found.clear()
-            self._found[key] = (now, found)
+            return StoredFile(index.id, index.data_object.dataset_id, Path(index.path), index.size)
 
 
 class HtsgetService:
@@ -245,12 +235,8 @@ class HtsgetService:
         return {"url": self._signed(object_id, f"b:{part.start}-{part.end}", exp)}
 
     def _signed(self, object_id: str, part: str, exp: int) -> str:
-        sig = self._signer.signature(object_id, part, exp)
         # Byte ranges go to the zero-copy listener when there is one; transcoded slices are
         # CPU-bound and gain nothing from sendfile, so they stay on the main port.
         transcoded = part.startswith("t:")
         base = self._settings.public_url if transcoded else self._settings.data_base_url
-        return (
-            f"{base}{BASE_PATH}/data/{quote(object_id, safe='/')}"
-            f"?part={quote(part, safe='')}&exp={exp}&sig={sig}"
-        )
+        return self._signer.data_url(base, object_id, part, exp)

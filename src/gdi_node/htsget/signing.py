@@ -12,8 +12,11 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
 from gdi_node.errors import UnauthorizedError
+
+DATA_PATH = "/htsget/data"  # the data endpoint, on the main port and on the data listener
 
 
 class UrlSigner:
@@ -30,6 +33,14 @@ class UrlSigner:
         message = f"{object_id}\n{part}\n{exp}".encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def data_url(self, base_url: str, object_id: str, part: str, exp: int) -> str:
+        """The signed URL of ``part`` of ``object_id`` at the data endpoint under ``base_url``."""
+        sig = self.signature(object_id, part, exp)
+        return (
+            f"{base_url}{DATA_PATH}/{quote(object_id, safe='/')}"
+            f"?part={quote(part, safe='')}&exp={exp}&sig={sig}"
+        )
 
     def check(self, object_id: str, part: str, exp: int, sig: str) -> None:
         """Raise UnauthorizedError unless ``sig`` is valid and ``exp`` is in the future."""

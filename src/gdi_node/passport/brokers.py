@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 
+from gdi_node.expiring_lru import ExpiringLru
 from gdi_node.passport import tokens
 from gdi_node.passport.config import TrustedIssuer
 from gdi_node.passport.errors import CredentialError
 from gdi_node.passport.principal import Principal, build_principal
 from gdi_node.passport.transport import TrustedHttp
-from gdi_node.passport.verifier import ExpiringLru, PassportVerifier
+from gdi_node.passport.verifier import PassportVerifier
 
 # RFC 8693 identifiers (not secrets).
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105

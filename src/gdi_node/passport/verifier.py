@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from threading import Lock
-from typing import Any
 
+from gdi_node.expiring_lru import ExpiringLru
 from gdi_node.passport import tokens
 from gdi_node.passport.config import TrustedIssuer, TrustSettings
 from gdi_node.passport.errors import (
@@ -43,30 +41,6 @@ class _RequestBudget:
         self.jkus.add(url)
         if len(self.jkus) > self.max_jku:
             raise TooManyKeySetsError(f"visas name more than {self.max_jku} distinct key set URLs")
-
-
-class ExpiringLru:
-    """A small thread-safe LRU of results that expire (verified tokens, broker answers)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[str, tuple[int, Any]] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: str, now: int) -> Any:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None or item[0] <= now:
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def put(self, key: str, expires: int, value: Any) -> None:
-        with self._lock:
-            self._items[key] = (expires, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
 
 
 def _digest(raw: str) -> str:

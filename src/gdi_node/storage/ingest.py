@@ -222,7 +222,7 @@ class FileIngestor:
         extension = item.index_path.suffix.lstrip(".").lower()
         index = row.index
         if index is None:
-            index = IndexObject(id=f"{row.id}.{extension}", created_time=utcnow())
+            index = IndexObject(created_time=utcnow())
             row.index = index
         changed = (index.sha256, index.path) != (item.index_digest.sha256, str(item.index_path))
         if changed or index.updated_time is None:

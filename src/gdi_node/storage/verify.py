@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gdi_node.db.models import DataObject, IndexObject
 from gdi_node.errors import DomainError
@@ -37,7 +37,11 @@ def _catalogue_files(
     """(object id, dataset, path, size, sha-256) of every file, data objects then indexes."""
     rows: list[tuple[str, str, str, int, str]] = []
     with sessions() as session:
-        objects = select(DataObject).order_by(DataObject.dataset_id, DataObject.name)
+        objects = (
+            select(DataObject)
+            .options(selectinload(DataObject.index))  # one query for all indexes, not one each
+            .order_by(DataObject.dataset_id, DataObject.name)
+        )
         if dataset_id is not None:
             objects = objects.where(DataObject.dataset_id == dataset_id)
         for obj in session.scalars(objects):
