@@ -7,6 +7,7 @@ are created per process at start-up, never at import.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -27,7 +28,12 @@ def app_from_environment() -> object:
 
     settings = load_settings()
     configure_logging(settings.logging.level, settings.logging.format)
-    return create_app(settings)
+    app = create_app(settings)
+    # Everything built so far (specs, validators, engines) lives as long as the worker: move it
+    # out of the collector's reach so a full collection scans only request garbage. Without
+    # this, a bulk DRS answer paid ~80 ms full collections over ~150,000 start-up objects.
+    gc.freeze()
+    return app
 
 
 def run_server(settings: Settings, config_file: Path | None, *, migrate: bool = True) -> None:

@@ -78,7 +78,9 @@ MB = 1e6
 
 
 def progress(message: str) -> None:
-    print(f"[bench_htsget] {message}", file=sys.stderr, flush=True)
+    """A progress line on stderr, prefixed with the running benchmark's module name."""
+    bench = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "bench"
+    print(f"[{bench}] {message}", file=sys.stderr, flush=True)
 
 
 # --- the synthetic BAM ------------------------------------------------------------------------

@@ -126,7 +126,8 @@ class DrsService:
         self, object_id: str, access_id: str, principal: Principal, facts: RequestFacts
     ) -> dict[str, Any]:
         with self._sessions() as session:
-            resolved = self._resolve_one(EntryLookup(session), object_id)
+            lookup = EntryLookup(session, with_aliases=False)
+            resolved = self._resolve_one(lookup, object_id)
             permit = self._permit(resolved, principal, facts)
             return self._signed_url(resolved, access_id, permit)
 
@@ -161,7 +162,8 @@ class DrsService:
         out: list[dict[str, Any]] = []
         with self._sessions() as session:
             ids = [object_id for object_id, _ in wanted]
-            found, unresolved = self._resolve_many(EntryLookup(session), ids)
+            lookup = EntryLookup(session, with_aliases=False)
+            found, unresolved = self._resolve_many(lookup, ids)
         permits = self._permits(found, principal, facts)
         access_ids = dict(wanted)
         for object_id, resolved in found:
@@ -207,7 +209,7 @@ class DrsService:
     def bulk_authorizations(self, ids: Sequence[str]) -> dict[str, Any]:
         self._check_bulk(len(ids))
         with self._sessions() as session:
-            found, unresolved = self._resolve_many(EntryLookup(session), ids)
+            found, unresolved = self._resolve_many(EntryLookup(session, with_aliases=False), ids)
             out = [
                 {**self._authorizations(resolved), "drs_object_id": object_id}
                 for object_id, resolved in found
