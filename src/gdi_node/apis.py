@@ -17,11 +17,20 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 
+from gdi_node.beacon import api as beacon_api
+from gdi_node.beacon import framework as beacon_framework
+from gdi_node.beacon import service as beacon_service
 from gdi_node.db.engine import database_reachable, make_session_factory
 from gdi_node.db.migrate import current_revision, head_revision
 from gdi_node.drs import api as drs_api
 from gdi_node.drs import service as drs_service
-from gdi_node.errors import Envelope, drs_envelope, htsget_envelope, service_registry_envelope
+from gdi_node.errors import (
+    Envelope,
+    beacon_envelope,
+    drs_envelope,
+    htsget_envelope,
+    service_registry_envelope,
+)
 from gdi_node.htsget import api as htsget_api
 from gdi_node.htsget import service as htsget_service
 from gdi_node.htsget.data import DataService
@@ -170,6 +179,12 @@ def registry_entries() -> list[ServiceEntry]:
     """The GA4GH APIs this node serves, as its Service Registry lists them."""
     return [
         ServiceEntry(
+            type=ServiceType("beacon", "2.1.1"),
+            name="gdi-node Beacon",
+            description="Beacon v2: variant discovery and the allele-frequency database",
+            base_path=beacon_service.BASE_PATH,
+        ),
+        ServiceEntry(
             type=ServiceType("drs", "1.5.0"),
             name="gdi-node DRS",
             description="DRS 1.5: genomic files and their indexes, access per passport",
@@ -221,7 +236,23 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
         issuers=drs_issuers(runtime.settings, runtime.authorization),
         started_at=runtime.started_at.isoformat,
     )
+    beacon = beacon_service.BeaconService(
+        runtime.settings,
+        make_session_factory(runtime.engine),
+        authorizer,
+        base_url=runtime.settings.public_url + beacon_service.BASE_PATH,
+        started_at=runtime.started_at.isoformat,
+    )
     return [
+        ApiMount(
+            name="beacon",
+            document="beacon.yaml",
+            base_path=beacon_service.BASE_PATH,
+            operations=beacon_api.operations(beacon, authorizer),
+            envelope=beacon_envelope(
+                beacon_framework.beacon_id(runtime.settings), beacon_framework.API_VERSION
+            ),
+        ),
         ApiMount(
             name="drs",
             document="drs.yaml",

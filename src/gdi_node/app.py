@@ -32,6 +32,7 @@ from gdi_node.apis import (
     openapi_spec,
 )
 from gdi_node.app_errors import error_handler
+from gdi_node.beacon import service as beacon_service
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.drs import service as drs_service
 from gdi_node.errors import DomainError
@@ -146,7 +147,7 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
     app.add_middleware(
         CorsMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        prefixes=(htsget_service.BASE_PATH, drs_service.BASE_PATH),
+        prefixes=(htsget_service.BASE_PATH, drs_service.BASE_PATH, beacon_service.BASE_PATH),
         max_age=settings.htsget.cors_max_age_seconds,
     )
     if settings.htsget.data_in_event_loop:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gdi_node import __version__
+from gdi_node import __version__, cli_beacon
 from gdi_node.errors import DomainError
 from gdi_node.settings import Settings, SettingsError, load_settings
 
@@ -373,3 +373,6 @@ def drs_resolve(
         access, headers = client.access_url(url, obj)
         saved = client.download(obj, access, headers, target)
     click.echo(f"saved {saved.path} ({saved.size} bytes, {saved.checksum_type} verified)")
+
+
+cli_beacon.register(main, ingest, _load, _domain_errors)

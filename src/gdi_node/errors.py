@@ -118,3 +118,27 @@ def service_registry_envelope(report: ErrorReport) -> dict[str, Any]:
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "errors": [{"code": report.code, "message": report.message}],
     }
+
+
+def beacon_envelope(beacon_id: str, api_version: str) -> Envelope:
+    """The Beacon v2 ``beaconErrorResponse``: ``meta`` (a minimal ``beaconResponseMeta``) and
+    ``error: {errorCode, errorMessage}``."""
+
+    def envelope(report: ErrorReport) -> dict[str, Any]:
+        return {
+            "meta": {
+                "beaconId": beacon_id,
+                "apiVersion": api_version,
+                "returnedSchemas": [],
+                "returnedGranularity": "boolean",
+                "receivedRequestSummary": {
+                    "apiVersion": api_version,
+                    "requestedSchemas": [],
+                    "pagination": {"skip": 0, "limit": 0},
+                    "requestedGranularity": "boolean",
+                },
+            },
+            "error": {"errorCode": report.status, "errorMessage": report.message},
+        }
+
+    return envelope

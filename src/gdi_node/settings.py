@@ -145,6 +145,18 @@ class DrsSettings(_Strict):
     access_url_ttl_seconds: int = Field(default=900, ge=10, le=86400)
 
 
+class BeaconSettings(_Strict):
+    """The Beacon v2 API (``/ga4gh/beacon/v2``) and the allele-frequency database.
+
+    Counts from 1 to ``small_count_threshold - 1`` are reported as the threshold, marked
+    ``imprecise``; with ``count_rounding`` > 1 larger counts are rounded (``rounded``). Callers
+    with a controlled-access grant for a dataset get its exact counts.
+    """
+
+    small_count_threshold: int = Field(default=5, ge=1, le=1000)
+    count_rounding: int = Field(default=1, ge=1, le=1000)
+
+
 class DatasetSettings(_Strict):
     """A dataset declared by the operator; synchronised into the catalogue's dataset table.
 
@@ -193,6 +205,7 @@ class Settings(_Strict):
     trust: TrustSettings = TrustSettings()
     htsget: HtsgetSettings = HtsgetSettings()
     drs: DrsSettings = DrsSettings()
+    beacon: BeaconSettings = BeaconSettings()
     audit_subject_key_file: Path | None = None
 
     @field_validator("database_url")

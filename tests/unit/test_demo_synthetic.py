@@ -307,10 +307,11 @@ def test_every_ref_allele_matches_the_reference(
 
 def test_samples_tsv_lists_all_samples_with_populations_and_cohorts(demo: DemoFiles) -> None:
     lines = demo.samples.read_text().splitlines()
-    assert lines[0].split("\t") == ["sample_id", "individual_id", "population", "cohort", "sex"]
+    header = ["sample", "individual_id", "biosample_id", "population", "cohorts", "sex"]
+    assert lines[0].split("\t") == header  # the sample sheet of `ingest vcf --samples`
     rows = [dict(zip(lines[0].split("\t"), line.split("\t"), strict=True)) for line in lines[1:]]
-    assert tuple(row["sample_id"] for row in rows) == demo.sample_ids
+    assert tuple(row["sample"] for row in rows) == demo.sample_ids
     assert {row["population"] for row in rows} == {"EUR", "AFR"}
-    assert {row["cohort"] for row in rows} == {"cohort-a", "cohort-b"}
+    assert {row["cohorts"] for row in rows} == {"cohort-a", "cohort-b"}
     assert len({row["individual_id"] for row in rows}) == 8
     assert all(row["sex"] in {"female", "male"} for row in rows)

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -142,3 +152,131 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(AUDIT_ID)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- Beacon v2: variants and the allele-frequency database ------------------------------------
+# Genotypes are not stored row per sample. Every sample of an ingested VCF gets a node-wide
+# number; each variant allele keeps compact carrier sets (roaring bitmaps over those numbers),
+# so counts, frequencies, dataset/cohort/population scopes and consent exclusion are set
+# operations at query time (gdi_node.beacon.carriers).
+
+VARIANT_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class BeaconCallset(Base):
+    """One ingested VCF/BCF file of a dataset (its samples, its records)."""
+
+    __tablename__ = "beacon_callsets"
+    __table_args__ = (UniqueConstraint("dataset_id", "name", name="uq_beacon_callsets_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    assembly: Mapped[str] = mapped_column(String(32))
+    sample_count: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[bytes] = mapped_column(LargeBinary)  # bitmap of its sample numbers
+    record_count: Mapped[int] = mapped_column(BigInteger)
+    allele_count: Mapped[int] = mapped_column(BigInteger)
+    max_span: Mapped[int] = mapped_column(BigInteger)  # longest end - start: bounds range scans
+    loaded_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BeaconSample(Base):
+    """A genotyped sample (a VCF column name within a dataset) with its node-wide number.
+
+    Callsets of one dataset that share sample names (one VCF per chromosome) share numbers.
+    """
+
+    __tablename__ = "beacon_samples"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "name", name="uq_beacon_samples_name"),
+        Index("ix_beacon_samples_individual_id", "individual_id"),
+    )
+
+    sample_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    individual_id: Mapped[str] = mapped_column(String(128))
+    biosample_id: Mapped[str] = mapped_column(String(128))
+
+
+class BeaconSampleGroup(Base):
+    """Membership of a sample in a population or a cohort (``kind``)."""
+
+    __tablename__ = "beacon_sample_groups"
+    __table_args__ = (Index("ix_beacon_sample_groups_group", "kind", "name"),)
+
+    sample_no: Mapped[int] = mapped_column(
+        ForeignKey("beacon_samples.sample_no", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class BeaconVariant(Base):
+    """One alternate allele of one callset, 0-based half-open ``[start, end)`` on ``chrom``.
+
+    ``one_copy``/``two_copies``: samples carrying the allele once (heterozygous or haploid) or
+    twice; ``one_called``/``none_called``: samples with one or no called allele at the site
+    (haploid, half-missing, missing). ``annotation`` is JSON (genes, HGVS, effects).
+    """
+
+    __tablename__ = "beacon_variants"
+    __table_args__ = (
+        Index("ix_beacon_variants_position", "assembly", "chrom", "start"),
+        Index("ix_beacon_variants_callset_id", "callset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(VARIANT_ID, primary_key=True, autoincrement=True)
+    callset_id: Mapped[int] = mapped_column(ForeignKey("beacon_callsets.id", ondelete="CASCADE"))
+    dataset_id: Mapped[str] = mapped_column(String(128))
+    assembly: Mapped[str] = mapped_column(String(32))
+    chrom: Mapped[str] = mapped_column(String(32))
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    ref: Mapped[str] = mapped_column(Text)
+    alt: Mapped[str] = mapped_column(Text)
+    variant_type: Mapped[str] = mapped_column(String(16))
+    carriers: Mapped[int] = mapped_column(Integer)
+    one_copy: Mapped[bytes] = mapped_column(LargeBinary)
+    two_copies: Mapped[bytes] = mapped_column(LargeBinary)
+    one_called: Mapped[bytes] = mapped_column(LargeBinary)
+    none_called: Mapped[bytes] = mapped_column(LargeBinary)
+    annotation: Mapped[str] = mapped_column(Text)
+
+
+class BeaconVariantTerm(Base):
+    """A searchable term of a variant: ``gene`` symbol, ``aachange`` (``V600E``), ``hgvs``."""
+
+    __tablename__ = "beacon_variant_terms"
+    __table_args__ = (Index("ix_beacon_variant_terms_term", "kind", "term"),)
+
+    variant_id: Mapped[int] = mapped_column(
+        VARIANT_ID, ForeignKey("beacon_variants.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    term: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ConsentOptOut(Base):
+    """An individual who opted out of research use: left out of every Beacon answer."""
+
+    __tablename__ = "consent_opt_outs"
+
+    individual_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    opted_out_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class BeaconGeneration(Base):
+    """The single row (``id`` 1) counting changes to Beacon data (ingest, consent).
+
+    Every change increments it in its own transaction; query workers compare it with the value
+    their caches were built at, so an opt-out takes effect in every worker at the next query.
+    """
+
+    __tablename__ = "beacon_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -16,6 +16,7 @@ import click
 import yaml
 
 from gdi_node.bootstrap import open_ingestor
+from gdi_node.demo.beacon_demo import beacon_commands, load_beacon
 from gdi_node.demo.synthetic import DemoFiles, generate_demo_data
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings, load_settings
@@ -172,6 +173,7 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
             *ingestor.ingest([files.vcf, files.bcf], PUBLIC_DATASET),
             *ingestor.ingest([files.bam, files.cram], CONTROLLED_DATASET),
         ]
+    load_beacon(settings, files, PUBLIC_DATASET)
     issuer = LocalIssuer.for_settings(settings)
     tokens = {
         "controlled": issuer.passport(
@@ -198,10 +200,12 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
             "metrics": f"{base}/metrics",
             "htsget_reads": f"{base}/htsget/reads/",
             "htsget_variants": f"{base}/htsget/variants/",
+            "beacon": f"{base}/ga4gh/beacon/v2",
             "openapi": {
                 "node": f"{base}/openapi.json",
                 "node_ui": f"{base}/ui/",
                 "htsget": f"{base}/htsget/openapi.json",
+                "beacon": f"{base}/ga4gh/beacon/v2/openapi.json",
             },
         },
         "config_file": str(config_file),
@@ -228,7 +232,10 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
         "passport_jwks": f"{base}/passport/jwks",
         "igv": igv_view,
         "igv_page": str(data_dir / "igv.html"),
-        "commands": _commands(base, token_file, files.reference, objects, tokens),
+        "commands": [
+            *_commands(base, token_file, files.reference, objects, tokens),
+            *beacon_commands(base, files),
+        ],
     }
     (data_dir / "demo.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return PreparedDemo(settings, config_file, files, objects, facts)

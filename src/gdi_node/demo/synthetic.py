@@ -52,10 +52,11 @@ class _Variant:
 
 
 def _samples_tsv() -> str:
-    rows = ["sample_id\tindividual_id\tpopulation\tcohort\tsex"]
+    rows = ["sample\tindividual_id\tbiosample_id\tpopulation\tcohorts\tsex"]
     for i, sid in enumerate(SAMPLE_IDS):
         cohort, sex = ("cohort-a", "cohort-b")[i // 4], ("female", "male")[i % 2]
-        rows.append(f"{sid}\tDEMO-I{i + 1}\t{_POPULATIONS[i % 2]}\t{cohort}\t{sex}")
+        individual = f"DEMO-I{i + 1}"
+        rows.append(f"{sid}\t{individual}\t{individual}-B\t{_POPULATIONS[i % 2]}\t{cohort}\t{sex}")
     return "".join(f"{row}\n" for row in rows)
 
 

@@ -1,0 +1,196 @@
+"""From variant rows to alleles with counts, and to g_variant documents (Beacon v2 default
+model ``genomicVariations``; ``variation`` as a VRS 1.3 ``Allele``).
+
+An allele may be held by several callsets of a dataset (one VCF per batch of samples); its
+counts within a scope are the sums over those callsets (gdi_node.beacon.carriers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyroaring import BitMap
+
+from gdi_node.beacon.annotations import molecular_effect_ids
+from gdi_node.beacon.assemblies import known_assemblies
+from gdi_node.beacon.carriers import NO_COUNTS, AlleleCounts, count_in, from_bytes
+from gdi_node.beacon.precision import CountPolicy
+from gdi_node.beacon.scopes import Scopes
+from gdi_node.beacon.variants import AlleleKey, variant_type
+
+_COPY_CHANGE = {"SV:DEL": "efo:0030067", "SV:DUP": "efo:0030070"}  # loss, gain
+
+
+@dataclass
+class Allele:
+    key: AlleleKey
+    rows: list[Any] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        return max(int(row.end) for row in self.rows)
+
+    def annotation(self) -> dict[str, list[str]]:
+        merged: dict[str, set[str]] = {}
+        for row in self.rows:
+            for name, values in json.loads(row.annotation).items():
+                merged.setdefault(name, set()).update(values)
+        return {name: sorted(values) for name, values in merged.items()}
+
+
+def group_alleles(rows: Iterable[Any]) -> list[Allele]:
+    """Rows (ordered by position) grouped per allele, in order."""
+    alleles: dict[AlleleKey, Allele] = {}
+    for row in rows:
+        key = AlleleKey(row.assembly, row.chrom, int(row.start), row.ref, row.alt)
+        alleles.setdefault(key, Allele(key)).rows.append(row)
+    return list(alleles.values())
+
+
+class Counter:
+    """Counts alleles within scopes, caching ``|callset ∩ scope|`` and decoded bitmaps."""
+
+    def __init__(self, scopes: Scopes) -> None:
+        self._scopes = scopes
+        self._callset_sizes: dict[tuple[int, int], int] = {}
+        self._decoded: dict[int, tuple[BitMap, BitMap, BitMap, BitMap]] = {}
+
+    def counts(self, allele: Allele, scope: BitMap) -> AlleleCounts:
+        total = NO_COUNTS
+        for row in allele.rows:
+            one, two, one_called, none_called = self._bitmaps(row)
+            total = total + count_in(
+                scope,
+                callset_in_scope=self._in_scope(int(row.callset_id), scope),
+                one_copy=one,
+                two_copies=two,
+                one_called=one_called,
+                none_called=none_called,
+            )
+        return total
+
+    def _bitmaps(self, row: Any) -> tuple[BitMap, BitMap, BitMap, BitMap]:
+        found = self._decoded.get(row.id)
+        if found is None:
+            found = (
+                from_bytes(row.one_copy),
+                from_bytes(row.two_copies),
+                from_bytes(row.one_called),
+                from_bytes(row.none_called),
+            )
+            self._decoded[row.id] = found
+        return found
+
+    def _in_scope(self, callset_id: int, scope: BitMap) -> int:
+        key = (callset_id, id(scope))
+        size = self._callset_sizes.get(key)
+        if size is None:
+            members = self._scopes.callsets.get(callset_id, BitMap())
+            size = members.intersection_cardinality(scope)
+            self._callset_sizes[key] = size
+        return size
+
+
+def _vrs_variation(key: AlleleKey, end: int) -> dict[str, Any]:
+    assembly = known_assemblies().get(key.assembly)
+    accession = assembly.accession(key.chrom) if assembly else None
+    sequence_id = f"refseq:{accession}" if accession else f"{key.assembly}:{key.chrom}"
+    ref, alt, start = key.ref, key.alt, key.start
+    symbolic = alt.startswith("<") or "[" in alt or "]" in alt
+    if not symbolic:  # VRS alleles are fully trimmed: drop shared suffix, then prefix
+        while len(ref) and len(alt) and ref[-1] == alt[-1]:
+            ref, alt = ref[:-1], alt[:-1]
+        while len(ref) and len(alt) and ref[0] == alt[0]:
+            ref, alt, start = ref[1:], alt[1:], start + 1
+        end = start + len(ref)
+    location = {
+        "type": "SequenceLocation",
+        "sequence_id": sequence_id,
+        "interval": {
+            "type": "SequenceInterval",
+            "start": {"type": "Number", "value": start},
+            "end": {"type": "Number", "value": end},
+        },
+    }
+    if symbolic:
+        kind = variant_type(key.ref, key.alt)
+        if kind in _COPY_CHANGE:  # VRS 1.3 CopyNumberChange: loss or gain of the interval
+            return {
+                "type": "CopyNumberChange",
+                "subject": location,
+                "copy_change": _COPY_CHANGE[kind],
+            }
+        return {  # Beacon LegacyVariation: the bases are unknown ("N": any)
+            "location": location,
+            "referenceBases": "N",
+            "alternateBases": "N",
+            "variantType": kind.removeprefix("SV:"),
+        }
+    return {
+        "type": "Allele",
+        "location": location,
+        "state": {"type": "LiteralSequenceExpression", "sequence": alt},
+    }
+
+
+def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -> dict[str, Any]:
+    """One ``PopulationFrequency``: frequency plus allele count/number and homozygous count
+    (node extensions), small counts adjusted by ``policy``."""
+    count = policy.report(counts.allele_count)
+    homozygous = policy.report(counts.homozygous)
+    number = counts.allele_number
+    item: dict[str, Any] = {
+        "population": name,
+        "alleleFrequency": round(count.value / number, 8) if number else 0.0,
+        "alleleCount": count.value,
+        "alleleNumber": number,
+        "alleleCountHomozygous": homozygous.value,
+    }
+    if count.precision != "exact" or homozygous.precision != "exact":
+        item["countPrecision"] = (
+            count.precision if count.precision != "exact" else homozygous.precision
+        )
+    return item
+
+
+def g_variant_document(allele: Allele, frequencies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The g_variant record; ``frequencies`` are ``FrequencyInPopulations`` items."""
+    key = allele.key
+    note = allele.annotation()
+    identifiers: dict[str, Any] = {}
+    if note.get("genomicHgvs"):
+        identifiers["genomicHGVSId"] = note["genomicHgvs"][0]
+    hgvs = note.get("hgvs", [])
+    transcripts = [h for h in hgvs if ":c." in h or ":n." in h]
+    proteins = [h for h in hgvs if "p." in h and h not in transcripts]
+    if transcripts:
+        identifiers["transcriptHGVSIds"] = transcripts
+    if proteins:
+        identifiers["proteinHGVSIds"] = proteins
+    effect_ids = molecular_effect_ids()
+    molecular: dict[str, Any] = {}
+    if note.get("genes"):
+        molecular["geneIds"] = note["genes"]
+    effects = [
+        {"id": effect_ids[e], "label": e.replace("_", " ")}
+        for e in note.get("effects", [])
+        if e in effect_ids
+    ]
+    if effects:
+        molecular["molecularEffects"] = effects
+    if note.get("aminoacidChanges"):
+        molecular["aminoacidChanges"] = note["aminoacidChanges"]
+    document: dict[str, Any] = {
+        "variantInternalId": key.variant_id(),
+        "variation": _vrs_variation(key, allele.end),
+    }
+    if identifiers:
+        document["identifiers"] = identifiers
+    if molecular:
+        document["molecularAttributes"] = molecular
+    if frequencies:
+        document["frequencyInPopulations"] = frequencies
+    return document

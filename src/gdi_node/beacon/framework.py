@@ -1,0 +1,183 @@
+"""Beacon v2 framework documents: info, configuration, map, entry types (framework
+``configuration/*`` and ``responses/beacon{Info,Configuration,Map,EntryTypes}Response``).
+
+Which entry types the node serves, with their default-model schemas and ontology terms, is the
+one table ``ENTRY_TYPES``; configuration, map and entry types are all derived from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gdi_node.settings import Settings
+
+API_VERSION = "v2.1.1"
+SPEC = "Beacon v2.1.1"
+_MODEL = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/models/json/beacon-v2-default-model"
+_CONFIGURATION_SCHEMA = (
+    "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/"
+    "configuration/beaconConfigurationSchema.json"
+)
+_MAP_SCHEMA = (
+    "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/framework/json/"
+    "configuration/beaconMapSchema.json"
+)
+
+
+@dataclass(frozen=True)
+class EntryType:
+    id: str  # ``genomicVariant``
+    path: str  # ``g_variants``
+    name: str
+    folder: str  # the default model's folder
+    ontology: tuple[str, str]
+    description: str
+    collection_of: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()  # paths reachable from one entry: /{path}/{id}/<related>
+
+    def schema(self) -> dict[str, str]:
+        return {
+            "entityType": self.id,
+            "schema": f"beacon-{self.folder}-v2.1.1",
+        }
+
+    def reference(self) -> dict[str, str]:
+        return {
+            "id": f"beacon-{self.folder}-v2.1.1",
+            "name": f"Default schema for {self.name.lower()}",
+            "referenceToSchemaDefinition": f"{_MODEL}/{self.folder}/defaultSchema.json",
+            "schemaVersion": API_VERSION,
+        }
+
+
+ENTRY_TYPES: tuple[EntryType, ...] = (
+    EntryType(
+        "genomicVariant",
+        "g_variants",
+        "Genomic variants",
+        "genomicVariations",
+        ("ENSGLOSSARY:0000092", "Variant"),
+        "Alleles seen in the node's genomes, with counts and frequencies per population",
+        related=("biosamples", "individuals"),
+    ),
+    EntryType(
+        "dataset",
+        "datasets",
+        "Datasets",
+        "datasets",
+        ("NCIT:C47824", "Data set"),
+        "The node's datasets: the unit that access is granted on",
+        collection_of=("genomicVariant",),
+        related=("g_variants",),
+    ),
+)
+BY_PATH = {entry.path: entry for entry in ENTRY_TYPES}
+
+
+def beacon_id(settings: Settings) -> str:
+    return f"{settings.node.id}.beacon"
+
+
+def informational_meta(settings: Settings, entry: EntryType | None = None) -> dict[str, Any]:
+    return {
+        "beaconId": beacon_id(settings),
+        "apiVersion": API_VERSION,
+        "returnedSchemas": [entry.schema()] if entry else [],
+    }
+
+
+def info_response(settings: Settings, base_url: str, started_at: str) -> dict[str, Any]:
+    node = settings.node
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "id": beacon_id(settings),
+            "name": f"{node.name} Beacon",
+            "apiVersion": API_VERSION,
+            "environment": node.environment,
+            "organization": {
+                "id": node.id,
+                "name": node.organization.name,
+                "welcomeUrl": node.organization.url,
+                "contactUrl": node.contact_url,
+            },
+            "description": (
+                f"{node.description}: Beacon v2 discovery and allele frequencies; record-level"
+                " answers only to callers whose passports permit them"
+            ),
+            "version": API_VERSION,
+            "welcomeUrl": node.documentation_url,
+            "createDateTime": started_at,
+            "updateDateTime": started_at,
+            "info": {"beaconUrl": base_url},
+        },
+    }
+
+
+def _entry_type_definition(entry: EntryType) -> dict[str, Any]:
+    term_id, label = entry.ontology
+    definition: dict[str, Any] = {
+        "id": entry.id,
+        "name": entry.name,
+        "description": entry.description,
+        "ontologyTermForThisType": {"id": term_id, "label": label},
+        "partOfSpecification": SPEC,
+        "defaultSchema": entry.reference(),
+        "nonFilteredQueriesAllowed": True,
+    }
+    if entry.collection_of:
+        definition["aCollectionOf"] = [
+            {"id": other, "name": BY_ID[other].name} for other in entry.collection_of
+        ]
+    return definition
+
+
+BY_ID = {entry.id: entry for entry in ENTRY_TYPES}
+
+
+def entry_types_response(settings: Settings) -> dict[str, Any]:
+    return {
+        "meta": informational_meta(settings),
+        "response": {"entryTypes": {e.id: _entry_type_definition(e) for e in ENTRY_TYPES}},
+    }
+
+
+def configuration_response(settings: Settings, security_levels: list[str]) -> dict[str, Any]:
+    status = {"prod": "PROD", "test": "TEST"}.get(settings.node.environment, "DEV")
+    return {
+        "meta": informational_meta(settings),
+        "response": {
+            "$schema": _CONFIGURATION_SCHEMA,
+            "maturityAttributes": {"productionStatus": status},
+            "securityAttributes": {
+                "defaultGranularity": "boolean",
+                "securityLevels": security_levels or ["PUBLIC"],
+            },
+            "entryTypes": {e.id: _entry_type_definition(e) for e in ENTRY_TYPES},
+        },
+    }
+
+
+def map_response(settings: Settings, base_url: str) -> dict[str, Any]:
+    endpoint_sets = {}
+    for entry in ENTRY_TYPES:
+        root = f"{base_url}/{entry.path}"
+        endpoint_sets[entry.id] = {
+            "entryType": entry.id,
+            "rootUrl": root,
+            "singleEntryUrl": f"{root}/{{id}}",
+            "openAPIEndpointsDefinition": f"{base_url}/openapi.json",
+            "endpoints": {
+                BY_PATH[related].id: {
+                    "returnedEntryType": BY_PATH[related].id,
+                    "url": f"{root}/{{id}}/{related}",
+                }
+                for related in entry.related
+                if related in BY_PATH
+            },
+        }
+    return {
+        "meta": informational_meta(settings),
+        "response": {"$schema": _MAP_SCHEMA, "endpointSets": endpoint_sets},
+    }

@@ -1,0 +1,203 @@
+"""Reads of the allele-frequency database: variant rows for a query, sample scopes.
+
+Rows come back as plain Core rows (no ORM loading): a 1 Mb range reads thousands of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from gdi_node.beacon.requests import VariantQuery
+from gdi_node.beacon.variants import AlleleKey, stored_types, variant_length
+from gdi_node.db.models import (
+    BeaconCallset,
+    BeaconSample,
+    BeaconSampleGroup,
+    BeaconVariant,
+    BeaconVariantTerm,
+    ConsentOptOut,
+)
+from gdi_node.errors import InvalidInputError
+
+V = cast(Table, BeaconVariant.__table__)
+T = cast(Table, BeaconVariantTerm.__table__)
+_ROW_COLUMNS = (
+    V.c.id,
+    V.c.callset_id,
+    V.c.dataset_id,
+    V.c.assembly,
+    V.c.chrom,
+    V.c.start,
+    V.c.end,
+    V.c.ref,
+    V.c.alt,
+    V.c.variant_type,
+    V.c.one_copy,
+    V.c.two_copies,
+    V.c.one_called,
+    V.c.none_called,
+    V.c.annotation,
+)
+
+
+@dataclass(frozen=True)
+class Located:
+    """A resolved position query: assembly, canonical sequence name and coordinates."""
+
+    assembly: str
+    chrom: str
+
+
+def _bases_match(column: Any, pattern: str) -> Any:
+    """``N`` is a wildcard for one base (Beacon v2 ``alternateBases``)."""
+    if "N" not in pattern:
+        return column == pattern
+    return column.like(pattern.replace("N", "_"))
+
+
+class VariantRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def max_span(self, dataset_ids: Sequence[str]) -> int:
+        value = self._session.scalar(
+            select(func.max(BeaconCallset.max_span)).where(
+                BeaconCallset.dataset_id.in_(dataset_ids)
+            )
+        )
+        return int(value or 0)
+
+    def find(
+        self,
+        query: VariantQuery,
+        located: Located | None,
+        dataset_ids: Sequence[str],
+        assemblies: Sequence[str],
+    ) -> list[Any]:
+        """Variant rows (every callset's copy) matching ``query`` in ``dataset_ids``."""
+        if not dataset_ids:
+            return []
+        statement = select(*_ROW_COLUMNS).where(V.c.dataset_id.in_(dataset_ids))
+        statement = statement.where(V.c.assembly.in_(assemblies))
+        statement = self._position(statement, query, located, dataset_ids)
+        statement = self._sequence(statement, query)
+        statement = self._terms(statement, query)
+        statement = statement.order_by(V.c.chrom, V.c.start, V.c.ref, V.c.alt, V.c.id)
+        rows = list(self._session.execute(statement))
+        if query.min_length is None and query.max_length is None:
+            return rows
+        low, high = query.min_length or 0, query.max_length
+        return [
+            row
+            for row in rows
+            if low <= variant_length(row.ref, row.alt, row.start, row.end)
+            and (high is None or variant_length(row.ref, row.alt, row.start, row.end) <= high)
+        ]
+
+    def by_allele(self, key: AlleleKey, dataset_ids: Sequence[str]) -> list[Any]:
+        statement = select(*_ROW_COLUMNS).where(
+            V.c.dataset_id.in_(dataset_ids),
+            V.c.assembly == key.assembly,
+            V.c.chrom == key.chrom,
+            V.c.start == key.start,
+            V.c.ref == key.ref,
+            V.c.alt == key.alt,
+        )
+        return list(self._session.execute(statement))
+
+    def _position(
+        self,
+        statement: Any,
+        query: VariantQuery,
+        located: Located | None,
+        dataset_ids: Sequence[str],
+    ) -> Any:
+        if located is None:
+            return statement
+        statement = statement.where(V.c.chrom == located.chrom)
+        kind = query.kind()
+        if kind == "sequence":
+            return statement.where(V.c.start == query.start[0])
+        if kind == "bracket":
+            (s0, s1), (e0, e1) = query.start, query.end
+            return statement.where(
+                V.c.start >= s0,
+                V.c.start < max(s1, s0 + 1),
+                V.c.end >= e0,
+                V.c.end < max(e1, e0 + 1),
+            )
+        # range: any overlap; the longest stored variant bounds how far back a start can be
+        first, last = query.start[0], query.end[0]
+        reach = self.max_span(dataset_ids)
+        return statement.where(
+            V.c.start >= max(0, first - reach), V.c.start < last, V.c.end > first
+        )
+
+    @staticmethod
+    def _sequence(statement: Any, query: VariantQuery) -> Any:
+        if query.alternate_bases:
+            statement = statement.where(_bases_match(V.c.alt, query.alternate_bases))
+        if query.reference_bases:
+            statement = statement.where(_bases_match(V.c.ref, query.reference_bases))
+        if query.variant_type:
+            types = stored_types(query.variant_type)
+            if types is None:
+                raise InvalidInputError(
+                    f"unknown variantType {query.variant_type!r}; use SNP, MNP, DEL, INS, INDEL,"
+                    " DUP, CNV, INV, BND or an SO/EFO id of one"
+                )
+            statement = statement.where(V.c.variant_type.in_(sorted(types)))
+        return statement
+
+    @staticmethod
+    def _terms(statement: Any, query: VariantQuery) -> Any:
+        wanted = []
+        if query.gene_id:
+            wanted.append(("gene", query.gene_id))
+        if query.aminoacid_change:
+            wanted.append(("aachange", query.aminoacid_change.removeprefix("p.")))
+        if query.genomic_allele_short_form:
+            wanted.append(("hgvs", query.genomic_allele_short_form))
+        for kind, term in wanted:
+            ids = select(T.c.variant_id).where(T.c.kind == kind, T.c.term == term)
+            statement = statement.where(V.c.id.in_(ids))
+        return statement
+
+
+@dataclass(frozen=True)
+class SampleRows:
+    """Everything the scope cache is built from (gdi_node.beacon.scopes)."""
+
+    samples: list[tuple[int, str]]  # (sample_no, dataset_id)
+    opted_out: list[int]
+    groups: list[tuple[int, str, str]]  # (sample_no, kind, name)
+    callsets: list[tuple[int, str, bytes]]  # (id, dataset_id, samples bitmap)
+
+
+def sample_rows(session: Session) -> SampleRows:
+    samples = [
+        (r[0], r[1])
+        for r in session.execute(select(BeaconSample.sample_no, BeaconSample.dataset_id))
+    ]
+    opted = select(ConsentOptOut.individual_id)
+    opted_out = list(
+        session.scalars(select(BeaconSample.sample_no).where(BeaconSample.individual_id.in_(opted)))
+    )
+    groups = [
+        (r[0], r[1], r[2])
+        for r in session.execute(
+            select(BeaconSampleGroup.sample_no, BeaconSampleGroup.kind, BeaconSampleGroup.name)
+        )
+    ]
+    callsets = [
+        (r[0], r[1], r[2])
+        for r in session.execute(
+            select(BeaconCallset.id, BeaconCallset.dataset_id, BeaconCallset.samples)
+        )
+    ]
+    return SampleRows(samples, opted_out, groups, callsets)

@@ -1,0 +1,75 @@
+"""Sample scopes for counting: which samples a dataset, a population or a cohort holds, minus
+everyone who opted out of research use.
+
+Built from the database once per Beacon data generation (gdi_node.beacon.generation) and
+shared by the requests of one worker; a consent change or an ingest in any process moves the
+generation, and the next query rebuilds the scopes, so an opt-out takes effect at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from pyroaring import BitMap
+from sqlalchemy.orm import Session
+
+from gdi_node.beacon.carriers import from_bytes
+from gdi_node.beacon.generation import current_generation
+from gdi_node.beacon.repository import sample_rows
+
+
+@dataclass(frozen=True)
+class Scopes:
+    generation: int
+    datasets: dict[str, BitMap]  # consenting samples per dataset
+    callsets: dict[int, BitMap]  # every sample of a callset (opted-out ones too)
+    groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting samples
+    excluded: BitMap
+
+    def populations(self, dataset_scope: BitMap) -> list[tuple[str, str, BitMap]]:
+        """(kind, name, samples) of the groups with members in ``dataset_scope``."""
+        out = []
+        for (kind, name), members in sorted(self.groups.items()):
+            within = members & dataset_scope
+            if within:
+                out.append((kind, name, within))
+        return out
+
+
+def _build(session: Session, generation: int) -> Scopes:
+    rows = sample_rows(session)
+    excluded = BitMap(rows.opted_out)
+    datasets: dict[str, BitMap] = {}
+    for sample_no, dataset_id in rows.samples:
+        datasets.setdefault(dataset_id, BitMap()).add(sample_no)
+    groups: dict[tuple[str, str], BitMap] = {}
+    for sample_no, kind, name in rows.groups:
+        groups.setdefault((kind, name), BitMap()).add(sample_no)
+    return Scopes(
+        generation=generation,
+        datasets={d: members - excluded for d, members in datasets.items()},
+        callsets={callset_id: from_bytes(blob) for callset_id, _, blob in rows.callsets},
+        groups={key: members - excluded for key, members in groups.items()},
+        excluded=excluded,
+    )
+
+
+class ScopeCache:
+    """The current Scopes of this worker, rebuilt when the generation moved."""
+
+    def __init__(self) -> None:
+        self._current: Scopes | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> Scopes:
+        generation = current_generation(session)
+        current = self._current
+        if current is not None and current.generation == generation:
+            return current
+        with self._lock:
+            current = self._current
+            if current is None or current.generation != generation:
+                current = _build(session, generation)
+                self._current = current
+            return current

@@ -1,0 +1,368 @@
+"""Beacon v2 protocol logic: per-dataset permits, variant queries, counts, granularity.
+
+Every query asks the passport layer for a permit per declared dataset (each decision is
+audited). A dataset the caller may not know of (disclosure ``none``) is left out; every other
+one is answered at ``min(requested granularity, what its permit allows)``: ``boolean``,
+``count`` or ``record`` (``file`` counts as ``record``). Counts below the configured threshold
+in allele counts and frequencies are reported imprecise unless the caller holds a
+controlled-access grant (precision.py); the number of variants found is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyroaring import BitMap
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.beacon import framework
+from gdi_node.beacon.alleles import Counter, g_variant_document, group_alleles, population_frequency
+from gdi_node.beacon.assemblies import known_assemblies
+from gdi_node.beacon.precision import EXACT, CountPolicy, Reported
+from gdi_node.beacon.repository import Located, VariantRepository
+from gdi_node.beacon.requests import BeaconRequest, Granularity, ResultsetsShown, VariantQuery
+from gdi_node.beacon.scopes import ScopeCache, Scopes
+from gdi_node.beacon.variants import AlleleKey
+from gdi_node.errors import InvalidInputError, NotFoundError
+from gdi_node.passport.authorizer import Authorizer, RequestFacts
+from gdi_node.passport.config import Audience, Disclosure
+from gdi_node.passport.permits import Permit
+from gdi_node.passport.principal import Principal
+from gdi_node.service_info import service_info
+from gdi_node.settings import Settings
+
+_GRANULARITY = {
+    Disclosure.BOOLEAN: Granularity.BOOLEAN,
+    Disclosure.COUNT: Granularity.COUNT,
+    Disclosure.RECORD: Granularity.RECORD,
+    Disclosure.FILE: Granularity.RECORD,
+}
+G_VARIANT = framework.BY_PATH["g_variants"]
+BASE_PATH = "/ga4gh/beacon/v2"
+
+
+@dataclass(frozen=True)
+class DatasetAnswer:
+    """One dataset's result set, before it is shaped for the returned granularity."""
+
+    dataset_id: str
+    granularity: Granularity
+    count: Reported
+    results: list[dict[str, Any]]
+
+    @property
+    def exists(self) -> bool:
+        return self.count.value > 0
+
+
+class BeaconService:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        authorizer: Authorizer,
+        *,
+        base_url: str,
+        started_at: Callable[[], str],
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._authorizer = authorizer
+        self._base_url = base_url
+        self._started_at = started_at
+        self._scopes = ScopeCache()
+        beacon = settings.beacon
+        self._policy = CountPolicy(beacon.small_count_threshold, beacon.count_rounding)
+
+    # -- framework ---------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        return framework.info_response(self._settings, self._base_url, self._started_at())
+
+    def service_info(self) -> dict[str, Any]:
+        return service_info(
+            self._settings,
+            suffix="beacon",
+            name="Beacon",
+            artifact="beacon",
+            version="2.1.1",
+            description="Beacon v2 discovery and the national allele-frequency database",
+            started_at=self._started_at(),
+        )
+
+    def configuration(self) -> dict[str, Any]:
+        levels = sorted({d.security_level.value for d in self._settings.datasets})
+        return framework.configuration_response(self._settings, levels)
+
+    def map(self) -> dict[str, Any]:
+        return framework.map_response(self._settings, self._base_url)
+
+    def entry_types(self) -> dict[str, Any]:
+        return framework.entry_types_response(self._settings)
+
+    def filtering_terms(self) -> dict[str, Any]:
+        """Beacon ``beaconFilteringTermsResponse``: the terms filters may use (none yet: the
+        node holds no phenotype metadata until ``ingest metadata`` has run)."""
+        return {
+            "meta": framework.informational_meta(self._settings),
+            "response": {"filteringTerms": [], "resources": []},
+        }
+
+    # -- datasets (a collection) -----------------------------------------------------------
+
+    def datasets(
+        self, request: BeaconRequest, principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        _check_filters(request)
+        permits = self._permits(principal, facts, "datasets")
+        collections = [self._dataset_document(d) for d in permits]
+        return self._collections(request, collections)
+
+    def dataset(
+        self, dataset_id: str, request: BeaconRequest, principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        permits = self._permits(principal, facts, f"datasets/{dataset_id}", only=dataset_id)
+        return self._collections(request, [self._dataset_document(d) for d in permits])
+
+    def _dataset_document(self, dataset_id: str) -> dict[str, Any]:
+        declared = next(d for d in self._settings.datasets if d.id == dataset_id)
+        return {
+            "id": declared.id,
+            "name": declared.name,
+            "description": declared.description or declared.name,
+            "info": {"securityLevel": declared.security_level.value},
+        }
+
+    def _collections(
+        self, request: BeaconRequest, collections: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        page = collections[request.skip * request.limit : (request.skip + 1) * request.limit]
+        entry = framework.BY_PATH["datasets"]
+        return {
+            "meta": self._meta(request, entry, Granularity.RECORD),
+            "responseSummary": {"exists": bool(collections), "numTotalResults": len(collections)},
+            "response": {"collections": page},
+        }
+
+    # -- g_variants --------------------------------------------------------------------------
+
+    def g_variants(
+        self,
+        request: BeaconRequest,
+        principal: Principal,
+        facts: RequestFacts,
+        *,
+        dataset_id: str | None = None,
+        variant_id: str | None = None,
+    ) -> dict[str, Any]:
+        key = AlleleKey.parse(variant_id) if variant_id is not None else None
+        if variant_id is not None and key is None:
+            raise NotFoundError(f"no variant {variant_id!r}; ids look like GRCh38:22:10516173:A:G")
+        query = request.variant
+        _check_filters(request)
+        if key is None and query.kind() == "none":
+            raise InvalidInputError(
+                "g_variants needs a variant query: a position (referenceName, start, end or"
+                " alternateBases), geneId, aminoacidChange or genomicAlleleShortForm"
+            )
+        described = variant_id or _describe(query)
+        permits = self._permits(principal, facts, f"g_variants {described}", only=dataset_id)
+        granularity = self._returned(request, permits)
+        with self._sessions() as session:
+            scopes = self._scopes.get(session)
+            repo = VariantRepository(session)
+            ids = list(permits)
+            if key is not None:
+                rows = repo.by_allele(key, ids)
+            else:
+                assembly, located = _locate(query)
+                rows = repo.find(query, located, ids, [assembly])
+        answers = self._answers(rows, permits, scopes, granularity, request)
+        return self._shape(request, granularity, answers)
+
+    def _answers(
+        self,
+        rows: list[Any],
+        permits: dict[str, Permit],
+        scopes: Scopes,
+        granularity: Granularity,
+        request: BeaconRequest,
+    ) -> list[DatasetAnswer]:
+        by_dataset: dict[str, list[Any]] = {d: [] for d in permits}
+        for row in rows:
+            by_dataset[row.dataset_id].append(row)
+        counter = Counter(scopes)
+        answers = []
+        for dataset_id, permit in permits.items():
+            level = min(granularity, _GRANULARITY[permit.disclosure], key=lambda g: g.rank)
+            policy = EXACT if permit.audience is Audience.CONTROLLED else self._policy
+            scope = scopes.datasets.get(dataset_id, BitMap())
+            hits = []
+            for allele in group_alleles(by_dataset[dataset_id]):
+                counts = counter.counts(allele, scope)
+                if counts.carriers > 0:
+                    hits.append((allele, counts))
+            results = []
+            if level is Granularity.RECORD:
+                first = request.skip * request.limit
+                for allele, counts in hits[first : first + request.limit]:
+                    frequencies = [population_frequency(dataset_id, counts, policy)]
+                    for kind, name, members in scopes.populations(scope):
+                        group_counts = counter.counts(allele, members)
+                        if group_counts.allele_number:
+                            label = f"{dataset_id} {kind} {name}"
+                            frequencies.append(population_frequency(label, group_counts, policy))
+                    results.append(
+                        g_variant_document(
+                            allele,
+                            [
+                                {
+                                    "source": self._dataset_name(dataset_id),
+                                    "sourceReference": f"{self._base_url}/datasets/{dataset_id}",
+                                    "version": f"generation {scopes.generation}",
+                                    "frequencies": frequencies,
+                                }
+                            ],
+                        )
+                    )
+            # The number of variants is exact (it counts alleles, not people); a boolean-only
+            # dataset says "at least one" as an imprecise 1.
+            count = Reported(len(hits), "exact")
+            if level is Granularity.BOOLEAN and hits:
+                count = Reported(1, "imprecise", 1)
+            answers.append(DatasetAnswer(dataset_id, level, count, results))
+        return answers
+
+    def _dataset_name(self, dataset_id: str) -> str:
+        return next((d.name for d in self._settings.datasets if d.id == dataset_id), dataset_id)
+
+    # -- shaping -----------------------------------------------------------------------------
+
+    def _shape(
+        self, request: BeaconRequest, granularity: Granularity, answers: list[DatasetAnswer]
+    ) -> dict[str, Any]:
+        exists = any(a.exists for a in answers)
+        meta = self._meta(request, G_VARIANT, granularity)
+        if granularity is Granularity.BOOLEAN:
+            return {"meta": meta, "responseSummary": {"exists": exists}}
+        total = sum(a.count.value for a in answers)
+        precise = all(a.count.precision == "exact" for a in answers)
+        summary: dict[str, Any] = {"exists": exists, "numTotalResults": total}
+        summary["countPrecision"] = "exact" if precise else "imprecise"
+        if granularity is Granularity.COUNT:
+            return {"meta": meta, "responseSummary": summary}
+        shown = [a for a in answers if _shown(a, request.resultsets)]
+        return {
+            "meta": meta,
+            "responseSummary": summary,
+            "response": {"resultSets": [self._result_set(a) for a in shown]},
+        }
+
+    def _result_set(self, answer: DatasetAnswer) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "id": answer.dataset_id,
+            "setType": "dataset",
+            "exists": answer.exists,
+            "resultsCount": answer.count.value,
+            "results": answer.results,
+            **answer.count.fields(),
+        }
+        if answer.granularity is not Granularity.RECORD:
+            result["info"] = {"returnedGranularity": answer.granularity.value}
+        return result
+
+    def _meta(
+        self, request: BeaconRequest, entry: framework.EntryType, granularity: Granularity
+    ) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "apiVersion": framework.API_VERSION,
+            "requestedSchemas": list(request.requested_schemas),
+            "pagination": {"skip": request.skip, "limit": request.limit},
+            "requestedGranularity": (request.granularity or Granularity.BOOLEAN).value,
+            "includeResultsetResponses": request.resultsets.value,
+            "testMode": request.test_mode,
+        }
+        if request.filters:
+            summary["filters"] = [str(f.get("id", "")) for f in request.filters]
+        if request.parameters:  # the framework keys them by entity: {"g_variant": {...}}
+            summary["requestParameters"] = {"g_variant": dict(request.parameters)}
+        return {
+            "beaconId": framework.beacon_id(self._settings),
+            "apiVersion": framework.API_VERSION,
+            "returnedSchemas": [entry.schema()],
+            "returnedGranularity": granularity.value,
+            "receivedRequestSummary": summary,
+            "testMode": request.test_mode,
+        }
+
+    # -- permits -----------------------------------------------------------------------------
+
+    def _permits(
+        self,
+        principal: Principal,
+        facts: RequestFacts,
+        described: str,
+        *,
+        only: str | None = None,
+    ) -> dict[str, Permit]:
+        """Permits of the datasets the caller may know of (each decision audited)."""
+        declared = [d.id for d in self._settings.datasets if only is None or d.id == only]
+        permits = {}
+        for dataset_id in declared:
+            permit = self._authorizer.decide(principal, dataset_id, facts, object_id=described)
+            if permit.allows(Disclosure.BOOLEAN):
+                permits[dataset_id] = permit
+        if only is not None and not permits:
+            raise NotFoundError(f"no dataset {only!r}")
+        return permits
+
+    @staticmethod
+    def _returned(request: BeaconRequest, permits: dict[str, Permit]) -> Granularity:
+        requested = request.granularity or Granularity.BOOLEAN
+        best = max(
+            (_GRANULARITY[p.disclosure] for p in permits.values()),
+            key=lambda g: g.rank,
+            default=Granularity.BOOLEAN,
+        )
+        return min(requested, best, key=lambda g: g.rank)
+
+
+def _check_filters(request: BeaconRequest) -> None:
+    """Filters name terms of /filtering_terms; a term the Beacon does not know is a 400, not
+    a silently unfiltered answer."""
+    for item in request.filters:
+        raise InvalidInputError(
+            f"filter {item.get('id')!r} is not a filtering term of this Beacon (see"
+            " /filtering_terms)"
+        )
+
+
+def _shown(answer: DatasetAnswer, shown: ResultsetsShown) -> bool:
+    if shown is ResultsetsShown.ALL:
+        return True
+    if shown is ResultsetsShown.NONE:
+        return False
+    return answer.exists == (shown is ResultsetsShown.HIT)
+
+
+def _locate(query: VariantQuery) -> tuple[str, Located | None]:
+    assemblies = known_assemblies()
+    assembly = assemblies.default
+    if query.assembly_id:
+        found = assemblies.get(query.assembly_id)
+        if found is None:
+            raise InvalidInputError(
+                f"unknown assemblyId {query.assembly_id!r}; known: {', '.join(assemblies.ids)}"
+            )
+        assembly = found
+    if not query.reference_name:
+        return assembly.id, None
+    name = query.reference_name
+    return assembly.id, Located(assembly.id, assembly.canonical(name) or name)
+
+
+def _describe(query: VariantQuery) -> str:
+    parts = [f"{k}={v}" for k, v in vars(query).items() if v not in (None, ())]
+    return " ".join(parts)[:500]

@@ -1,0 +1,149 @@
+"""``gdi-node ingest vcf`` and ``gdi-node consent``: the Beacon's loading and consent commands,
+attached to the main command line by :func:`register`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gdi_node.settings import Settings
+
+Loader = Callable[[Path | None], Settings]
+Guard = Callable[[], AbstractContextManager[None]]
+
+
+class _Progress:
+    """Records and alleles loaded, on stderr at most every 2 s (the total is not known)."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._began = time.monotonic()
+        self._shown = 0.0
+
+    def __call__(self, records: int, alleles: int) -> None:
+        now = time.monotonic()
+        if now - self._shown < 2:
+            return
+        self._shown = now
+        rate = records / max(now - self._began, 1e-9)
+        click.echo(
+            f"{self._label}: {records:,} records, {alleles:,} alleles ({rate:,.0f} records/s)",
+            err=True,
+        )
+
+
+def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard) -> None:
+    @ingest.command("vcf")
+    @click.argument("path", type=click.Path(path_type=Path))
+    @click.option("--dataset", "dataset_id", required=True, help="Dataset the genotypes belong to.")
+    @click.option("--assembly", default="GRCh38", show_default=True, help="GRCh38 or GRCh37.")
+    @click.option(
+        "--samples",
+        "sample_sheet",
+        type=click.Path(path_type=Path),
+        help="samples.tsv: sample, individual_id, biosample_id, population, cohorts.",
+    )
+    @click.option("--update", is_flag=True, help="Replace an earlier load of this file name.")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
+    @click.pass_obj
+    def ingest_vcf(
+        config: Path | None,
+        path: Path,
+        dataset_id: str,
+        assembly: str,
+        sample_sheet: Path | None,
+        update: bool,
+        as_json: bool,
+    ) -> None:
+        """Load a VCF/BCF's variants and genotypes into the allele-frequency database.
+
+        One transaction: interrupted or failed, nothing is loaded. The same file twice changes
+        nothing. Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read.
+        """
+        from gdi_node.beacon.ingest import VcfIngestor
+        from gdi_node.bootstrap import migrated_sessions
+
+        settings = load(config)
+        with guard(), migrated_sessions(settings) as sessions:
+            ingestor = VcfIngestor(sessions, progress=_Progress(path.name))
+            result = ingestor.ingest(
+                path,
+                dataset_id,
+                assembly_id=assembly,
+                sample_sheet=sample_sheet,
+                update=update,
+            )
+        if as_json:
+            click.echo(json.dumps({**asdict(result), "genotypes": result.genotypes}, indent=2))
+            return
+        rate = result.genotypes / result.seconds if result.seconds else 0.0
+        click.echo(
+            f"{result.status} {result.name} into {dataset_id}: {result.records:,} records,"
+            f" {result.alleles:,} alleles, {result.samples:,} samples"
+            + (f" in {result.seconds:.1f} s ({rate:,.0f} genotypes/s)" if result.seconds else "")
+        )
+
+    @main.group()
+    def consent() -> None:
+        """Research consent: opt-outs take effect in every Beacon answer at once."""
+
+    def _ids(individuals: tuple[str, ...], file: Path | None) -> list[str]:
+        from gdi_node.beacon.consent import read_id_file
+
+        return [*individuals, *(read_id_file(file) if file else [])]
+
+    def _report(change: Any, verb: str) -> None:
+        for individual in change.changed:
+            click.echo(f"{verb} {individual}")
+        for individual in change.unchanged:
+            click.echo(f"unchanged {individual}")
+        for individual in change.not_loaded:
+            click.echo(f"note: {individual} has no genotyped sample loaded (yet)", err=True)
+
+    @consent.command("opt-out")
+    @click.option("--individual", "individuals", multiple=True, help="Individual id (repeatable).")
+    @click.option("--file", type=click.Path(path_type=Path), help="One individual id per line.")
+    @click.option("--reason", default="", help="Recorded with the opt-out.")
+    @click.pass_obj
+    def opt_out(
+        config: Path | None, individuals: tuple[str, ...], file: Path | None, reason: str
+    ) -> None:
+        """Leave individuals out of every research answer, from the next query on."""
+        from gdi_node.beacon.consent import ConsentRegistry
+        from gdi_node.bootstrap import migrated_sessions
+
+        with guard(), migrated_sessions(load(config)) as sessions:
+            change = ConsentRegistry(sessions).opt_out(_ids(individuals, file), reason)
+        _report(change, "opted-out")
+
+    @consent.command("opt-in")
+    @click.option("--individual", "individuals", multiple=True, help="Individual id (repeatable).")
+    @click.option("--file", type=click.Path(path_type=Path), help="One individual id per line.")
+    @click.pass_obj
+    def opt_in(config: Path | None, individuals: tuple[str, ...], file: Path | None) -> None:
+        """Restore individuals who opted out."""
+        from gdi_node.beacon.consent import ConsentRegistry
+        from gdi_node.bootstrap import migrated_sessions
+
+        with guard(), migrated_sessions(load(config)) as sessions:
+            change = ConsentRegistry(sessions).opt_in(_ids(individuals, file))
+        _report(change, "opted-in")
+
+    @consent.command("list")
+    @click.pass_obj
+    def consent_list(config: Path | None) -> None:
+        """Individuals currently opted out."""
+        from gdi_node.beacon.consent import ConsentRegistry
+        from gdi_node.bootstrap import migrated_sessions
+
+        with guard(), migrated_sessions(load(config)) as sessions:
+            rows = ConsentRegistry(sessions).opted_out()
+        for individual, when, reason in rows:
+            click.echo(f"{individual}\t{when}\t{reason}")
