@@ -77,7 +77,11 @@ def running_node(
     )
     node = RunningNode(process, f"http://127.0.0.1:{port}", log_path)
     try:
-        wait_until_ready(node.base_url, process, ready_timeout)
+        try:
+            wait_until_ready(node.base_url, process, ready_timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"{exc}; its log ends:\n{tail}") from None
         yield node
     finally:
         if process.poll() is None:

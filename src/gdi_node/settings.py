@@ -24,7 +24,7 @@ from gdi_node.passport.config import Disclosure, DisclosureLimits, TrustSettings
 
 ENV_PREFIX = "GDI_NODE_"
 # Variables with the prefix that are not settings keys.
-_RESERVED_ENV = re.compile(r"^GDI_NODE_(CONFIG|TEST_.*)$")
+_RESERVED_ENV = re.compile(r"^GDI_NODE_(CONFIG|TEST_.*|BENCH_.*)$")
 _DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
@@ -145,6 +145,22 @@ class DrsSettings(_Strict):
     access_url_ttl_seconds: int = Field(default=900, ge=10, le=86400)
 
 
+class QueryBudgetSettings(_Strict):
+    """Risk units each principal may spend on Beacon g_variants queries per window (fixed
+    windows). Every query costs ``base_cost``; each rare allele its answer reveals (an
+    allele-specific query that finds it, or a record listing it) costs ``rare_cost`` more, rare
+    meaning at most ``rare_carriers`` carriers in the caller's scope. Alleles of datasets the
+    caller holds a controlled-access grant for cost nothing. Once the units are spent, queries
+    get 429 until the window renews. ``units: 0`` turns the budget off.
+    """
+
+    units: int = Field(default=2000, ge=0)
+    window_seconds: int = Field(default=86400, ge=60)
+    base_cost: int = Field(default=1, ge=0)
+    rare_cost: int = Field(default=20, ge=0)
+    rare_carriers: int = Field(default=5, ge=1)
+
+
 class BeaconSettings(_Strict):
     """The Beacon v2 API (``/ga4gh/beacon/v2``) and the allele-frequency database.
 
@@ -155,6 +171,7 @@ class BeaconSettings(_Strict):
 
     small_count_threshold: int = Field(default=5, ge=1, le=1000)
     count_rounding: int = Field(default=1, ge=1, le=1000)
+    budget: QueryBudgetSettings = QueryBudgetSettings()
 
 
 class DatasetSettings(_Strict):

@@ -47,7 +47,7 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("beacon")
-    settings = node_settings(tmp, "http://testserver")
+    settings = with_budget(node_settings(tmp, "http://testserver"), units=1_000_000)
     vcf = write_vcf(tmp / "cohort.vcf.gz", SAMPLES, RECORDS, headers=[ANN_HEADER])
     sheet = tmp / "samples.tsv"
     sheet.write_text(
@@ -73,6 +73,13 @@ def client(node: Settings) -> Iterator[Any]:
     app = create_app(node, validate_responses=True)
     with app.test_client(client=("127.0.0.1", 40000)) as test_client:
         yield test_client
+
+
+def with_budget(settings: Settings, **budget: int) -> Settings:
+    beacon = settings.beacon.model_copy(
+        update={"budget": settings.beacon.budget.model_copy(update=budget)}
+    )
+    return settings.model_copy(update={"beacon": beacon})
 
 
 def passport(node: Settings, datasets: list[str], *, registered: bool = False) -> dict[str, str]:

@@ -76,8 +76,9 @@ def test_unknown_gdi_node_variable_is_refused() -> None:
         load_settings(None, env={"GDI_NODE_DATABSE_URL": "sqlite:///x"})
 
 
-def test_test_variables_are_not_settings() -> None:
-    settings = load_settings(None, env={"GDI_NODE_TEST_POSTGRES_URL": "postgresql://x/y"})
+def test_test_and_benchmark_variables_are_not_settings() -> None:
+    env = {"GDI_NODE_TEST_POSTGRES_URL": "postgresql://x/y", "GDI_NODE_BENCH_CACHE": "/tmp/b"}
+    settings = load_settings(None, env=env)
     assert settings.database_url is None
 
 

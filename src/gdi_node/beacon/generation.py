@@ -7,7 +7,9 @@ committed by any process is seen by every worker at its next query.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import cast
+
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from gdi_node.db.models import BeaconGeneration
@@ -21,6 +23,10 @@ def bump_generation(session: Session) -> None:
     )
 
 
+_GENERATION = cast(Table, BeaconGeneration.__table__)
+_CURRENT = select(_GENERATION.c.value).where(_GENERATION.c.id == 1)  # built once, cached compiled
+
+
 def current_generation(session: Session) -> int:
-    value = session.scalar(select(BeaconGeneration.value).where(BeaconGeneration.id == 1))
+    value = session.execute(_CURRENT).scalar()
     return int(value or 0)

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from cyvcf2 import VCF
 from pyroaring import BitMap
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon import carriers
@@ -165,6 +165,7 @@ class VcfIngestor:
             records, alleles, span = self._load_records(session, vcf, callset, assembly, numbers)
             callset.record_count, callset.allele_count, callset.max_span = records, alleles, span
             bump_generation(session)
+        _refresh_statistics(self._sessions)
         return VcfIngestResult(
             callset.id, path.name, status, len(names), records, alleles,
             time.perf_counter() - began,
@@ -350,6 +351,18 @@ def _set_groups(session: Session, samples: list[tuple[int, SampleInfo]]) -> None
     ]
     if rows:
         session.execute(insert(_GROUPS), rows)
+
+
+def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
+    """Let the query planner see the new rows (otherwise PostgreSQL waits for autovacuum and
+    may scan instead of using the term and position indexes)."""
+    with sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE beacon_variants, beacon_variant_terms, beacon_samples"))
+        else:  # sampled statistics: bounded time however large the tables are
+            session.execute(text("PRAGMA analysis_limit=2000"))
+            for table in ("beacon_variants", "beacon_variant_terms", "beacon_samples"):
+                session.execute(text(f"ANALYZE {table}"))
 
 
 def _delete_callset(session: Session, callset_id: int) -> None:

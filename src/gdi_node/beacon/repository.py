@@ -163,9 +163,11 @@ class VariantRepository:
             wanted.append(("aachange", query.aminoacid_change.removeprefix("p.")))
         if query.genomic_allele_short_form:
             wanted.append(("hgvs", query.genomic_allele_short_form))
-        for kind, term in wanted:
-            ids = select(T.c.variant_id).where(T.c.kind == kind, T.c.term == term)
-            statement = statement.where(V.c.id.in_(ids))
+        for n, (kind, term) in enumerate(wanted):  # joins: the planner starts from the term index
+            terms = T.alias(f"t{n}")
+            statement = statement.join(terms, terms.c.variant_id == V.c.id).where(
+                terms.c.kind == kind, terms.c.term == term
+            )
         return statement
 
 

@@ -11,16 +11,16 @@ controlled-access grant (precision.py); the number of variants found is exact.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from pyroaring import BitMap
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon import framework
-from gdi_node.beacon.alleles import Counter, g_variant_document, group_alleles, population_frequency
+from gdi_node.beacon.alleles import Counter
+from gdi_node.beacon.answers import AnswerContext, DatasetAnswer, answer_dataset
 from gdi_node.beacon.assemblies import known_assemblies
-from gdi_node.beacon.precision import EXACT, CountPolicy, Reported
+from gdi_node.beacon.budget import QueryBudget
+from gdi_node.beacon.precision import EXACT, CountPolicy
 from gdi_node.beacon.repository import Located, VariantRepository
 from gdi_node.beacon.requests import BeaconRequest, Granularity, ResultsetsShown, VariantQuery
 from gdi_node.beacon.scopes import ScopeCache, Scopes
@@ -43,20 +43,6 @@ G_VARIANT = framework.BY_PATH["g_variants"]
 BASE_PATH = "/ga4gh/beacon/v2"
 
 
-@dataclass(frozen=True)
-class DatasetAnswer:
-    """One dataset's result set, before it is shaped for the returned granularity."""
-
-    dataset_id: str
-    granularity: Granularity
-    count: Reported
-    results: list[dict[str, Any]]
-
-    @property
-    def exists(self) -> bool:
-        return self.count.value > 0
-
-
 class BeaconService:
     def __init__(
         self,
@@ -73,6 +59,7 @@ class BeaconService:
         self._base_url = base_url
         self._started_at = started_at
         self._scopes = ScopeCache()
+        self._budget = QueryBudget(sessions, settings.beacon.budget)
         beacon = settings.beacon
         self._policy = CountPolicy(beacon.small_count_threshold, beacon.count_rounding)
 
@@ -170,6 +157,8 @@ class BeaconService:
         described = variant_id or _describe(query)
         permits = self._permits(principal, facts, f"g_variants {described}", only=dataset_id)
         granularity = self._returned(request, permits)
+        budget_key = _budget_key(principal, facts)
+        self._budget.check(budget_key)
         with self._sessions() as session:
             scopes = self._scopes.get(session)
             repo = VariantRepository(session)
@@ -179,16 +168,22 @@ class BeaconService:
             else:
                 assembly, located = _locate(query)
                 rows = repo.find(query, located, ids, [assembly])
-        answers = self._answers(rows, permits, scopes, granularity, request)
+        answers = self._answer_all(
+            rows, permits, scopes, granularity, request, by_id=key is not None
+        )
+        spent = sum(a.rare_revealed for a in answers) * self._budget.config.rare_cost
+        self._budget.spend(budget_key, self._budget.config.base_cost + spent)
         return self._shape(request, granularity, answers)
 
-    def _answers(
+    def _answer_all(
         self,
         rows: list[Any],
         permits: dict[str, Permit],
         scopes: Scopes,
         granularity: Granularity,
         request: BeaconRequest,
+        *,
+        by_id: bool,
     ) -> list[DatasetAnswer]:
         by_dataset: dict[str, list[Any]] = {d: [] for d in permits}
         for row in rows:
@@ -196,43 +191,22 @@ class BeaconService:
         counter = Counter(scopes)
         answers = []
         for dataset_id, permit in permits.items():
-            level = min(granularity, _GRANULARITY[permit.disclosure], key=lambda g: g.rank)
-            policy = EXACT if permit.audience is Audience.CONTROLLED else self._policy
-            scope = scopes.datasets.get(dataset_id, BitMap())
-            hits = []
-            for allele in group_alleles(by_dataset[dataset_id]):
-                counts = counter.counts(allele, scope)
-                if counts.carriers > 0:
-                    hits.append((allele, counts))
-            results = []
-            if level is Granularity.RECORD:
-                first = request.skip * request.limit
-                for allele, counts in hits[first : first + request.limit]:
-                    frequencies = [population_frequency(dataset_id, counts, policy)]
-                    for kind, name, members in scopes.populations(scope):
-                        group_counts = counter.counts(allele, members)
-                        if group_counts.allele_number:
-                            label = f"{dataset_id} {kind} {name}"
-                            frequencies.append(population_frequency(label, group_counts, policy))
-                    results.append(
-                        g_variant_document(
-                            allele,
-                            [
-                                {
-                                    "source": self._dataset_name(dataset_id),
-                                    "sourceReference": f"{self._base_url}/datasets/{dataset_id}",
-                                    "version": f"generation {scopes.generation}",
-                                    "frequencies": frequencies,
-                                }
-                            ],
-                        )
-                    )
-            # The number of variants is exact (it counts alleles, not people); a boolean-only
-            # dataset says "at least one" as an imprecise 1.
-            count = Reported(len(hits), "exact")
-            if level is Granularity.BOOLEAN and hits:
-                count = Reported(1, "imprecise", 1)
-            answers.append(DatasetAnswer(dataset_id, level, count, results))
+            controlled = permit.audience is Audience.CONTROLLED
+            context = AnswerContext(
+                dataset_id=dataset_id,
+                level=min(granularity, _GRANULARITY[permit.disclosure], key=lambda g: g.rank),
+                policy=EXACT if controlled else self._policy,
+                source=(
+                    self._dataset_name(dataset_id),
+                    f"{self._base_url}/datasets/{dataset_id}",
+                    f"generation {scopes.generation}",
+                ),
+                allele_specific=by_id or _allele_specific(request.variant),
+                rare_carriers=0 if controlled else self._budget.config.rare_carriers,
+            )
+            answers.append(
+                answer_dataset(context, by_dataset[dataset_id], scopes, counter, request)
+            )
         return answers
 
     def _dataset_name(self, dataset_id: str) -> str:
@@ -327,6 +301,21 @@ class BeaconService:
             default=Granularity.BOOLEAN,
         )
         return min(requested, best, key=lambda g: g.rank)
+
+
+def _allele_specific(query: VariantQuery) -> bool:
+    """A query naming one allele: its answer tells whether that allele is present."""
+    return query.genomic_allele_short_form is not None or (
+        len(query.start) == 1 and not query.end and query.alternate_bases is not None
+    )
+
+
+def _budget_key(principal: Principal, facts: RequestFacts) -> str:
+    """Whose budget a query spends: the identity, or the client address when anonymous."""
+    identity = principal.identity
+    if identity is not None:
+        return f"{identity[0]}|{identity[1]}"[:200]
+    return f"address:{facts.client_address or 'unknown'}"
 
 
 def _check_filters(request: BeaconRequest) -> None:

@@ -280,3 +280,14 @@ class BeaconGeneration(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class BeaconQueryBudget(Base):
+    """Risk units a principal spent on Beacon queries in one budget window (fixed windows of
+    ``beacon.budget.window_seconds``; ``window`` is the window's start, Unix seconds)."""
+
+    __tablename__ = "beacon_query_budget"
+
+    principal: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(BigInteger)

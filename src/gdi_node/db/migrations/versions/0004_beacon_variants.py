@@ -1,5 +1,5 @@
 """Beacon v2: callsets, numbered samples, variant alleles with carrier bitmaps, search terms,
-consent opt-outs and the Beacon data generation counter.
+consent opt-outs, query budgets and the Beacon data generation counter.
 
 Revision ID: 0004
 Revises: 0003
@@ -114,6 +114,12 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
     )
     op.create_table(
+        "beacon_query_budget",
+        sa.Column("principal", sa.String(200), primary_key=True),
+        sa.Column("window", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("used", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
         "beacon_generation",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
@@ -126,6 +132,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "beacon_generation",
+        "beacon_query_budget",
         "consent_opt_outs",
         "beacon_variant_terms",
         "beacon_variants",
