@@ -241,7 +241,7 @@ def test_stop_does_not_wait_for_idle_connections(data_service: Any) -> None:
     config = DataListenerSettings(port=free_port(), idle_timeout_seconds=60)
     listener = DataListener(data_service, config, cors_max_age=60, metrics=RequestMetrics())
     listener.start()
-    with socket.create_connection((config.host, config.port)) as idle:
+    with socket.create_connection((config.host, config.port), timeout=10) as idle:
         idle.sendall(b"GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n")
         assert idle.recv(65536).startswith(b"HTTP/1.1 404")
         started = time.monotonic()

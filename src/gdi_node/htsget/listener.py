@@ -144,12 +144,16 @@ class DataListener:
     async def _shutdown(self) -> None:
         assert self._server is not None
         self._server.close()
+        connections = {*self._idle, *self._busy}
         for task in self._idle:
             task.cancel()
         if self._busy:
             await asyncio.wait(self._busy, timeout=self.grace_seconds)
-        for task in (*self._busy, *self._idle):
+        connections |= {*self._busy, *self._idle}  # a busy one may have gone idle meanwhile
+        for task in connections:
             task.cancel()
+        if connections:  # let each run its ``finally`` (closing its socket) before the loop stops
+            await asyncio.wait(connections, timeout=5)
         await self._server.wait_closed()
 
     # -- connections ------------------------------------------------------------------------
