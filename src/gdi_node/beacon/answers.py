@@ -4,7 +4,7 @@ the answer reveals (what the query budget charges for)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,7 @@ class AnswerContext:
     source: tuple[str, str, str]  # FrequencyInPopulations source, sourceReference, version
     allele_specific: bool  # the query names one allele: a hit reveals it
     rare_carriers: int  # at most this many carriers in scope = rare (0: never charged)
+    light: bool = False  # rows without bitmaps (see answer_dataset)
 
 
 def answer_dataset(
@@ -54,27 +55,59 @@ def answer_dataset(
     scopes: Scopes,
     counter: Counter,
     request: BeaconRequest,
+    *,
+    full_rows: Callable[[list[int]], list[Any]],
 ) -> DatasetAnswer:
+    """``rows`` are full rows, or (``context.light``) rows without bitmaps: then the scope is
+    the whole dataset, nobody in it opted out, and the stored carrier counts are exact."""
     scope = scopes.datasets.get(context.dataset_id, BitMap())
-    hits: list[tuple[Allele, AlleleCounts]] = []
+    hits: list[tuple[Allele, int]] = []  # allele, carriers in scope
     for allele in group_alleles(rows):
-        counts = counter.counts(allele, scope)
-        if counts.carriers > 0:
-            hits.append((allele, counts))
-    page: list[tuple[Allele, AlleleCounts]] = []
-    if context.level is Granularity.RECORD:
-        first = request.skip * request.limit
-        page = hits[first : first + request.limit]
+        if context.light:
+            carriers = sum(int(row.carriers) for row in allele.rows)
+        else:
+            carriers = counter.counts(allele, scope).carriers
+        if carriers > 0:
+            hits.append((allele, carriers))
+    first = request.skip * request.limit
+    listed = hits[first : first + request.limit] if context.level is Granularity.RECORD else []
+    page = [allele for allele, _ in listed]
+    if page and context.light:  # the bitmaps and annotations of this page's rows only
+        full = {a.key: a for a in group_alleles(full_rows([r.id for a in page for r in a.rows]))}
+        page = [full[allele.key] for allele in page]
     results = [
-        _record(context, allele, counts, scope=scope, scopes=scopes, counter=counter)
-        for allele, counts in page
-    ]
-    revealed = hits if context.allele_specific else page
-    rare = sum(1 for _, counts in revealed if counts.carriers <= context.rare_carriers)
+        _record(context, allele, counter.counts(allele, scope), scope=scope, scopes=scopes,
+                counter=counter)
+        for allele in page
+    ]  # fmt: skip
+    revealed = hits if context.allele_specific else listed
+    rare = sum(1 for _, carriers in revealed if carriers <= context.rare_carriers)
     # The number of variants is exact (it counts alleles, not people); a boolean-only dataset
     # says "at least one" as an imprecise 1.
     count = Reported(len(hits), "exact")
     if context.level is Granularity.BOOLEAN and hits:
+        count = Reported(1, "imprecise", 1)
+    return DatasetAnswer(context.dataset_id, context.level, count, results, rare)
+
+
+def answer_from_totals(
+    context: AnswerContext,
+    total: int,
+    page: list[tuple[Allele, int]],
+    scopes: Scopes,
+    counter: Counter,
+) -> DatasetAnswer:
+    """The answer when the database counted the alleles (stored carrier counts: the whole
+    dataset in scope) and ``page`` holds the full rows of the records to show."""
+    scope = scopes.datasets.get(context.dataset_id, BitMap())
+    results = [
+        _record(context, allele, counter.counts(allele, scope), scope=scope, scopes=scopes,
+                counter=counter)
+        for allele, _ in page
+    ]  # fmt: skip
+    rare = sum(1 for _, carriers in page if carriers <= context.rare_carriers)
+    count = Reported(total, "exact")
+    if context.level is Granularity.BOOLEAN and total:
         count = Reported(1, "imprecise", 1)
     return DatasetAnswer(context.dataset_id, context.level, count, results, rare)
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.requests import VariantQuery
@@ -26,7 +26,7 @@ from gdi_node.errors import InvalidInputError
 
 V = cast(Table, BeaconVariant.__table__)
 T = cast(Table, BeaconVariantTerm.__table__)
-_ROW_COLUMNS = (
+_KEY_COLUMNS = (
     V.c.id,
     V.c.callset_id,
     V.c.dataset_id,
@@ -37,6 +37,12 @@ _ROW_COLUMNS = (
     V.c.ref,
     V.c.alt,
     V.c.variant_type,
+    V.c.carriers,
+)
+_ALLELE = (V.c.assembly, V.c.chrom, V.c.start, V.c.ref, V.c.alt)
+# the carrier bitmaps and annotations: needed for counts within a restricted scope and records
+_FULL_COLUMNS = (
+    *_KEY_COLUMNS,
     V.c.one_copy,
     V.c.two_copies,
     V.c.one_called,
@@ -78,15 +84,15 @@ class VariantRepository:
         located: Located | None,
         dataset_ids: Sequence[str],
         assemblies: Sequence[str],
+        *,
+        full: bool = True,
     ) -> list[Any]:
-        """Variant rows (every callset's copy) matching ``query`` in ``dataset_ids``."""
+        """Variant rows (every callset's copy) matching ``query`` in ``dataset_ids``; without
+        ``full`` only positions, alleles and carrier counts (no bitmaps, no annotation)."""
         if not dataset_ids:
             return []
-        statement = select(*_ROW_COLUMNS).where(V.c.dataset_id.in_(dataset_ids))
-        statement = statement.where(V.c.assembly.in_(assemblies))
-        statement = self._position(statement, query, located, dataset_ids)
-        statement = self._sequence(statement, query)
-        statement = self._terms(statement, query)
+        columns = _FULL_COLUMNS if full else _KEY_COLUMNS
+        statement = self._matching(select(*columns), query, located, dataset_ids, assemblies)
         statement = statement.order_by(V.c.chrom, V.c.start, V.c.ref, V.c.alt, V.c.id)
         rows = list(self._session.execute(statement))
         if query.min_length is None and query.max_length is None:
@@ -99,8 +105,75 @@ class VariantRepository:
             and (high is None or variant_length(row.ref, row.alt, row.start, row.end) <= high)
         ]
 
+    def count_alleles(
+        self,
+        query: VariantQuery,
+        located: Located | None,
+        dataset_ids: Sequence[str],
+        assemblies: Sequence[str],
+    ) -> dict[str, int]:
+        """Per dataset, the alleles matching ``query`` with a carrier (stored counts: every
+        sample of the dataset in scope), counted by the database."""
+        alleles = (
+            self._matching(select(V.c.dataset_id), query, located, dataset_ids, assemblies)
+            .group_by(V.c.dataset_id, *_ALLELE)
+            .having(func.sum(V.c.carriers) > 0)
+        )
+        found = alleles.subquery()
+        totals = select(found.c.dataset_id, func.count()).group_by(found.c.dataset_id)
+        return {row[0]: int(row[1]) for row in self._session.execute(totals)}
+
+    def allele_page(
+        self,
+        query: VariantQuery,
+        located: Located | None,
+        dataset_id: str,
+        assemblies: Sequence[str],
+        *,
+        offset: int,
+        limit: int,
+    ) -> list[tuple[AlleleKey, int]]:
+        """One page of those alleles (position order) with their carrier counts."""
+        statement = self._matching(
+            select(*_ALLELE, func.sum(V.c.carriers)), query, located, [dataset_id], assemblies
+        )
+        statement = statement.group_by(*_ALLELE).having(func.sum(V.c.carriers) > 0)
+        statement = statement.order_by(V.c.chrom, V.c.start, V.c.ref, V.c.alt)
+        rows = self._session.execute(statement.offset(offset).limit(limit))
+        return [(AlleleKey(r[0], r[1], int(r[2]), r[3], r[4]), int(r[5])) for r in rows]
+
+    def rows_of(self, keys: Sequence[AlleleKey], dataset_id: str) -> list[Any]:
+        """Full rows of the given alleles in one dataset."""
+        if not keys:
+            return []
+        wanted = [(k.assembly, k.chrom, k.start, k.ref, k.alt) for k in keys]
+        statement = select(*_FULL_COLUMNS).where(
+            V.c.dataset_id == dataset_id, tuple_(*_ALLELE).in_(wanted)
+        )
+        return list(self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id)))
+
+    def _matching(
+        self,
+        statement: Any,
+        query: VariantQuery,
+        located: Located | None,
+        dataset_ids: Sequence[str],
+        assemblies: Sequence[str],
+    ) -> Any:
+        statement = statement.where(V.c.dataset_id.in_(dataset_ids), V.c.assembly.in_(assemblies))
+        statement = self._position(statement, query, located, dataset_ids)
+        statement = self._sequence(statement, query)
+        return self._terms(statement, query)
+
+    def full_rows(self, ids: Sequence[int]) -> list[Any]:
+        """Full rows by id, in position order."""
+        if not ids:
+            return []
+        statement = select(*_FULL_COLUMNS).where(V.c.id.in_(list(ids)))
+        return list(self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id)))
+
     def by_allele(self, key: AlleleKey, dataset_ids: Sequence[str]) -> list[Any]:
-        statement = select(*_ROW_COLUMNS).where(
+        statement = select(*_FULL_COLUMNS).where(
             V.c.dataset_id.in_(dataset_ids),
             V.c.assembly == key.assembly,
             V.c.chrom == key.chrom,

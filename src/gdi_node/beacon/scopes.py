@@ -23,6 +23,7 @@ from gdi_node.beacon.repository import sample_rows
 class Scopes:
     generation: int
     datasets: dict[str, BitMap]  # consenting samples per dataset
+    complete: frozenset[str]  # datasets none of whose samples opted out
     callsets: dict[int, BitMap]  # every sample of a callset (opted-out ones too)
     groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting samples
     excluded: BitMap
@@ -49,6 +50,7 @@ def _build(session: Session, generation: int) -> Scopes:
     return Scopes(
         generation=generation,
         datasets={d: members - excluded for d, members in datasets.items()},
+        complete=frozenset(d for d, members in datasets.items() if members.isdisjoint(excluded)),
         callsets={callset_id: from_bytes(blob) for callset_id, _, blob in rows.callsets},
         groups={key: members - excluded for key, members in groups.items()},
         excluded=excluded,

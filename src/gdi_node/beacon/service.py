@@ -11,13 +11,19 @@ controlled-access grant (precision.py); the number of variants found is exact.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon import framework
-from gdi_node.beacon.alleles import Counter
-from gdi_node.beacon.answers import AnswerContext, DatasetAnswer, answer_dataset
+from gdi_node.beacon.alleles import Allele, Counter, group_alleles
+from gdi_node.beacon.answers import (
+    AnswerContext,
+    DatasetAnswer,
+    answer_dataset,
+    answer_from_totals,
+)
 from gdi_node.beacon.assemblies import known_assemblies
 from gdi_node.beacon.budget import QueryBudget
 from gdi_node.beacon.precision import EXACT, CountPolicy
@@ -163,36 +169,39 @@ class BeaconService:
             scopes = self._scopes.get(session)
             repo = VariantRepository(session)
             ids = list(permits)
+            # without opt-outs in these datasets (and no filter narrowing them), the stored
+            # carrier counts are exact: read no bitmaps but those of the records shown
+            light = key is None and all(d in scopes.complete for d in ids)
+            contexts = self._contexts(permits, scopes, granularity, request, by_id=key is not None)
             if key is not None:
                 rows = repo.by_allele(key, ids)
+                answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
             else:
                 assembly, located = _locate(query)
-                rows = repo.find(query, located, ids, [assembly])
-        answers = self._answer_all(
-            rows, permits, scopes, granularity, request, by_id=key is not None
-        )
+                if light and _countable_in_database(query):
+                    answers = self._answer_counted(
+                        repo, contexts, scopes, request, (query, located, assembly)
+                    )
+                else:
+                    rows = repo.find(query, located, ids, [assembly], full=not light)
+                    answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
         spent = sum(a.rare_revealed for a in answers) * self._budget.config.rare_cost
         self._budget.spend(budget_key, self._budget.config.base_cost + spent)
         return self._shape(request, granularity, answers)
 
-    def _answer_all(
+    def _contexts(
         self,
-        rows: list[Any],
         permits: dict[str, Permit],
         scopes: Scopes,
         granularity: Granularity,
         request: BeaconRequest,
         *,
         by_id: bool,
-    ) -> list[DatasetAnswer]:
-        by_dataset: dict[str, list[Any]] = {d: [] for d in permits}
-        for row in rows:
-            by_dataset[row.dataset_id].append(row)
-        counter = Counter(scopes)
-        answers = []
+    ) -> dict[str, AnswerContext]:
+        contexts = {}
         for dataset_id, permit in permits.items():
             controlled = permit.audience is Audience.CONTROLLED
-            context = AnswerContext(
+            contexts[dataset_id] = AnswerContext(
                 dataset_id=dataset_id,
                 level=min(granularity, _GRANULARITY[permit.disclosure], key=lambda g: g.rank),
                 policy=EXACT if controlled else self._policy,
@@ -204,9 +213,58 @@ class BeaconService:
                 allele_specific=by_id or _allele_specific(request.variant),
                 rare_carriers=0 if controlled else self._budget.config.rare_carriers,
             )
-            answers.append(
-                answer_dataset(context, by_dataset[dataset_id], scopes, counter, request)
+        return contexts
+
+    @staticmethod
+    def _answer_rows(
+        rows: list[Any],
+        contexts: dict[str, AnswerContext],
+        scopes: Scopes,
+        request: BeaconRequest,
+        repo: VariantRepository,
+        *,
+        light: bool,
+    ) -> list[DatasetAnswer]:
+        """Answers from the matching rows (bitmaps intersected unless ``light``)."""
+        by_dataset: dict[str, list[Any]] = {d: [] for d in contexts}
+        for row in rows:
+            by_dataset[row.dataset_id].append(row)
+        counter = Counter(scopes)
+        return [
+            answer_dataset(
+                replace(context, light=light), by_dataset[dataset_id], scopes, counter, request,
+                full_rows=repo.full_rows,
             )
+            for dataset_id, context in contexts.items()
+        ]  # fmt: skip
+
+    @staticmethod
+    def _answer_counted(
+        repo: VariantRepository,
+        contexts: dict[str, AnswerContext],
+        scopes: Scopes,
+        request: BeaconRequest,
+        where: tuple[VariantQuery, Located | None, str],
+    ) -> list[DatasetAnswer]:
+        """Answers with the alleles counted by the database (stored carrier counts) and only
+        the shown page's rows read."""
+        query, located, assembly = where
+        totals = repo.count_alleles(query, located, list(contexts), [assembly])
+        counter = Counter(scopes)
+        answers = []
+        for dataset_id, context in contexts.items():
+            total = totals.get(dataset_id, 0)
+            page: list[tuple[Allele, int]] = []
+            if context.level is Granularity.RECORD and total:
+                keys = repo.allele_page(
+                    query, located, dataset_id, [assembly],
+                    offset=request.skip * request.limit, limit=request.limit,
+                )  # fmt: skip
+                found = {
+                    a.key: a for a in group_alleles(repo.rows_of([k for k, _ in keys], dataset_id))
+                }
+                page = [(found[k], carriers) for k, carriers in keys]
+            answers.append(answer_from_totals(context, total, page, scopes, counter))
         return answers
 
     def _dataset_name(self, dataset_id: str) -> str:
@@ -301,6 +359,11 @@ class BeaconService:
             default=Granularity.BOOLEAN,
         )
         return min(requested, best, key=lambda g: g.rank)
+
+
+def _countable_in_database(query: VariantQuery) -> bool:
+    """Whether the database can count the matches (lengths are computed in Python)."""
+    return not _allele_specific(query) and query.min_length is None and query.max_length is None
 
 
 def _allele_specific(query: VariantQuery) -> bool:
