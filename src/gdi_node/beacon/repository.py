@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.requests import VariantQuery
@@ -146,11 +146,17 @@ class VariantRepository:
         """Full rows of the given alleles in one dataset."""
         if not keys:
             return []
-        wanted = [(k.assembly, k.chrom, k.start, k.ref, k.alt) for k in keys]
-        statement = select(*_FULL_COLUMNS).where(
-            V.c.dataset_id == dataset_id, tuple_(*_ALLELE).in_(wanted)
+        # by position (the position index; SQLite scans for a row-value IN), then exact keys
+        wanted = {(k.assembly, k.chrom, k.start, k.ref, k.alt) for k in keys}
+        places = or_(
+            *(
+                and_(V.c.assembly == assembly, V.c.chrom == chrom, V.c.start.in_(starts))
+                for (assembly, chrom), starts in _starts_by_sequence(keys).items()
+            )
         )
-        return list(self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id)))
+        statement = select(*_FULL_COLUMNS).where(V.c.dataset_id == dataset_id, places)
+        rows = self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id))
+        return [r for r in rows if (r.assembly, r.chrom, r.start, r.ref, r.alt) in wanted]
 
     def _matching(
         self,
@@ -242,6 +248,13 @@ class VariantRepository:
                 terms.c.kind == kind, terms.c.term == term
             )
         return statement
+
+
+def _starts_by_sequence(keys: Sequence[AlleleKey]) -> dict[tuple[str, str], list[int]]:
+    out: dict[tuple[str, str], list[int]] = {}
+    for key in keys:
+        out.setdefault((key.assembly, key.chrom), []).append(key.start)
+    return out
 
 
 @dataclass(frozen=True)
