@@ -28,7 +28,8 @@ from gdi_node.beacon.assemblies import known_assemblies
 from gdi_node.beacon.budget import QueryBudget
 from gdi_node.beacon.precision import EXACT, CountPolicy
 from gdi_node.beacon.repository import Located, VariantRepository
-from gdi_node.beacon.requests import BeaconRequest, Granularity, ResultsetsShown, VariantQuery
+from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
+from gdi_node.beacon.responses import response_meta, shape_g_variants
 from gdi_node.beacon.scopes import ScopeCache, Scopes
 from gdi_node.beacon.variants import AlleleKey
 from gdi_node.errors import InvalidInputError, NotFoundError
@@ -134,7 +135,9 @@ class BeaconService:
         page = collections[request.skip * request.limit : (request.skip + 1) * request.limit]
         entry = framework.BY_PATH["datasets"]
         return {
-            "meta": self._meta(request, entry, Granularity.RECORD),
+            "meta": response_meta(
+                framework.beacon_id(self._settings), request, entry, Granularity.RECORD
+            ),
             "responseSummary": {"exists": bool(collections), "numTotalResults": len(collections)},
             "response": {"collections": page},
         }
@@ -187,7 +190,8 @@ class BeaconService:
                     answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
         spent = sum(a.rare_revealed for a in answers) * self._budget.config.rare_cost
         self._budget.spend(budget_key, self._budget.config.base_cost + spent)
-        return self._shape(request, granularity, answers)
+        meta = response_meta(framework.beacon_id(self._settings), request, G_VARIANT, granularity)
+        return shape_g_variants(meta, request, granularity, answers)
 
     def _contexts(
         self,
@@ -272,63 +276,6 @@ class BeaconService:
 
     # -- shaping -----------------------------------------------------------------------------
 
-    def _shape(
-        self, request: BeaconRequest, granularity: Granularity, answers: list[DatasetAnswer]
-    ) -> dict[str, Any]:
-        exists = any(a.exists for a in answers)
-        meta = self._meta(request, G_VARIANT, granularity)
-        if granularity is Granularity.BOOLEAN:
-            return {"meta": meta, "responseSummary": {"exists": exists}}
-        total = sum(a.count.value for a in answers)
-        precise = all(a.count.precision == "exact" for a in answers)
-        summary: dict[str, Any] = {"exists": exists, "numTotalResults": total}
-        summary["countPrecision"] = "exact" if precise else "imprecise"
-        if granularity is Granularity.COUNT:
-            return {"meta": meta, "responseSummary": summary}
-        shown = [a for a in answers if _shown(a, request.resultsets)]
-        return {
-            "meta": meta,
-            "responseSummary": summary,
-            "response": {"resultSets": [self._result_set(a) for a in shown]},
-        }
-
-    def _result_set(self, answer: DatasetAnswer) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "id": answer.dataset_id,
-            "setType": "dataset",
-            "exists": answer.exists,
-            "resultsCount": answer.count.value,
-            "results": answer.results,
-            **answer.count.fields(),
-        }
-        if answer.granularity is not Granularity.RECORD:
-            result["info"] = {"returnedGranularity": answer.granularity.value}
-        return result
-
-    def _meta(
-        self, request: BeaconRequest, entry: framework.EntryType, granularity: Granularity
-    ) -> dict[str, Any]:
-        summary: dict[str, Any] = {
-            "apiVersion": framework.API_VERSION,
-            "requestedSchemas": list(request.requested_schemas),
-            "pagination": {"skip": request.skip, "limit": request.limit},
-            "requestedGranularity": (request.granularity or Granularity.BOOLEAN).value,
-            "includeResultsetResponses": request.resultsets.value,
-            "testMode": request.test_mode,
-        }
-        if request.filters:
-            summary["filters"] = [str(f.get("id", "")) for f in request.filters]
-        if request.parameters:  # the framework keys them by entity: {"g_variant": {...}}
-            summary["requestParameters"] = {"g_variant": dict(request.parameters)}
-        return {
-            "beaconId": framework.beacon_id(self._settings),
-            "apiVersion": framework.API_VERSION,
-            "returnedSchemas": [entry.schema()],
-            "returnedGranularity": granularity.value,
-            "receivedRequestSummary": summary,
-            "testMode": request.test_mode,
-        }
-
     # -- permits -----------------------------------------------------------------------------
 
     def _permits(
@@ -389,14 +336,6 @@ def _check_filters(request: BeaconRequest) -> None:
             f"filter {item.get('id')!r} is not a filtering term of this Beacon (see"
             " /filtering_terms)"
         )
-
-
-def _shown(answer: DatasetAnswer, shown: ResultsetsShown) -> bool:
-    if shown is ResultsetsShown.ALL:
-        return True
-    if shown is ResultsetsShown.NONE:
-        return False
-    return answer.exists == (shown is ResultsetsShown.HIT)
 
 
 def _locate(query: VariantQuery) -> tuple[str, Located | None]:

@@ -1,0 +1,82 @@
+"""Shaping Beacon v2 query answers: the response ``meta`` (framework
+``beaconResponseMeta`` with ``receivedRequestSummary``) and the boolean, count or result-set
+response a g_variants query returns at its granularity (framework ``beaconBooleanResponse``,
+``beaconCountResponse``, ``beaconResultsetsResponse``; v2.2 ``countPrecision``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gdi_node.beacon import framework
+from gdi_node.beacon.answers import DatasetAnswer
+from gdi_node.beacon.requests import BeaconRequest, Granularity, ResultsetsShown
+
+
+def response_meta(
+    beacon_id: str, request: BeaconRequest, entry: framework.EntryType, granularity: Granularity
+) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "apiVersion": framework.API_VERSION,
+        "requestedSchemas": list(request.requested_schemas),
+        "pagination": {"skip": request.skip, "limit": request.limit},
+        "requestedGranularity": (request.granularity or Granularity.BOOLEAN).value,
+        "includeResultsetResponses": request.resultsets.value,
+        "testMode": request.test_mode,
+    }
+    if request.filters:
+        summary["filters"] = [str(f.get("id", "")) for f in request.filters]
+    if request.parameters:  # the framework keys them by entity: {"g_variant": {...}}
+        summary["requestParameters"] = {"g_variant": dict(request.parameters)}
+    return {
+        "beaconId": beacon_id,
+        "apiVersion": framework.API_VERSION,
+        "returnedSchemas": [entry.schema()],
+        "returnedGranularity": granularity.value,
+        "receivedRequestSummary": summary,
+        "testMode": request.test_mode,
+    }
+
+
+def shape_g_variants(
+    meta: dict[str, Any],
+    request: BeaconRequest,
+    granularity: Granularity,
+    answers: list[DatasetAnswer],
+) -> dict[str, Any]:
+    exists = any(a.exists for a in answers)
+    if granularity is Granularity.BOOLEAN:
+        return {"meta": meta, "responseSummary": {"exists": exists}}
+    total = sum(a.count.value for a in answers)
+    precise = all(a.count.precision == "exact" for a in answers)
+    summary: dict[str, Any] = {"exists": exists, "numTotalResults": total}
+    summary["countPrecision"] = "exact" if precise else "imprecise"
+    if granularity is Granularity.COUNT:
+        return {"meta": meta, "responseSummary": summary}
+    shown = [a for a in answers if _shown(a, request.resultsets)]
+    return {
+        "meta": meta,
+        "responseSummary": summary,
+        "response": {"resultSets": [_result_set(a) for a in shown]},
+    }
+
+
+def _result_set(answer: DatasetAnswer) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": answer.dataset_id,
+        "setType": "dataset",
+        "exists": answer.exists,
+        "resultsCount": answer.count.value,
+        "results": answer.results,
+        **answer.count.fields(),
+    }
+    if answer.granularity is not Granularity.RECORD:
+        result["info"] = {"returnedGranularity": answer.granularity.value}
+    return result
+
+
+def _shown(answer: DatasetAnswer, shown: ResultsetsShown) -> bool:
+    if shown is ResultsetsShown.ALL:
+        return True
+    if shown is ResultsetsShown.NONE:
+        return False
+    return answer.exists == (shown is ResultsetsShown.HIT)
