@@ -36,7 +36,7 @@ from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import normalise_url
 from gdi_node.settings import Settings
 from tests.benchmarks.beacon_cohort import generate_cohort
-from tests.benchmarks.bench_htsget import _WRK_SCRIPT, CACHE, cells, progress, run_wrk
+from tests.benchmarks.bench_htsget import _WRK_SCRIPT, CACHE, cells, print_table, progress, run_wrk
 from tests.processes import free_port, running_node
 
 VARIANTS = int(os.environ.get("GDI_NODE_BENCH_BEACON_VARIANTS", "5000000"))
@@ -294,9 +294,7 @@ def main() -> None:
         f"\nBeacon: synthetic {VARIANTS:,} variants x {SAMPLES:,} samples; 2 workers, loopback,"
         f" wrk {WRK_SECONDS} s per case; run took {time.monotonic() - began:.0f} s"
     )
-    print(cells("case", "workers", "gdi-node", "", "", "goal"))
-    print(cells(*("-" * 52, "-" * 8, "-" * 34, "-" * 22, "-" * 8, "-" * 18)).replace(" ", "-"))
-    print("\n".join(rows))
+    print_table(("case", "workers", "gdi-node", "", "", "goal"), rows)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from tests.benchmarks.bench_htsget import (  # shared helpers
     _WRK_SCRIPT,
     cells,
     curl_command,
+    print_table,
     progress,
     run_wrk,
     synthetic_bam,
@@ -220,9 +221,7 @@ def main() -> None:
         f" BAM on SQLite, 1 worker, loopback; registered in {register_s:.0f} s;"
         f" run took {time.monotonic() - started:.0f} s"
     )
-    print(cells("case", "workers", "gdi-node", "", "", "goal"))
-    print(cells(*("-" * 52, "-" * 8, "-" * 34, "-" * 22, "-" * 8, "-" * 18)).replace(" ", "-"))
-    print("\n".join(rows))
+    print_table(("case", "workers", "gdi-node", "", "", "goal"), rows)
 
 
 if __name__ == "__main__":

@@ -468,6 +468,13 @@ def cells(case: str, workers: int | str, node: str, ref: str, ratio: str, goal: 
     return f"| {case:<52} | {workers!s:>8} | {node:<34} | {ref:<22} | {ratio:>8} | {goal:<18} |"
 
 
+def print_table(headings: tuple[str, str, str, str, str, str], rows: Sequence[str]) -> None:
+    """The benchmark's Markdown table: headings, the rule, then ``rows`` made by ``cells``."""
+    print(cells(*headings))
+    print(cells(*("-" * 52, "-" * 8, "-" * 34, "-" * 22, "-" * 8, "-" * 18)).replace(" ", "-"))
+    print("\n".join(rows))
+
+
 def ticket_cell(result: WrkResult) -> str:
     rate = result.requests / result.seconds
     return f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {rate:.0f}/s"
@@ -650,9 +657,7 @@ def main() -> None:
         f" run took {time.monotonic() - started:.0f} s"
     )
     print("workers: uvicorn workers, and where ticket URLs send the data: main port or listener")
-    print(cells("case", "workers", "gdi-node", "reference", "node/ref", "goal"))
-    print(cells(*("-" * 52, "-" * 8, "-" * 34, "-" * 22, "-" * 8, "-" * 18)).replace(" ", "-"))
-    print("\n".join(rows))
+    print_table(("case", "workers", "gdi-node", "reference", "node/ref", "goal"), rows)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from gdi_node.beacon.ingest import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import Settings
 from tests.beacon_data import write_vcf
-from tests.benchmarks.bench_htsget import cells, progress
+from tests.benchmarks.bench_htsget import cells, print_table, progress
 
 SITES = 20_000
 MEMBERS = 500
@@ -166,9 +166,7 @@ def main() -> None:
         f" {SITES:,} sites, up to {QUERIES} queries per target; run took"
         f" {time.monotonic() - began:.0f} s"
     )
-    print(cells("scenario", "targets", "attack", "", "", "time"))
-    print(cells(*("-" * 52, "-" * 8, "-" * 34, "-" * 22, "-" * 8, "-" * 18)).replace(" ", "-"))
-    print("\n".join(rows))
+    print_table(("scenario", "targets", "attack", "", "", "time"), rows)
 
 
 if __name__ == "__main__":

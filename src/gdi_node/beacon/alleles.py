@@ -46,7 +46,10 @@ def group_alleles(rows: Iterable[Any]) -> list[Allele]:
     alleles: dict[AlleleKey, Allele] = {}
     for row in rows:
         key = AlleleKey(row.assembly, row.chrom, int(row.start), row.ref, row.alt)
-        alleles.setdefault(key, Allele(key)).rows.append(row)
+        allele = alleles.get(key)
+        if allele is None:
+            allele = alleles[key] = Allele(key)
+        allele.rows.append(row)
     return list(alleles.values())
 
 
@@ -55,7 +58,8 @@ class Counter:
 
     def __init__(self, scopes: Scopes) -> None:
         self._scopes = scopes
-        self._callset_sizes: dict[tuple[int, int], int] = {}
+        # keyed by id(scope); the scope is kept with its size so that its id is not reused
+        self._callset_sizes: dict[tuple[int, int], tuple[BitMap, int]] = {}
         self._decoded: dict[int, tuple[BitMap, BitMap, BitMap, BitMap]] = {}
 
     def counts(self, allele: Allele, scope: BitMap) -> AlleleCounts:
@@ -86,12 +90,12 @@ class Counter:
 
     def _in_scope(self, callset_id: int, scope: BitMap) -> int:
         key = (callset_id, id(scope))
-        size = self._callset_sizes.get(key)
-        if size is None:
+        found = self._callset_sizes.get(key)
+        if found is None:
             members = self._scopes.callsets.get(callset_id, BitMap())
-            size = members.intersection_cardinality(scope)
-            self._callset_sizes[key] = size
-        return size
+            found = (scope, members.intersection_cardinality(scope))
+            self._callset_sizes[key] = found
+        return found[1]
 
 
 def _vrs_variation(key: AlleleKey, end: int) -> dict[str, Any]:

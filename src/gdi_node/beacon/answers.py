@@ -17,7 +17,6 @@ from gdi_node.beacon.alleles import (
     group_alleles,
     population_frequency,
 )
-from gdi_node.beacon.carriers import AlleleCounts
 from gdi_node.beacon.precision import CountPolicy, Reported
 from gdi_node.beacon.requests import BeaconRequest, Granularity
 from gdi_node.beacon.scopes import Scopes
@@ -71,23 +70,12 @@ def answer_dataset(
             hits.append((allele, carriers))
     first = request.skip * request.limit
     listed = hits[first : first + request.limit] if context.level is Granularity.RECORD else []
-    page = [allele for allele, _ in listed]
-    if page and context.light:  # the bitmaps and annotations of this page's rows only
-        full = {a.key: a for a in group_alleles(full_rows([r.id for a in page for r in a.rows]))}
-        page = [full[allele.key] for allele in page]
-    results = [
-        _record(context, allele, counter.counts(allele, scope), scope=scope, scopes=scopes,
-                counter=counter)
-        for allele in page
-    ]  # fmt: skip
+    if listed and context.light:  # the bitmaps and annotations of this page's rows only
+        ids = [r.id for allele, _ in listed for r in allele.rows]
+        full = {a.key: a for a in group_alleles(full_rows(ids))}
+        listed = [(full[allele.key], carriers) for allele, carriers in listed]
     revealed = hits if context.allele_specific else listed
-    rare = sum(1 for _, carriers in revealed if carriers <= context.rare_carriers)
-    # The number of variants is exact (it counts alleles, not people); a boolean-only dataset
-    # says "at least one" as an imprecise 1.
-    count = Reported(len(hits), "exact")
-    if context.level is Granularity.BOOLEAN and hits:
-        count = Reported(1, "imprecise", 1)
-    return DatasetAnswer(context.dataset_id, context.level, count, results, rare)
+    return _answer(context, len(hits), listed, revealed, scopes=scopes, counter=counter)
 
 
 def answer_from_totals(
@@ -99,13 +87,25 @@ def answer_from_totals(
 ) -> DatasetAnswer:
     """The answer when the database counted the alleles (stored carrier counts: the whole
     dataset in scope) and ``page`` holds the full rows of the records to show."""
+    return _answer(context, total, page, page, scopes=scopes, counter=counter)
+
+
+def _answer(
+    context: AnswerContext,
+    total: int,
+    page: list[tuple[Allele, int]],
+    revealed: list[tuple[Allele, int]],
+    *,
+    scopes: Scopes,
+    counter: Counter,
+) -> DatasetAnswer:
+    """Records of ``page``, the count, and how many rare alleles ``revealed`` shows."""
     scope = scopes.datasets.get(context.dataset_id, BitMap())
-    results = [
-        _record(context, allele, counter.counts(allele, scope), scope=scope, scopes=scopes,
-                counter=counter)
-        for allele, _ in page
-    ]  # fmt: skip
-    rare = sum(1 for _, carriers in page if carriers <= context.rare_carriers)
+    groups = scopes.populations(scope) if page else []
+    results = [_record(context, allele, scope, groups, counter) for allele, _ in page]
+    rare = sum(1 for _, carriers in revealed if carriers <= context.rare_carriers)
+    # The number of variants is exact (it counts alleles, not people); a boolean-only dataset
+    # says "at least one" as an imprecise 1.
     count = Reported(total, "exact")
     if context.level is Granularity.BOOLEAN and total:
         count = Reported(1, "imprecise", 1)
@@ -115,14 +115,13 @@ def answer_from_totals(
 def _record(
     context: AnswerContext,
     allele: Allele,
-    counts: AlleleCounts,
-    *,
     scope: BitMap,
-    scopes: Scopes,
+    groups: list[tuple[str, str, BitMap]],
     counter: Counter,
 ) -> dict[str, Any]:
+    counts = counter.counts(allele, scope)
     frequencies = [population_frequency(context.dataset_id, counts, context.policy)]
-    for kind, name, members in scopes.populations(scope):
+    for kind, name, members in groups:
         group_counts = counter.counts(allele, members)
         if group_counts.allele_number:
             label = f"{context.dataset_id} {kind} {name}"

@@ -43,6 +43,7 @@ from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import digest_file
 
 Progress = Callable[[int, int], None]  # (records read, alleles written)
+Term = tuple[str, str]  # (kind, term) of beacon_variant_terms
 _VARIANTS = cast(Table, BeaconVariant.__table__)
 _TERMS = cast(Table, BeaconVariantTerm.__table__)
 _SAMPLES = cast(Table, BeaconSample.__table__)
@@ -181,7 +182,7 @@ class VcfIngestor:
     ) -> tuple[int, int, int]:
         formats = _annotation_formats(vcf)
         records = alleles = span = 0
-        batch: list[tuple[dict[str, Any], list[str]]] = []
+        batch: list[tuple[dict[str, Any], list[Term]]] = []
         for record in _records(vcf):
             records += 1
             for row, terms in _alleles(record, callset, assembly, numbers, formats):
@@ -210,7 +211,7 @@ def _alleles(
     assembly: Assembly,
     numbers: npt.NDArray[np.uint32],
     formats: Sequence[AnnotationFormat],
-) -> Iterator[tuple[dict[str, Any], list[str]]]:
+) -> Iterator[tuple[dict[str, Any], list[Term]]]:
     alts: list[str] = list(record.ALT)
     if not alts or alts == ["."]:
         return  # a reference-only (gVCF-style) record: nothing to count
@@ -240,9 +241,9 @@ def _alleles(
         end = int(end_info) if alt.startswith("<") and end_info else start + len(ref)
         note = annotations[k - 1]
         hgvs = genomic_hgvs(accession, record.POS, ref, alt) if accession else None
-        terms = [f"gene\t{g}" for g in note.genes]
-        terms += [f"aachange\t{a}" for a in note.aminoacid_changes]
-        terms += [f"hgvs\t{h}" for h in ([hgvs] if hgvs else [])]
+        terms = [("gene", g) for g in note.genes]
+        terms += [("aachange", a) for a in note.aminoacid_changes]
+        terms += [("hgvs", hgvs)] if hgvs else []
         document = note.document()
         if hgvs:
             document["genomicHgvs"] = [hgvs]
@@ -284,16 +285,15 @@ def _annotations(
     return merged
 
 
-def _write(session: Session, batch: list[tuple[dict[str, Any], list[str]]]) -> int:
+def _write(session: Session, batch: list[tuple[dict[str, Any], list[Term]]]) -> int:
     ids = session.execute(
         insert(_VARIANTS).returning(_VARIANTS.c.id, sort_by_parameter_order=True),
         [row for row, _ in batch],
     ).scalars()
     terms = []
-    for variant_id, (_, names) in zip(ids, batch, strict=True):
-        for term in dict.fromkeys(names):
-            kind, value = term.split("\t", 1)
-            terms.append({"variant_id": variant_id, "kind": kind, "term": value[:255]})
+    for variant_id, (_, found) in zip(ids, batch, strict=True):
+        for kind, value in dict.fromkeys((kind, value[:255]) for kind, value in found):
+            terms.append({"variant_id": variant_id, "kind": kind, "term": value})
     if terms:
         session.execute(insert(_TERMS), terms)
     return len(batch)

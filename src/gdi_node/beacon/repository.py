@@ -5,7 +5,7 @@ Rows come back as plain Core rows (no ORM loading): a 1 Mb range reads thousands
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -67,16 +67,12 @@ def _bases_match(column: Any, pattern: str) -> Any:
 
 
 class VariantRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    """``spans``: per dataset, the longest stored variant (``Scopes.max_span``); it bounds how
+    far before a range a variant overlapping it can start."""
 
-    def max_span(self, dataset_ids: Sequence[str]) -> int:
-        value = self._session.scalar(
-            select(func.max(BeaconCallset.max_span)).where(
-                BeaconCallset.dataset_id.in_(dataset_ids)
-            )
-        )
-        return int(value or 0)
+    def __init__(self, session: Session, spans: Mapping[str, int]) -> None:
+        self._session = session
+        self._spans = spans
 
     def find(
         self,
@@ -97,13 +93,9 @@ class VariantRepository:
         rows = list(self._session.execute(statement))
         if query.min_length is None and query.max_length is None:
             return rows
-        low, high = query.min_length or 0, query.max_length
-        return [
-            row
-            for row in rows
-            if low <= variant_length(row.ref, row.alt, row.start, row.end)
-            and (high is None or variant_length(row.ref, row.alt, row.start, row.end) <= high)
-        ]
+        low = query.min_length or 0
+        high = query.max_length if query.max_length is not None else float("inf")
+        return [r for r in rows if low <= variant_length(r.ref, r.alt, r.start, r.end) <= high]
 
     def count_alleles(
         self,
@@ -212,7 +204,7 @@ class VariantRepository:
             )
         # range: any overlap; the longest stored variant bounds how far back a start can be
         first, last = query.start[0], query.end[0]
-        reach = self.max_span(dataset_ids)
+        reach = max((self._spans.get(d, 0) for d in dataset_ids), default=0)
         return statement.where(
             V.c.start >= max(0, first - reach), V.c.start < last, V.c.end > first
         )
@@ -264,7 +256,7 @@ class SampleRows:
     samples: list[tuple[int, str]]  # (sample_no, dataset_id)
     opted_out: list[int]
     groups: list[tuple[int, str, str]]  # (sample_no, kind, name)
-    callsets: list[tuple[int, str, bytes]]  # (id, dataset_id, samples bitmap)
+    callsets: list[tuple[int, str, bytes, int]]  # (id, dataset_id, samples bitmap, max_span)
 
 
 def sample_rows(session: Session) -> SampleRows:
@@ -283,9 +275,14 @@ def sample_rows(session: Session) -> SampleRows:
         )
     ]
     callsets = [
-        (r[0], r[1], r[2])
+        (r[0], r[1], r[2], int(r[3]))
         for r in session.execute(
-            select(BeaconCallset.id, BeaconCallset.dataset_id, BeaconCallset.samples)
+            select(
+                BeaconCallset.id,
+                BeaconCallset.dataset_id,
+                BeaconCallset.samples,
+                BeaconCallset.max_span,
+            )
         )
     ]
     return SampleRows(samples, opted_out, groups, callsets)

@@ -26,6 +26,7 @@ class Scopes:
     complete: frozenset[str]  # datasets none of whose samples opted out
     callsets: dict[int, BitMap]  # every sample of a callset (opted-out ones too)
     groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting samples
+    max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
     excluded: BitMap
 
     def populations(self, dataset_scope: BitMap) -> list[tuple[str, str, BitMap]]:
@@ -44,6 +45,9 @@ def _build(session: Session, generation: int) -> Scopes:
     datasets: dict[str, BitMap] = {}
     for sample_no, dataset_id in rows.samples:
         datasets.setdefault(dataset_id, BitMap()).add(sample_no)
+    spans: dict[str, int] = {}
+    for _, dataset_id, _, span in rows.callsets:
+        spans[dataset_id] = max(spans.get(dataset_id, 0), span)
     groups: dict[tuple[str, str], BitMap] = {}
     for sample_no, kind, name in rows.groups:
         groups.setdefault((kind, name), BitMap()).add(sample_no)
@@ -51,8 +55,9 @@ def _build(session: Session, generation: int) -> Scopes:
         generation=generation,
         datasets={d: members - excluded for d, members in datasets.items()},
         complete=frozenset(d for d, members in datasets.items() if members.isdisjoint(excluded)),
-        callsets={callset_id: from_bytes(blob) for callset_id, _, blob in rows.callsets},
+        callsets={callset_id: from_bytes(blob) for callset_id, _, blob, _ in rows.callsets},
         groups={key: members - excluded for key, members in groups.items()},
+        max_span=spans,
         excluded=excluded,
     )
 

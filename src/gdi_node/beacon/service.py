@@ -170,7 +170,7 @@ class BeaconService:
         self._budget.check(budget_key)
         with self._sessions() as session:
             scopes = self._scopes.get(session)
-            repo = VariantRepository(session)
+            repo = VariantRepository(session, scopes.max_span)
             ids = list(permits)
             # without opt-outs in these datasets (and no filter narrowing them), the stored
             # carrier counts are exact: read no bitmaps but those of the records shown
