@@ -158,6 +158,9 @@ def test_gene_aminoacid_and_hgvs_queries_accept_both_spellings(client: Any) -> N
     assert found(client, "genomicAlleleShortForm=NC_000022.11:g.200A>T") == expected
     assert found(client, "allele=NC_000022.11:g.200A>T") == expected
     assert found(client, "allele=NC_000022.11:g.301_302del") == ["GRCh38:22:300:ATG:A"]
+    # a referenceName next to an HGVS form narrows by sequence only (no start needed)
+    assert found(client, "referenceName=22&allele=NC_000022.11:g.200A>T") == expected
+    assert found(client, "referenceName=X&allele=NC_000022.11:g.200A>T") == []
 
 
 def test_variant_types_with_ontology_terms_and_lengths_select_variants(client: Any) -> None:

@@ -192,6 +192,8 @@ class VariantRepository:
             return statement
         statement = statement.where(V.c.chrom == located.chrom)
         kind = query.kind()
+        if kind not in {"sequence", "bracket", "range"}:  # e.g. HGVS with a referenceName
+            return statement
         if kind == "sequence":
             return statement.where(V.c.start == query.start[0])
         if kind == "bracket":
