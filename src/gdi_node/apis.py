@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from gdi_node.beacon import api as beacon_api
 from gdi_node.beacon import framework as beacon_framework
 from gdi_node.beacon import service as beacon_service
+from gdi_node.beacon.metadata_service import MetadataQueries
 from gdi_node.db.engine import database_reachable, make_session_factory
 from gdi_node.db.migrate import current_revision, head_revision
 from gdi_node.drs import api as drs_api
@@ -248,7 +249,11 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
             name="beacon",
             document="beacon.yaml",
             base_path=beacon_service.BASE_PATH,
-            operations=beacon_api.operations(beacon, authorizer),
+            operations=beacon_api.operations(
+                beacon,
+                authorizer,
+                MetadataQueries(beacon, runtime.settings.public_url),
+            ),
             envelope=beacon_envelope(
                 beacon_framework.beacon_id(runtime.settings), beacon_framework.API_VERSION
             ),

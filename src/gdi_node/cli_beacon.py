@@ -90,6 +90,8 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
             + (f" in {result.seconds:.1f} s ({rate:,.0f} genotypes/s)" if result.seconds else "")
         )
 
+    _register_metadata(ingest, load, guard)
+
     @main.group()
     def consent() -> None:
         """Research consent: opt-outs take effect in every Beacon answer at once."""
@@ -147,3 +149,58 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
             rows = ConsentRegistry(sessions).opted_out()
         for individual, when, reason in rows:
             click.echo(f"{individual}\t{when}\t{reason}")
+
+
+def _register_metadata(ingest: click.Group, load: Loader, guard: Guard) -> None:
+    @ingest.command("metadata")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @click.option("--dataset", "dataset_id", required=True, help="Dataset the records belong to.")
+    @click.option(
+        "--entry-type",
+        help="Entry type of every file (individuals, biosamples, runs, analyses, cohorts,"
+        " datasets); by default from each file's name. Phenopackets are recognised.",
+    )
+    @click.option(
+        "--accept-invalid",
+        is_flag=True,
+        help="Load records that break the Beacon v2 model schemas, reporting each violation.",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
+    @click.pass_obj
+    def ingest_metadata(
+        config: Path | None,
+        paths: tuple[Path, ...],
+        dataset_id: str,
+        entry_type: str | None,
+        accept_invalid: bool,
+        as_json: bool,
+    ) -> None:
+        """Load Beacon Friendly Format or Phenopackets v2 JSON records into a dataset.
+
+        Every record is validated against the Beacon v2.1.1 default-model schemas and its
+        links (individualId, biosampleId) checked before anything is written; one problem and
+        nothing is loaded. Records replace earlier ones with the same id: the same files twice
+        leave the same state.
+        """
+        from gdi_node.beacon.metadata_ingest import MetadataIngestor
+        from gdi_node.bootstrap import migrated_sessions
+
+        settings = load(config)
+        with guard(), migrated_sessions(settings) as sessions:
+            result = MetadataIngestor(sessions).ingest(
+                list(paths), dataset_id, entry_type=entry_type, accept_invalid=accept_invalid
+            )
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if as_json:
+            click.echo(json.dumps(asdict(result), indent=2))
+            return
+        for name, status in result.variants.items():
+            click.echo(f"{dataset_id}: {name} {status}")
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.loaded.items()))
+        click.echo(
+            f"{dataset_id}: {kinds or 'no records'} ({result.added} added, {result.replaced}"
+            f" replaced, {result.unchanged} unchanged"
+            + (f", {len(result.warnings)} schema violations accepted" if result.warnings else "")
+            + ")"
+        )

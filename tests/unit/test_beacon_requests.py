@@ -25,7 +25,7 @@ def test_get_spellings_and_comma_lists_become_one_query() -> None:
     assert query.genomic_allele_short_form == "NC_000007.14:g.140753336A>T"
     assert (query.start, query.end) == ((10, 20), (30, 40))
     assert query.kind() == "hgvs"
-    assert [f["id"] for f in request.filters] == ["HP:0001250", "NCIT:C3224"]
+    assert [f.id for f in request.filters] == ["HP:0001250", "NCIT:C3224"]
 
 
 def test_post_parameters_flat_or_nested_give_the_same_query() -> None:

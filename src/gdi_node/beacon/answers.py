@@ -46,6 +46,12 @@ class AnswerContext:
     allele_specific: bool  # the query names one allele: a hit reveals it
     rare_carriers: int  # at most this many carriers in scope = rare (0: never charged)
     light: bool = False  # rows without bitmaps (see answer_dataset)
+    scope: BitMap | None = None  # the samples counted (filters, a path); None: the dataset's
+
+    def samples(self, scopes: Scopes) -> BitMap:
+        if self.scope is not None:
+            return self.scope
+        return scopes.datasets.get(self.dataset_id, BitMap())
 
 
 def answer_dataset(
@@ -59,7 +65,7 @@ def answer_dataset(
 ) -> DatasetAnswer:
     """``rows`` are full rows, or (``context.light``) rows without bitmaps: then the scope is
     the whole dataset, nobody in it opted out, and the stored carrier counts are exact."""
-    scope = scopes.datasets.get(context.dataset_id, BitMap())
+    scope = context.samples(scopes)
     hits: list[tuple[Allele, int]] = []  # allele, carriers in scope
     for allele in group_alleles(rows):
         if context.light:
@@ -100,7 +106,7 @@ def _answer(
     counter: Counter,
 ) -> DatasetAnswer:
     """Records of ``page``, the count, and how many rare alleles ``revealed`` shows."""
-    scope = scopes.datasets.get(context.dataset_id, BitMap())
+    scope = context.samples(scopes)
     groups = scopes.populations(scope) if page else []
     results = [_record(context, allele, scope, groups, counter) for allele, _ in page]
     rare = sum(1 for _, carriers in revealed if carriers <= context.rare_carriers)

@@ -3,6 +3,7 @@
 GET query strings are read as sent (``flask.request.args``), so both spellings the spec uses
 (``geneId``/``geneid``, ``genomicAlleleShortForm``/``allele``) and comma-joined lists reach the
 request parser (gdi_node.beacon.requests) unchanged; connexion has validated them already.
+The default model's operation names live only in the table at the end.
 """
 
 from __future__ import annotations
@@ -11,16 +12,49 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
+from pyroaring import BitMap
+from sqlalchemy.orm import Session
 
+from gdi_node.beacon.entries import EntryRepository
+from gdi_node.beacon.entry_service import consenting
+from gdi_node.beacon.metadata_service import MetadataQueries
 from gdi_node.beacon.requests import BeaconRequest, from_get, from_post
-from gdi_node.beacon.service import BeaconService
+from gdi_node.beacon.scopes import Scopes
+from gdi_node.beacon.service import BeaconService, Within
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import request_credentials, request_facts
 
 Handler = Callable[..., Any]
+_ENTRY_TYPE = {"individuals": "individual", "biosamples": "biosample", "runs": "run",
+               "analyses": "analysis"}  # fmt: skip
 
 
-def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Handler]:
+def _samples_of(path: str, entry_id: str) -> Within:
+    """The consenting samples of one individual, biosample, run or analysis, per dataset
+    (runs and analyses through their biosample)."""
+
+    def within(session: Session, scopes: Scopes, dataset_ids: list[str]) -> dict[str, BitMap]:
+        repo = EntryRepository(session)
+        refs = consenting(repo.by_id(_ENTRY_TYPE[path], entry_id, dataset_ids), scopes)
+        out: dict[str, BitMap] = {}
+        for ref in refs:
+            held = out.setdefault(ref.dataset_id, BitMap())
+            for sample_no, (dataset, individual, biosample) in scopes.owners.items():
+                if dataset != ref.dataset_id or sample_no in scopes.excluded:
+                    continue
+                if path == "individuals":
+                    if individual == ref.entry_id:
+                        held.add(sample_no)
+                elif biosample in (ref.biosample_id, ref.entry_id):
+                    held.add(sample_no)
+        return out
+
+    return within
+
+
+def operations(
+    service: BeaconService, authorizer: Authorizer, metadata: MetadataQueries
+) -> dict[str, Handler]:
     """The operationId -> handler table of the Beacon API."""
 
     def request_of(body: Any) -> BeaconRequest:
@@ -46,14 +80,61 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
         return service.g_variants(request_of(body), *caller("g_variant", body), variant_id=id)
 
     def datasets(body: Any = None, **_params: Any) -> dict[str, Any]:
-        return service.datasets(request_of(body), *caller("datasets", body))
+        return metadata.datasets(request_of(body), *caller("datasets", body))
 
     def one_dataset(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
-        return service.dataset(id, request_of(body), *caller("dataset", body))
+        return metadata.dataset(id, request_of(body), *caller("dataset", body))
 
     def dataset_g_variants(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
         request = request_of(body)
         return service.g_variants(request, *caller("dataset_g_variants", body), dataset_id=id)
+
+    def entries(path: str) -> Handler:
+        def handler(body: Any = None, **_params: Any) -> dict[str, Any]:
+            return metadata.entries(path, request_of(body), *caller(path, body))
+
+        return handler
+
+    def one_entry(path: str) -> Handler:
+        def handler(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
+            return metadata.entries(path, request_of(body), *caller(path, body), only_id=id)
+
+        return handler
+
+    def linked(source: str, path: str) -> Handler:
+        def handler(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
+            who = caller(f"{source}_{path}", body)
+            if source == "datasets":
+                return metadata.entries(path, request_of(body), *who, dataset_id=id)
+            return metadata.entries(path, request_of(body), *who, source=(source, id))
+
+        return handler
+
+    def variants_of(path: str) -> Handler:
+        def handler(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
+            request = request_of(body)
+            who = caller(f"{path}_g_variants", body)
+            return service.g_variants(request, *who, within=_samples_of(path, id))
+
+        return handler
+
+    def cohorts(body: Any = None, **_params: Any) -> dict[str, Any]:
+        return metadata.cohorts(request_of(body), *caller("cohorts", body))
+
+    def one_cohort(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
+        return metadata.cohorts(request_of(body), *caller("cohort", body), only_id=id)
+
+    def filtering_terms(
+        dataset: str | None = None, entry_type: str | None = None, with_id: bool = False
+    ) -> Handler:
+        def handler(body: Any = None, id: str | None = None, **_params: Any) -> dict[str, Any]:
+            request = request_of(body)
+            who = caller("filtering_terms", body)
+            return metadata.filtering_terms(
+                request, *who, dataset_id=id if dataset else None, entry_type=entry_type
+            )
+
+        return handler
 
     table: dict[str, Handler] = {"getServiceInfo": service.service_info}
     pairs: dict[str, Handler] = {
@@ -62,12 +143,38 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
         "Configuration": informational(service.configuration),
         "Map": informational(service.map),
         "EntryTypes": informational(service.entry_types),
-        "FilteringTerms": informational(service.filtering_terms),
+        "FilteringTerms": filtering_terms(),
+        "IndividualsFilteringTerms": filtering_terms(entry_type="individual"),
+        "DatasetFilteringTerms": filtering_terms(dataset="yes"),
+        "CohortFilteringTerms": filtering_terms(entry_type="individual"),
         "GenomicVariants": g_variants,
         "OneGenomicVariant": one_g_variant,
+        "GenomicVariantIndividuals": linked("g_variants", "individuals"),
+        "GenomicVariantBiosamples": linked("g_variants", "biosamples"),
         "Datasets": datasets,
         "OneDataset": one_dataset,
         "DatasetGenomicVariants": dataset_g_variants,
+        "DatasetIndividuals": linked("datasets", "individuals"),
+        "DatasetBiosamples": linked("datasets", "biosamples"),
+        "Individuals": entries("individuals"),
+        "OneIndividual": one_entry("individuals"),
+        "IndividualGenomicVariants": variants_of("individuals"),
+        "IndividualBiosamples": linked("individuals", "biosamples"),
+        "Biosamples": entries("biosamples"),
+        "OneBiosample": one_entry("biosamples"),
+        "BiosampleGenomicVariants": variants_of("biosamples"),
+        "BiosampleAnalyses": linked("biosamples", "analyses"),
+        "BiosampleRuns": linked("biosamples", "runs"),
+        "Runs": entries("runs"),
+        "OneRun": one_entry("runs"),
+        "RunGenomicVariants": variants_of("runs"),
+        "RunAnalyses": linked("runs", "analyses"),
+        "Analyses": entries("analyses"),
+        "OneAnalysis": one_entry("analyses"),
+        "AnalysisGenomicVariants": variants_of("analyses"),
+        "Cohorts": cohorts,
+        "OneCohort": one_cohort,
+        "CohortIndividuals": linked("cohorts", "individuals"),
     }
     for name, handler in pairs.items():
         table[f"get{name}"] = handler

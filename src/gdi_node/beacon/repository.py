@@ -255,17 +255,26 @@ def _starts_by_sequence(keys: Sequence[AlleleKey]) -> dict[tuple[str, str], list
 class SampleRows:
     """Everything the scope cache is built from (gdi_node.beacon.scopes)."""
 
-    samples: list[tuple[int, str]]  # (sample_no, dataset_id)
+    samples: list[tuple[int, str, str, str]]  # (sample_no, dataset_id, individual, biosample)
     opted_out: list[int]
+    opted_out_individuals: list[str]
     groups: list[tuple[int, str, str]]  # (sample_no, kind, name)
     callsets: list[tuple[int, str, bytes, int]]  # (id, dataset_id, samples bitmap, max_span)
 
 
 def sample_rows(session: Session) -> SampleRows:
     samples = [
-        (r[0], r[1])
-        for r in session.execute(select(BeaconSample.sample_no, BeaconSample.dataset_id))
+        (r[0], r[1], r[2], r[3])
+        for r in session.execute(
+            select(
+                BeaconSample.sample_no,
+                BeaconSample.dataset_id,
+                BeaconSample.individual_id,
+                BeaconSample.biosample_id,
+            )
+        )
     ]
+    opted_out_individuals = list(session.scalars(select(ConsentOptOut.individual_id)))
     opted = select(ConsentOptOut.individual_id)
     opted_out = list(
         session.scalars(select(BeaconSample.sample_no).where(BeaconSample.individual_id.in_(opted)))
@@ -287,4 +296,4 @@ def sample_rows(session: Session) -> SampleRows:
             )
         )
     ]
-    return SampleRows(samples, opted_out, groups, callsets)
+    return SampleRows(samples, opted_out, opted_out_individuals, groups, callsets)

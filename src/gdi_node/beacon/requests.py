@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gdi_node.beacon.filters import Filter, from_get_item, from_object
 from gdi_node.errors import InvalidInputError
 
 DEFAULT_LIMIT = 10
@@ -104,7 +105,7 @@ class BeaconRequest:
     resultsets: ResultsetsShown = ResultsetsShown.HIT
     test_mode: bool = False
     requested_schemas: tuple[dict[str, Any], ...] = ()
-    filters: tuple[dict[str, Any], ...] = ()
+    filters: tuple[Filter, ...] = ()
     variant: VariantQuery = VariantQuery()
     parameters: dict[str, Any] = field(default_factory=dict)  # as received, for the summary
 
@@ -192,11 +193,11 @@ def _resultsets(value: Any) -> ResultsetsShown:
         ) from None
 
 
-def _filters_from_get(value: Any) -> tuple[dict[str, Any], ...]:
+def _filters_from_get(value: Any) -> tuple[Filter, ...]:
     if not value:
         return ()
     items = value if isinstance(value, list) else str(value).split(",")
-    return tuple({"id": str(item).strip()} for item in items if str(item).strip())
+    return tuple(from_get_item(str(item)) for item in items if str(item).strip())
 
 
 def from_get(args: Mapping[str, Any]) -> BeaconRequest:
@@ -227,9 +228,10 @@ def from_post(body: Mapping[str, Any] | None) -> BeaconRequest:
         raise InvalidInputError("query.requestParameters must be an object")
     nested = raw.get("g_variant")
     parameters = dict(nested) if isinstance(nested, dict) else dict(raw)
-    filters = query.get("filters") or []
-    if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+    raw_filters = query.get("filters") or []
+    if not isinstance(raw_filters, list) or not all(isinstance(f, dict) for f in raw_filters):
         raise InvalidInputError("query.filters must be a list of filter objects")
+    filters = tuple(from_object(f) for f in raw_filters)
     skip, limit = _pagination(pagination.get("skip"), pagination.get("limit"))
     return BeaconRequest(
         granularity=_granularity(query.get("requestedGranularity")),
@@ -238,7 +240,7 @@ def from_post(body: Mapping[str, Any] | None) -> BeaconRequest:
         resultsets=_resultsets(query.get("includeResultsetResponses")),
         test_mode=bool(query.get("testMode", False)),
         requested_schemas=tuple(meta.get("requestedSchemas") or ()),
-        filters=tuple(filters),
+        filters=filters,
         variant=variant_query(parameters),
         parameters=parameters,
     )

@@ -24,7 +24,7 @@ def response_meta(
         "testMode": request.test_mode,
     }
     if request.filters:
-        summary["filters"] = [str(f.get("id", "")) for f in request.filters]
+        summary["filters"] = [f.summary() for f in request.filters]
     if request.parameters:  # the framework keys them by entity: {"g_variant": {...}}
         summary["requestParameters"] = {"g_variant": dict(request.parameters)}
     return {

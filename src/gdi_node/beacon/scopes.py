@@ -28,6 +28,18 @@ class Scopes:
     groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting samples
     max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
     excluded: BitMap
+    opted_out: frozenset[str]  # individual ids
+    owners: dict[int, tuple[str, str, str]]  # sample_no -> (dataset, individual, biosample)
+    samples_of: dict[tuple[str, str], BitMap]  # (dataset, individual) -> consenting samples
+
+    def samples_of_individuals(self, dataset_id: str, individuals: set[str]) -> BitMap:
+        """The consenting samples of ``individuals`` in ``dataset_id``."""
+        out = BitMap()
+        for individual in individuals:
+            found = self.samples_of.get((dataset_id, individual))
+            if found is not None:
+                out |= found
+        return out
 
     def populations(self, dataset_scope: BitMap) -> list[tuple[str, str, BitMap]]:
         """(kind, name, samples) of the groups with members in ``dataset_scope``."""
@@ -43,8 +55,13 @@ def _build(session: Session, generation: int) -> Scopes:
     rows = sample_rows(session)
     excluded = BitMap(rows.opted_out)
     datasets: dict[str, BitMap] = {}
-    for sample_no, dataset_id in rows.samples:
+    owners: dict[int, tuple[str, str, str]] = {}
+    samples_of: dict[tuple[str, str], BitMap] = {}
+    for sample_no, dataset_id, individual, biosample in rows.samples:
         datasets.setdefault(dataset_id, BitMap()).add(sample_no)
+        owners[sample_no] = (dataset_id, individual, biosample)
+        if sample_no not in excluded:
+            samples_of.setdefault((dataset_id, individual), BitMap()).add(sample_no)
     spans: dict[str, int] = {}
     for _, dataset_id, _, span in rows.callsets:
         spans[dataset_id] = max(spans.get(dataset_id, 0), span)
@@ -59,6 +76,9 @@ def _build(session: Session, generation: int) -> Scopes:
         groups={key: members - excluded for key, members in groups.items()},
         max_span=spans,
         excluded=excluded,
+        opted_out=frozenset(rows.opted_out_individuals),
+        owners=owners,
+        samples_of=samples_of,
     )
 
 

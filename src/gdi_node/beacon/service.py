@@ -10,10 +10,12 @@ controlled-access grant (precision.py); the number of variants found is exact.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from pyroaring import BitMap
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon import framework
@@ -26,6 +28,10 @@ from gdi_node.beacon.answers import (
 )
 from gdi_node.beacon.assemblies import known_assemblies
 from gdi_node.beacon.budget import QueryBudget
+from gdi_node.beacon.entries import EntryRepository
+from gdi_node.beacon.entry_service import individuals_passing
+from gdi_node.beacon.filter_match import FilterIndexCache, Matched
+from gdi_node.beacon.ontology import Ontologies, load_cached, ontology_files
 from gdi_node.beacon.precision import EXACT, CountPolicy
 from gdi_node.beacon.repository import Located, VariantRepository
 from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
@@ -37,6 +43,7 @@ from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.config import Audience, Disclosure
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
+from gdi_node.resources import shipped_dir
 from gdi_node.service_info import service_info
 from gdi_node.settings import Settings
 
@@ -48,6 +55,9 @@ _GRANULARITY = {
 }
 G_VARIANT = framework.BY_PATH["g_variants"]
 BASE_PATH = "/ga4gh/beacon/v2"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# samples a path restricts g_variants to, per dataset (/individuals/{id}/g_variants, …)
+Within = Callable[[Session, Scopes, list[str]], dict[str, BitMap]]
 
 
 class BeaconService:
@@ -69,6 +79,56 @@ class BeaconService:
         self._budget = QueryBudget(sessions, settings.beacon.budget)
         beacon = settings.beacon
         self._policy = CountPolicy(beacon.small_count_threshold, beacon.count_rounding)
+        self._filter_index = FilterIndexCache(self._load_ontologies)
+        self._public_url = settings.public_url
+
+    def _load_ontologies(self) -> Ontologies:
+        shipped = shipped_dir("beacon") / "ontologies"
+        return load_cached(ontology_files(shipped, self._settings.beacon.ontology_files))
+
+    # -- shared with the metadata queries (gdi_node.beacon.metadata_service) -------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def beacon_id(self) -> str:
+        return framework.beacon_id(self._settings)
+
+    @property
+    def budget(self) -> QueryBudget:
+        return self._budget
+
+    @property
+    def ontologies(self) -> Ontologies:
+        return self._filter_index.ontologies
+
+    def sessions(self) -> Session:
+        return self._sessions()
+
+    def scopes_of(self, session: Session) -> Scopes:
+        return self._scopes.get(session)
+
+    def policy_for(self, permit: Permit) -> CountPolicy:
+        return EXACT if permit.audience is Audience.CONTROLLED else self._policy
+
+    @staticmethod
+    def level(granularity: Granularity, permit: Permit) -> Granularity:
+        return min(granularity, _GRANULARITY[permit.disclosure], key=lambda g: g.rank)
+
+    @staticmethod
+    def budget_key(principal: Principal, facts: RequestFacts) -> str:
+        return _budget_key(principal, facts)
+
+    def filter_matches(
+        self, session: Session, scopes: Scopes, request: BeaconRequest, dataset_ids: list[str]
+    ) -> tuple[Matched, ...]:
+        """What each of the request's filters matches (AND-combined by the caller)."""
+        if not request.filters:
+            return ()
+        matcher = self._filter_index.matcher(session, scopes.generation)
+        return tuple(matcher.resolve(request.filters, dataset_ids))
 
     # -- framework ---------------------------------------------------------------------------
 
@@ -96,44 +156,14 @@ class BeaconService:
     def entry_types(self) -> dict[str, Any]:
         return framework.entry_types_response(self._settings)
 
-    def filtering_terms(self) -> dict[str, Any]:
-        """Beacon ``beaconFilteringTermsResponse``: the terms filters may use (none yet: the
-        node holds no phenotype metadata until ``ingest metadata`` has run)."""
-        return {
-            "meta": framework.informational_meta(self._settings),
-            "response": {"filteringTerms": [], "resources": []},
-        }
-
-    # -- datasets (a collection) -----------------------------------------------------------
-
-    def datasets(
-        self, request: BeaconRequest, principal: Principal, facts: RequestFacts
+    def collections(
+        self,
+        request: BeaconRequest,
+        collections: list[dict[str, Any]],
+        entry: framework.EntryType,
     ) -> dict[str, Any]:
-        _check_filters(request)
-        permits = self._permits(principal, facts, "datasets")
-        collections = [self._dataset_document(d) for d in permits]
-        return self._collections(request, collections)
-
-    def dataset(
-        self, dataset_id: str, request: BeaconRequest, principal: Principal, facts: RequestFacts
-    ) -> dict[str, Any]:
-        permits = self._permits(principal, facts, f"datasets/{dataset_id}", only=dataset_id)
-        return self._collections(request, [self._dataset_document(d) for d in permits])
-
-    def _dataset_document(self, dataset_id: str) -> dict[str, Any]:
-        declared = next(d for d in self._settings.datasets if d.id == dataset_id)
-        return {
-            "id": declared.id,
-            "name": declared.name,
-            "description": declared.description or declared.name,
-            "info": {"securityLevel": declared.security_level.value},
-        }
-
-    def _collections(
-        self, request: BeaconRequest, collections: list[dict[str, Any]]
-    ) -> dict[str, Any]:
+        """A collection response (datasets, cohorts): one page of documents."""
         page = collections[request.skip * request.limit : (request.skip + 1) * request.limit]
-        entry = framework.BY_PATH["datasets"]
         return {
             "meta": response_meta(
                 framework.beacon_id(self._settings), request, entry, Granularity.RECORD
@@ -152,46 +182,76 @@ class BeaconService:
         *,
         dataset_id: str | None = None,
         variant_id: str | None = None,
+        within: Within | None = None,
     ) -> dict[str, Any]:
+        """``within``: the samples a path restricts the answer to (an individual's)."""
         key = AlleleKey.parse(variant_id) if variant_id is not None else None
         if variant_id is not None and key is None:
             raise NotFoundError(f"no variant {variant_id!r}; ids look like GRCh38:22:10516173:A:G")
         query = request.variant
-        _check_filters(request)
         if key is None and query.kind() == "none":
             raise InvalidInputError(
                 "g_variants needs a variant query: a position (referenceName, start, end or"
                 " alternateBases), geneId, aminoacidChange or genomicAlleleShortForm"
             )
         described = variant_id or _describe(query)
-        permits = self._permits(principal, facts, f"g_variants {described}", only=dataset_id)
-        granularity = self._returned(request, permits)
+        permits = self.permits(principal, facts, f"g_variants {described}", only=dataset_id)
+        granularity = self.granularity(request, permits)
         budget_key = _budget_key(principal, facts)
         self._budget.check(budget_key)
         with self._sessions() as session:
             scopes = self._scopes.get(session)
             repo = VariantRepository(session, scopes.max_span)
             ids = list(permits)
+            restricted = self._restriction(session, scopes, request, ids, within)
             # without opt-outs in these datasets (and no filter narrowing them), the stored
             # carrier counts are exact: read no bitmaps but those of the records shown
-            light = key is None and all(d in scopes.complete for d in ids)
+            light = key is None and restricted is None and all(d in scopes.complete for d in ids)
             contexts = self._contexts(permits, scopes, granularity, request, by_id=key is not None)
+            if restricted is not None:
+                contexts = {d: replace(c, scope=restricted[d]) for d, c in contexts.items()}
             if key is not None:
                 rows = repo.by_allele(key, ids)
                 answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
             else:
-                assembly, located = _locate(query)
+                assemblies, located = _locate(query)
                 if light and _countable_in_database(query):
                     answers = self._answer_counted(
-                        repo, contexts, scopes, request, (query, located, assembly)
+                        repo, contexts, scopes, request, (query, located, assemblies)
                     )
                 else:
-                    rows = repo.find(query, located, ids, [assembly], full=not light)
+                    rows = repo.find(query, located, ids, assemblies, full=not light)
                     answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
         spent = sum(a.rare_revealed for a in answers) * self._budget.config.rare_cost
         self._budget.spend(budget_key, self._budget.config.base_cost + spent)
         meta = response_meta(framework.beacon_id(self._settings), request, G_VARIANT, granularity)
         return shape_g_variants(meta, request, granularity, answers)
+
+    def _restriction(
+        self,
+        session: Session,
+        scopes: Scopes,
+        request: BeaconRequest,
+        dataset_ids: list[str],
+        within: Within | None,
+    ) -> dict[str, BitMap] | None:
+        """The samples counted per dataset when filters or a path narrow the answer (the
+        consenting samples of the individuals passing every filter); None: whole datasets."""
+        if not request.filters and within is None:
+            return None
+        matched = self.filter_matches(session, scopes, request, dataset_ids)
+        narrowed = within(session, scopes, dataset_ids) if within is not None else None
+        repo = EntryRepository(session)
+        out = {}
+        for dataset_id in dataset_ids:
+            scope = scopes.datasets.get(dataset_id, BitMap())
+            if narrowed is not None:
+                scope = scope & narrowed.get(dataset_id, BitMap())
+            if matched:
+                passing = individuals_passing(repo, scopes, matched, dataset_id)
+                scope = scope & scopes.samples_of_individuals(dataset_id, passing)
+            out[dataset_id] = scope
+        return out
 
     def _contexts(
         self,
@@ -248,12 +308,12 @@ class BeaconService:
         contexts: dict[str, AnswerContext],
         scopes: Scopes,
         request: BeaconRequest,
-        where: tuple[VariantQuery, Located | None, str],
+        where: tuple[VariantQuery, Located | None, list[str]],
     ) -> list[DatasetAnswer]:
         """Answers with the alleles counted by the database (stored carrier counts) and only
         the shown page's rows read."""
-        query, located, assembly = where
-        totals = repo.count_alleles(query, located, list(contexts), [assembly])
+        query, located, assemblies = where
+        totals = repo.count_alleles(query, located, list(contexts), assemblies)
         counter = Counter(scopes)
         answers = []
         for dataset_id, context in contexts.items():
@@ -261,7 +321,7 @@ class BeaconService:
             page: list[tuple[Allele, int]] = []
             if context.level is Granularity.RECORD and total:
                 keys = repo.allele_page(
-                    query, located, dataset_id, [assembly],
+                    query, located, dataset_id, assemblies,
                     offset=request.skip * request.limit, limit=request.limit,
                 )  # fmt: skip
                 found = {
@@ -278,7 +338,7 @@ class BeaconService:
 
     # -- permits -----------------------------------------------------------------------------
 
-    def _permits(
+    def permits(
         self,
         principal: Principal,
         facts: RequestFacts,
@@ -286,7 +346,9 @@ class BeaconService:
         *,
         only: str | None = None,
     ) -> dict[str, Permit]:
-        """Permits of the datasets the caller may know of (each decision audited)."""
+        """Permits of the datasets the caller may know of (each decision audited, with the
+        query described without control characters: the audit trail refuses NUL)."""
+        described = _CONTROL.sub("?", described)
         declared = [d.id for d in self._settings.datasets if only is None or d.id == only]
         permits = {}
         for dataset_id in declared:
@@ -298,7 +360,7 @@ class BeaconService:
         return permits
 
     @staticmethod
-    def _returned(request: BeaconRequest, permits: dict[str, Permit]) -> Granularity:
+    def granularity(request: BeaconRequest, permits: dict[str, Permit]) -> Granularity:
         requested = request.granularity or Granularity.BOOLEAN
         best = max(
             (_GRANULARITY[p.disclosure] for p in permits.values()),
@@ -328,30 +390,41 @@ def _budget_key(principal: Principal, facts: RequestFacts) -> str:
     return f"address:{facts.client_address or 'unknown'}"
 
 
-def _check_filters(request: BeaconRequest) -> None:
-    """Filters name terms of /filtering_terms; a term the Beacon does not know is a 400, not
-    a silently unfiltered answer."""
-    for item in request.filters:
-        raise InvalidInputError(
-            f"filter {item.get('id')!r} is not a filtering term of this Beacon (see"
-            " /filtering_terms)"
-        )
+def _locate(query: VariantQuery) -> tuple[list[str], Located | None]:
+    """The assemblies a query searches and, for a position query, its resolved sequence.
 
-
-def _locate(query: VariantQuery) -> tuple[str, Located | None]:
+    ``assemblyId`` decides when given. Otherwise a RefSeq accession (in ``referenceName`` or a
+    genomic HGVS) names its own assembly; other positions are on the default assembly; gene,
+    amino-acid and HGVS queries without an accession search every assembly.
+    """
     assemblies = known_assemblies()
-    assembly = assemblies.default
     if query.assembly_id:
         found = assemblies.get(query.assembly_id)
         if found is None:
             raise InvalidInputError(
                 f"unknown assemblyId {query.assembly_id!r}; known: {', '.join(assemblies.ids)}"
             )
-        assembly = found
+        chosen = [found]
+    else:
+        sequence = query.reference_name or (query.genomic_allele_short_form or "").split(":")[0]
+        named = [
+            a
+            for a in (assemblies.get(i) for i in assemblies.ids)
+            if a is not None
+            and sequence.upper().startswith(("NC_", "REFSEQ:"))
+            and a.canonical(sequence)
+        ]
+        if named:
+            chosen = named[:1]
+        elif query.reference_name:
+            chosen = [assemblies.default]
+        else:
+            chosen = [a for a in (assemblies.get(i) for i in assemblies.ids) if a is not None]
+    ids = [a.id for a in chosen]
     if not query.reference_name:
-        return assembly.id, None
+        return ids, None
     name = query.reference_name
-    return assembly.id, Located(assembly.id, assembly.canonical(name) or name)
+    return ids, Located(chosen[0].id, chosen[0].canonical(name) or name)
 
 
 def _describe(query: VariantQuery) -> str:

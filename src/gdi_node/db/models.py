@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -291,3 +292,61 @@ class BeaconQueryBudget(Base):
     principal: Mapped[str] = mapped_column(String(200), primary_key=True)
     window: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     used: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- Beacon v2: metadata records and their filter index -------------------------------------
+
+
+class BeaconEntry(Base):
+    """One metadata record (``entry_type``: individual, biosample, run, analysis, cohort,
+    dataset) of a dataset, as Beacon v2 default-model JSON in ``document``.
+
+    ``individual_id``/``biosample_id``/``run_id`` link it to the person, sample and run it is
+    about (an individual links to itself), and through ``beacon_samples`` to genotypes.
+    """
+
+    __tablename__ = "beacon_entries"
+    __table_args__ = (
+        UniqueConstraint("entry_type", "dataset_id", "entry_id", name="uq_beacon_entries_id"),
+        Index("ix_beacon_entries_individual", "dataset_id", "individual_id"),
+    )
+
+    entry_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_type: Mapped[str] = mapped_column(String(16))
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    entry_id: Mapped[str] = mapped_column(String(128))
+    individual_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    biosample_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    source: Mapped[str] = mapped_column(String(255))
+    document: Mapped[str] = mapped_column(Text)
+
+
+class BeaconEntryTerm(Base):
+    """An ontology or custom term a record carries (what an ontology or custom filter
+    matches; descendants are expanded at query time)."""
+
+    __tablename__ = "beacon_entry_terms"
+    __table_args__ = (Index("ix_beacon_entry_terms_term", "term"),)
+
+    entry_no: Mapped[int] = mapped_column(
+        ForeignKey("beacon_entries.entry_no", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class BeaconEntryValue(Base):
+    """A value an alphanumeric filter compares: ``number`` (ages in days, measurements) or
+    ``text``, under a field id (``PATO:0000011``, a measurement's assay code, a field name)."""
+
+    __tablename__ = "beacon_entry_values"
+    __table_args__ = (
+        Index("ix_beacon_entry_values_field", "field", "number"),
+        Index("ix_beacon_entry_values_entry", "entry_no"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_no: Mapped[int] = mapped_column(ForeignKey("beacon_entries.entry_no", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(255))
+    number: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -1,0 +1,129 @@
+"""Beacon v2 metadata entry types: individuals, biosamples, runs and analyses (result sets per
+dataset) and cohorts (a collection), with the default model's cross-entry paths
+(``/individuals/{id}/biosamples``, ``/g_variants/{id}/individuals``, …) and filters.
+
+Each dataset is answered at ``min(requested granularity, its permit)``. These entries are
+people and their samples, so their counts follow the small-count policy like allele counts
+(imprecise below the threshold unless the caller holds a grant), and records need a permit
+that allows records. Everyone who opted out of research use is left out, with everything
+linked to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyroaring import BitMap
+from sqlalchemy.orm import Session
+
+from gdi_node.beacon.answers import DatasetAnswer
+from gdi_node.beacon.entries import EntryRef, EntryRepository
+from gdi_node.beacon.filter_match import Matched
+from gdi_node.beacon.precision import Reported
+from gdi_node.beacon.requests import BeaconRequest, Granularity
+from gdi_node.beacon.scopes import Scopes
+
+# path of an entry type -> the entry type stored in beacon_entries
+STORED_TYPES = {
+    "individuals": "individual",
+    "biosamples": "biosample",
+    "runs": "run",
+    "analyses": "analysis",
+    "cohorts": "cohort",
+}
+# (from path, to path) -> the link column of the target entries that holds the source id
+LINKS = {
+    ("individuals", "biosamples"): "individual_id",
+    ("biosamples", "analyses"): "biosample_id",
+    ("biosamples", "runs"): "biosample_id",
+    ("runs", "analyses"): "run_id",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which entries a query asks for, before permits: their type, an optional link to one
+    source entry or a set of carriers, and the filters' matches."""
+
+    path: str
+    linked: tuple[str, str] | None = None
+    carriers: dict[str, set[str]] | None = None  # dataset -> individual ids (g_variants/{id})
+    matched: tuple[Matched, ...] = ()
+    only_id: str | None = None
+
+
+def consenting(refs: list[EntryRef], scopes: Scopes) -> list[EntryRef]:
+    """Records of people who did not opt out (their individual id is not in the list)."""
+    return [
+        r
+        for r in refs
+        if (r.individual_id or (r.entry_id if r.entry_type == "individual" else None))
+        not in scopes.opted_out
+    ]
+
+
+def select_entries(
+    repo: EntryRepository, scopes: Scopes, selection: Selection, dataset_id: str
+) -> list[EntryRef]:
+    """The entries of one dataset a selection finds (opted-out people removed)."""
+    stored = STORED_TYPES[selection.path]
+    if selection.only_id is not None:
+        refs = repo.by_id(stored, selection.only_id, [dataset_id])
+    else:
+        refs = repo.entries(stored, [dataset_id], linked=selection.linked)
+    refs = consenting(refs, scopes)
+    if selection.carriers is not None:
+        held = selection.carriers.get(dataset_id, set())
+        refs = [r for r in refs if r.individual_id in held or r.entry_id in held]
+    for matched in selection.matched:
+        refs = [r for r in refs if matched.passes(r)]
+    return refs
+
+
+def individuals_passing(
+    repo: EntryRepository, scopes: Scopes, matched: tuple[Matched, ...], dataset_id: str
+) -> set[str]:
+    """Ids of the dataset's consenting individuals that pass every filter."""
+    refs = consenting(repo.entries("individual", [dataset_id]), scopes)
+    return {r.entry_id for r in refs if all(m.passes(r) for m in matched)}
+
+
+def carriers_of(scopes: Scopes, held: BitMap, dataset_id: str) -> set[str]:
+    """Individual ids of the dataset's consenting samples in ``held``."""
+    out = set()
+    for sample_no in held - scopes.excluded:
+        owner = scopes.owners.get(sample_no)
+        if owner is not None and owner[0] == dataset_id:
+            out.add(owner[1])
+    return out
+
+
+@dataclass(frozen=True)
+class EntryAnswerContext:
+    dataset_id: str
+    level: Granularity
+    report: Callable[[int], Reported]
+
+
+def answer_entries(
+    session: Session,
+    scopes: Scopes,
+    selection: Selection,
+    contexts: list[EntryAnswerContext],
+    request: BeaconRequest,
+) -> list[DatasetAnswer]:
+    repo = EntryRepository(session)
+    answers = []
+    for context in contexts:
+        refs = select_entries(repo, scopes, selection, context.dataset_id)
+        page: list[dict[str, Any]] = []
+        if context.level is Granularity.RECORD and refs:
+            first = request.skip * request.limit
+            page = repo.documents(refs[first : first + request.limit])
+        count = context.report(len(refs))
+        if context.level is Granularity.BOOLEAN and refs:
+            count = Reported(1, "imprecise", 1)
+        answers.append(DatasetAnswer(context.dataset_id, context.level, count, page))
+    return answers

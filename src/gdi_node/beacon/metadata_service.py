@@ -1,0 +1,299 @@
+"""Beacon v2 queries over the metadata records: the entry types individuals, biosamples, runs,
+analyses (result sets), cohorts (a collection), the cross-entry paths of the default model,
+``/filtering_terms`` (framework ``beaconFilteringTermsResponse``) and handovers.
+
+Permits, granularity, the small-count policy and the query budget are the BeaconService's; this
+class only decides which records answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyroaring import BitMap
+from sqlalchemy.orm import Session
+
+from gdi_node.beacon import framework
+from gdi_node.beacon.carriers import from_bytes
+from gdi_node.beacon.entries import EntryRepository
+from gdi_node.beacon.entry_index import CUSTOM_FIELDS, FIELD_LABELS
+from gdi_node.beacon.entry_service import (
+    LINKS,
+    EntryAnswerContext,
+    Selection,
+    answer_entries,
+    carriers_of,
+    select_entries,
+)
+from gdi_node.beacon.handovers import dataset_handovers, entry_handovers, opted_out_aliases
+from gdi_node.beacon.metadata_files import ENTRY_TYPES
+from gdi_node.beacon.requests import BeaconRequest
+from gdi_node.beacon.responses import response_meta, shape_g_variants
+from gdi_node.beacon.scopes import Scopes
+from gdi_node.beacon.variants import AlleleKey
+from gdi_node.errors import NotFoundError
+from gdi_node.passport.authorizer import RequestFacts
+from gdi_node.passport.config import Disclosure
+from gdi_node.passport.permits import Permit
+from gdi_node.passport.principal import Principal
+
+if TYPE_CHECKING:
+    from gdi_node.beacon.service import BeaconService
+
+
+_CUSTOM_PREFIXES = {name for names in CUSTOM_FIELDS.values() for name in names}
+
+
+class MetadataQueries:
+    def __init__(self, beacon: BeaconService, public_url: str) -> None:
+        self._beacon = beacon
+        self._public_url = public_url
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def entries(
+        self,
+        path: str,
+        request: BeaconRequest,
+        principal: Principal,
+        facts: RequestFacts,
+        *,
+        only_id: str | None = None,
+        source: tuple[str, str] | None = None,
+        dataset_id: str | None = None,
+    ) -> dict[str, Any]:
+        """``/{path}``, ``/{path}/{id}``, ``/{source path}/{id}/{path}`` or
+        ``/datasets/{id}/{path}``."""
+        beacon = self._beacon
+        described = f"{path} {only_id or ''} {source or ''}".strip()
+        permits = beacon.permits(principal, facts, described, only=dataset_id)
+        granularity = beacon.granularity(request, permits)
+        budget_key = beacon.budget_key(principal, facts)
+        beacon.budget.check(budget_key)
+        with beacon.sessions() as session:
+            scopes = beacon.scopes_of(session)
+            ids = list(permits)
+            matched = beacon.filter_matches(session, scopes, request, ids)
+            selection = Selection(path, only_id=only_id, matched=matched)
+            if source is not None:
+                selection = self._linked(session, scopes, selection, source, ids)
+            contexts = [
+                EntryAnswerContext(d, beacon.level(granularity, p), beacon.policy_for(p).report)
+                for d, p in permits.items()
+            ]
+            answers = answer_entries(session, scopes, selection, contexts, request)
+            handovers = self._handovers(session, scopes, path, answers, permits)
+        if only_id is not None and not any(a.exists for a in answers):
+            raise NotFoundError(f"no {ENTRY_TYPES[path]} {only_id!r} the caller may know of")
+        rare = beacon.budget.config.rare_carriers
+        revealed = sum(1 for a in answers if a.exists and a.count.precision == "exact")
+        small = sum(1 for a in answers if a.exists and a.count.value <= rare)
+        beacon.budget.spend(
+            budget_key,
+            beacon.budget.config.base_cost + min(revealed, small) * beacon.budget.config.rare_cost,
+        )
+        meta = response_meta(beacon.beacon_id, request, framework.BY_PATH[path], granularity)
+        response = shape_g_variants(meta, request, granularity, answers)
+        for result_set in response.get("response", {}).get("resultSets", []):
+            found = handovers.get(result_set["id"])
+            if found:
+                result_set["resultsHandovers"] = found
+        return response
+
+    def _linked(
+        self,
+        session: Session,
+        scopes: Scopes,
+        selection: Selection,
+        source: tuple[str, str],
+        dataset_ids: list[str],
+    ) -> Selection:
+        source_path, source_id = source
+        if source_path == "g_variants":
+            key = AlleleKey.parse(source_id)
+            if key is None:
+                raise NotFoundError(f"no variant {source_id!r}")
+            return Selection(
+                selection.path,
+                carriers=self._carriers(session, scopes, key, dataset_ids),
+                matched=selection.matched,
+            )
+        if source_path == "cohorts":
+            members = scopes.groups.get(("cohort", source_id), BitMap())
+            held = {d: carriers_of(scopes, members, d) for d in dataset_ids}
+            return Selection(selection.path, carriers=held, matched=selection.matched)
+        column = LINKS[(source_path, selection.path)]
+        return Selection(selection.path, linked=(column, source_id), matched=selection.matched)
+
+    def _carriers(
+        self, session: Session, scopes: Scopes, key: AlleleKey, dataset_ids: list[str]
+    ) -> dict[str, set[str]]:
+        """Individuals (and their samples' biosamples) carrying the allele, per dataset."""
+        from gdi_node.beacon.repository import VariantRepository
+
+        rows = VariantRepository(session, scopes.max_span).by_allele(key, dataset_ids)
+        out: dict[str, set[str]] = {d: set() for d in dataset_ids}
+        for row in rows:
+            held = from_bytes(row.one_copy) | from_bytes(row.two_copies)
+            for sample_no in held - scopes.excluded:
+                owner = scopes.owners.get(sample_no)
+                if owner is not None:
+                    out.setdefault(owner[0], set()).update((owner[1], owner[2]))
+        return out
+
+    def _handovers(
+        self,
+        session: Session,
+        scopes: Scopes,
+        path: str,
+        answers: list[Any],
+        permits: dict[str, Any],
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Per dataset, handovers to the files of the runs/analyses shown (file permits only)."""
+        if path not in ("runs", "analyses"):
+            return {}
+        excluded = opted_out_aliases(session, scopes.opted_out)
+        out = {}
+        for answer in answers:
+            if not answer.results or not permits[answer.dataset_id].allows(Disclosure.FILE):
+                continue
+            ids = [str(r["id"]) for r in answer.results]
+            found = entry_handovers(session, self._public_url, answer.dataset_id, ids, excluded)
+            if found:
+                out[answer.dataset_id] = found
+        return out
+
+    # -- datasets (a collection) -----------------------------------------------------------
+
+    def datasets(
+        self, request: BeaconRequest, principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        beacon = self._beacon
+        permits = beacon.permits(principal, facts, "datasets")
+        return self._dataset_collection(request, permits)
+
+    def dataset(
+        self, dataset_id: str, request: BeaconRequest, principal: Principal, facts: RequestFacts
+    ) -> dict[str, Any]:
+        beacon = self._beacon
+        permits = beacon.permits(principal, facts, f"datasets/{dataset_id}", only=dataset_id)
+        return self._dataset_collection(request, permits)
+
+    def _dataset_collection(
+        self, request: BeaconRequest, permits: dict[str, Permit]
+    ) -> dict[str, Any]:
+        """The datasets (their stored dataset record, if any, over the declared name and
+        description) and, for callers who may fetch files, handovers to their files."""
+        beacon = self._beacon
+        with beacon.sessions() as session:
+            scopes = beacon.scopes_of(session)
+            matched = beacon.filter_matches(session, scopes, request, list(permits))
+            repo = EntryRepository(session)
+            stored = {r.dataset_id: r for r in repo.entries("dataset", list(permits))}
+            records = dict(zip(stored, repo.documents(list(stored.values())), strict=True))
+            documents, handovers = [], []
+            excluded: set[str] | None = None
+            for dataset_id, permit in permits.items():
+                ref = stored.get(dataset_id)
+                if matched and (ref is None or not all(m.passes(ref) for m in matched)):
+                    continue
+                documents.append(self._dataset_document(dataset_id, records.get(dataset_id)))
+                if permit.allows(Disclosure.FILE):
+                    if excluded is None:
+                        excluded = opted_out_aliases(session, scopes.opted_out)
+                    handovers += dataset_handovers(session, self._public_url, dataset_id, excluded)
+        response = beacon.collections(request, documents, framework.BY_PATH["datasets"])
+        if handovers:
+            response["beaconHandovers"] = handovers
+        return response
+
+    def _dataset_document(self, dataset_id: str, stored: dict[str, Any] | None) -> dict[str, Any]:
+        declared = next(d for d in self._beacon.settings.datasets if d.id == dataset_id)
+        info = dict((stored or {}).get("info") or {})
+        info["securityLevel"] = declared.security_level.value
+        if stored is not None and stored.get("id") != declared.id:
+            info["recordId"] = stored.get("id")
+        return {
+            **(stored or {}),
+            "id": declared.id,
+            "name": (stored or {}).get("name") or declared.name,
+            "description": (stored or {}).get("description")
+            or declared.description
+            or declared.name,
+            "info": info,
+        }
+
+    # -- cohorts (a collection) ---------------------------------------------------------------
+
+    def cohorts(
+        self,
+        request: BeaconRequest,
+        principal: Principal,
+        facts: RequestFacts,
+        *,
+        only_id: str | None = None,
+    ) -> dict[str, Any]:
+        beacon = self._beacon
+        permits = beacon.permits(principal, facts, f"cohorts {only_id or ''}".strip())
+        with beacon.sessions() as session:
+            scopes = beacon.scopes_of(session)
+            repo = EntryRepository(session)
+            refs = []
+            for dataset_id in permits:
+                refs += select_entries(
+                    repo, scopes, Selection("cohorts", only_id=only_id), dataset_id
+                )
+            matched = beacon.filter_matches(session, scopes, request, list(permits))
+            refs = [r for r in refs if all(m.passes(r) for m in matched)]
+            documents = repo.documents(refs)
+        if only_id is not None and not documents:
+            raise NotFoundError(f"no cohort {only_id!r} the caller may know of")
+        return beacon.collections(request, documents, framework.BY_PATH["cohorts"])
+
+    # -- filtering terms ----------------------------------------------------------------------
+
+    def filtering_terms(
+        self,
+        request: BeaconRequest,
+        principal: Principal,
+        facts: RequestFacts,
+        *,
+        dataset_id: str | None = None,
+        entry_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Terms and fields present in the records of the datasets the caller may know of."""
+        beacon = self._beacon
+        permits = beacon.permits(principal, facts, "filtering_terms", only=dataset_id)
+        ontologies = beacon.ontologies
+        with beacon.sessions() as session:
+            summary = EntryRepository(session).summary(list(permits))
+        terms: list[dict[str, Any]] = []
+        resources = {}
+        for term, scopes in sorted(summary.terms.items()):
+            if entry_type is not None and entry_type not in scopes:
+                continue
+            resource = ontologies.resource_of(term)
+            item: dict[str, Any] = {"id": term, "scopes": sorted(scopes)}
+            if resource is not None:
+                item["type"] = resource.name
+                resources[resource.id] = resource.document()
+                label = ontologies.label(term)
+                if label:
+                    item["label"] = label
+            elif term.split(":", 1)[0] in _CUSTOM_PREFIXES:
+                item["type"] = "custom"
+            else:
+                item["type"] = "ontologyTerm"
+            terms.append(item)
+        for field_id, kind in sorted(summary.fields.items()):
+            scopes = summary.field_scopes[field_id]
+            if entry_type is not None and entry_type not in scopes:
+                continue
+            item = {"id": field_id, "type": "alphanumeric", "scopes": sorted(scopes)}
+            item["label"] = FIELD_LABELS.get(field_id, f"{field_id} ({kind})")
+            terms.append(item)
+        page = terms[request.skip * request.limit : (request.skip + 1) * request.limit]
+        return {
+            "meta": framework.informational_meta(beacon.settings),
+            "response": {"filteringTerms": page, "resources": list(resources.values())},
+        }
