@@ -127,7 +127,9 @@ def loaded(kind: str, cohort: Path) -> tuple[Settings, dict[str, Any]]:
     fresh = not facts_file.exists()
     database_url = postgres_url(fresh=fresh) if kind == "postgresql" else None
     settings = settings_for(folder / "data", database_url)
-    if not fresh:
+    if not fresh:  # loaded by an earlier revision of the node: bring its schema up to date
+        with migrated_sessions(settings):
+            pass
         return settings, json.loads(facts_file.read_text(encoding="utf-8"))
     if database_url is None:
         shutil.rmtree(folder / "data", ignore_errors=True)

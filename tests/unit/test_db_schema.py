@@ -31,7 +31,7 @@ def test_upgrade_is_idempotent_and_reaches_head(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
     engine.dispose()
 
 

@@ -9,12 +9,23 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Request threads (a2wsgi's pool, the data endpoint's) each hold a connection while they work;
+# a pool smaller than that churns: every overflow connection is opened, used once and closed,
+# paying the pragmas and an empty page cache each time.
+# SQLite connections are cheap and unlimited; a PostgreSQL server allows ~100 per instance in
+# all, shared by every worker of every replica.
+SQLITE_POOL = (32, 16)
+POSTGRES_POOL = (10, 10)
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # reads through a shared memory map of the file (the OS page cache) instead of copying
+    # pages into each connection's private cache
+    cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
 
@@ -33,11 +44,20 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 5})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 5},
+            pool_size=SQLITE_POOL[0],
+            max_overflow=SQLITE_POOL[1],
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, pool_size=5, max_overflow=10
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+        pool_size=POSTGRES_POOL[0],
+        max_overflow=POSTGRES_POOL[1],
     )
 
 

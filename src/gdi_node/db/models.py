@@ -162,6 +162,7 @@ class AuditChainHead(Base):
 # operations at query time (gdi_node.beacon.carriers).
 
 VARIANT_ID = BigInteger().with_variant(Integer(), "sqlite")
+_LOCATED_COLUMNS = ("assembly", "chrom", "start", "end", "dataset_id", "ref", "alt", "carriers")
 
 
 class BeaconCallset(Base):
@@ -225,7 +226,8 @@ class BeaconVariant(Base):
 
     __tablename__ = "beacon_variants"
     __table_args__ = (
-        Index("ix_beacon_variants_position", "assembly", "chrom", "start"),
+        # covering: region counts read the index only (migration 0006)
+        Index("ix_beacon_variants_located", *_LOCATED_COLUMNS),
         Index("ix_beacon_variants_callset_id", "callset_id"),
     )
 
