@@ -14,42 +14,26 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gdi_node.demo.beacon_demo import epileptic_individual
+
 SEIZURE = "HP:0001250"
 TONIC_CLONIC = "HP:0002069"
 BLOOD = {"id": "UBERON:0000178", "label": "blood"}
 
 
 def _individual(n: int) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": f"IND-{n}",
-        "sex": (
-            {"id": "NCIT:C16576", "label": "female"}
-            if n % 2
-            else {"id": "NCIT:C20197", "label": "male"}
-        ),
-        "diseases": [
-            {
-                "diseaseCode": {"id": "MONDO:0005027", "label": "epilepsy"},
-                "ageOfOnset": {"iso8601duration": f"P{n * 10}Y"},
-                "notes": "seizure onset recorded" if n == 1 else "routine entry",
-            }
-        ],
-        "measures": [
-            {
-                "assayCode": {"id": "LOINC:26515-7", "label": "Platelets [#/volume] in Blood"},
-                "measurementValue": {
-                    "value": n * 50,
-                    "unit": {"id": "NCIT:C67245", "label": "Thousand Cells"},
-                },
-            }
-        ],
-    }
-    if n <= 3:
-        feature = {"featureType": {"id": TONIC_CLONIC, "label": "Bilateral tonic-clonic seizure"}}
-        record["phenotypicFeatures"] = [feature]
-    elif n == 4:
-        record["phenotypicFeatures"] = [{"featureType": {"id": SEIZURE, "label": "Seizure"}}]
-    elif n == 5:
+    record = epileptic_individual(f"IND-{n}", n, n * 10)
+    record["diseases"][0]["notes"] = "seizure onset recorded" if n == 1 else "routine entry"
+    record["measures"] = [
+        {
+            "assayCode": {"id": "LOINC:26515-7", "label": "Platelets [#/volume] in Blood"},
+            "measurementValue": {
+                "value": n * 50,
+                "unit": {"id": "NCIT:C67245", "label": "Thousand Cells"},
+            },
+        }
+    ]
+    if n == 5:
         feature = {"featureType": {"id": SEIZURE, "label": "Seizure"}, "excluded": True}
         record["phenotypicFeatures"] = [feature]
     return record

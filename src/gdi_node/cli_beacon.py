@@ -107,7 +107,10 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         for individual in change.unchanged:
             click.echo(f"unchanged {individual}")
         for individual in change.not_loaded:
-            click.echo(f"note: {individual} has no genotyped sample loaded (yet)", err=True)
+            click.echo(
+                f"note: {individual} has no genotyped sample or individual record loaded (yet)",
+                err=True,
+            )
 
     @consent.command("opt-out")
     @click.option("--individual", "individuals", multiple=True, help="Individual id (repeatable).")

@@ -68,7 +68,6 @@ def run_server(settings: Settings, config_file: Path | None, *, migrate: bool = 
         port=server.port,
         workers=server.workers,
         timeout_graceful_shutdown=int(server.graceful_timeout),
-        timeout_worker_healthcheck=server.worker_healthcheck_seconds,
         log_config=None,
         access_log=False,
         proxy_headers=True,

@@ -75,15 +75,10 @@ class NodeInfo(_Strict):
 
 
 class ServerSettings(_Strict):
-    """uvicorn's server. With several workers, its supervisor kills a worker that does not
-    answer a health ping within ``worker_healthcheck_seconds`` (and its streams with it);
-    uvicorn's 5 s default killed busy workers mid-stream (a CRAM->BAM transcode) under load."""
-
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     graceful_timeout: float = Field(default=10.0, gt=0, le=600)
-    worker_healthcheck_seconds: int = Field(default=60, ge=1, le=3600)
 
 
 class LoggingSettings(_Strict):

@@ -371,3 +371,21 @@ def test_control_characters_in_a_query_are_audited_not_a_server_error(
     status, document = beacon(client, "/biosamples/BS-1/g_variants?geneId=%00BRAF", headers=grant)
     assert status == 200, document
     assert document["responseSummary"]["exists"] is False
+
+
+def test_a_small_exact_count_of_people_costs_like_a_rare_allele(tmp_path: Path) -> None:
+    """With exact small counts (threshold 1), singling out 3 people costs base + rare (21)."""
+    settings = build_node(tmp_path)
+    beacon_settings = settings.beacon.model_copy(update={"small_count_threshold": 1})
+    settings = with_budget(
+        settings.model_copy(update={"beacon": beacon_settings}), units=21, rare_cost=20
+    )
+    app = create_app(settings, validate_responses=True)
+    with app.test_client(client=("127.0.0.1", 40004)) as anonymous:
+        status, _ = beacon(anonymous, "/individuals?requestedGranularity=count")  # 11: costs 1
+        assert status == 200
+        small = f"/individuals?filters={TONIC_CLONIC}&requestedGranularity=count"
+        status, document = beacon(anonymous, small)  # exactly 3 people: costs 1 + 20
+        assert (status, document["responseSummary"]["numTotalResults"]) == (200, 3)
+        status, document = beacon(anonymous, "/individuals?requestedGranularity=count")
+        assert status == 429, document

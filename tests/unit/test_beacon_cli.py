@@ -72,7 +72,7 @@ def test_consent_commands_record_opt_outs_and_opt_ins(config_file: Path, tmp_pat
                          "--file", str(ids), "--reason", "letter 2026-11-22")  # fmt: skip
     assert code == 0
     assert out.splitlines() == ["opted-out A", "opted-out B", "opted-out NOT-LOADED"]
-    assert "NOT-LOADED has no genotyped sample loaded" in err
+    assert "NOT-LOADED has no genotyped sample or individual record loaded" in err
     code, out, _ = run("-c", str(config_file), "consent", "list")
     assert [line.split("\t")[0] for line in out.splitlines()] == ["A", "B", "NOT-LOADED"]
     assert "letter 2026-11-22" in out

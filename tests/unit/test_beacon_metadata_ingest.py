@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from gdi_node.beacon.consent import ConsentRegistry
 from gdi_node.beacon.entry_index import AGE, AGE_OF_ONSET, duration_days, index_record
 from gdi_node.beacon.metadata_ingest import MetadataIngestor, MetadataRejectedError
 from gdi_node.bootstrap import migrated_sessions
@@ -126,6 +127,9 @@ def test_phenopackets_become_an_individual_and_its_biosamples(
     with migrated_sessions(settings) as sessions:
         result = MetadataIngestor(sessions).ingest(phenopackets, "DS-PUBLIC")
         assert result.loaded == {"individual": 1, "biosample": 1}
+        # a person with a record but no genotypes is known to the consent registry
+        change = ConsentRegistry(sessions).opt_out(["IND-11", "NOBODY"])
+        assert change.not_loaded == ["NOBODY"]  # recorded all the same
         with sessions() as session:
             rows = {
                 e.entry_id: json.loads(e.document) for e in session.scalars(select(BeaconEntry))

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.generation import bump_generation
-from gdi_node.db.models import BeaconSample, ConsentOptOut
+from gdi_node.db.models import BeaconEntry, BeaconSample, ConsentOptOut
 from gdi_node.errors import InvalidInputError
 
 
@@ -22,7 +22,7 @@ from gdi_node.errors import InvalidInputError
 class ConsentChange:
     changed: list[str]  # individuals whose state changed
     unchanged: list[str]  # already in the requested state
-    not_loaded: list[str]  # no genotyped sample of theirs is loaded (yet): recorded anyway
+    not_loaded: list[str]  # no genotyped sample or record of theirs loaded (yet): recorded anyway
 
 
 def read_id_file(path: Path) -> list[str]:
@@ -90,8 +90,9 @@ class ConsentRegistry:
 
     @staticmethod
     def _loaded(session: Session, ids: list[str]) -> set[str]:
-        return set(
-            session.scalars(
-                select(BeaconSample.individual_id).where(BeaconSample.individual_id.in_(ids))
-            )
+        """Ids that name a genotyped sample's individual or an individual record."""
+        genotyped = select(BeaconSample.individual_id).where(BeaconSample.individual_id.in_(ids))
+        recorded = select(BeaconEntry.entry_id).where(
+            BeaconEntry.entry_type == "individual", BeaconEntry.entry_id.in_(ids)
         )
+        return set(session.scalars(genotyped)) | set(session.scalars(recorded))

@@ -33,7 +33,7 @@ from gdi_node.beacon.scopes import Scopes
 from gdi_node.beacon.variants import AlleleKey
 from gdi_node.errors import NotFoundError
 from gdi_node.passport.authorizer import RequestFacts
-from gdi_node.passport.config import Disclosure
+from gdi_node.passport.config import Audience, Disclosure
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
 
@@ -86,11 +86,18 @@ class MetadataQueries:
         if only_id is not None and not any(a.exists for a in answers):
             raise NotFoundError(f"no {ENTRY_TYPES[path]} {only_id!r} the caller may know of")
         rare = beacon.budget.config.rare_carriers
-        revealed = sum(1 for a in answers if a.exists and a.count.precision == "exact")
-        small = sum(1 for a in answers if a.exists and a.count.value <= rare)
+        # a small exact count singles out a few people: charged like a rare allele (not for
+        # datasets the caller holds a grant for, as with alleles)
+        small = sum(
+            1
+            for a in answers
+            if a.exists
+            and a.count.precision == "exact"
+            and a.count.value <= rare
+            and permits[a.dataset_id].audience is not Audience.CONTROLLED
+        )
         beacon.budget.spend(
-            budget_key,
-            beacon.budget.config.base_cost + min(revealed, small) * beacon.budget.config.rare_cost,
+            budget_key, beacon.budget.config.base_cost + small * beacon.budget.config.rare_cost
         )
         meta = response_meta(beacon.beacon_id, request, framework.BY_PATH[path], granularity)
         response = shape_g_variants(meta, request, granularity, answers)
