@@ -39,14 +39,14 @@ def _samples_of(path: str, entry_id: str) -> Within:
         out: dict[str, BitMap] = {}
         for ref in refs:
             held = out.setdefault(ref.dataset_id, BitMap())
-            for sample_no, (dataset, individual, biosample) in scopes.owners.items():
-                if dataset != ref.dataset_id or sample_no in scopes.excluded:
-                    continue
-                if path == "individuals":
-                    if individual == ref.entry_id:
-                        held.add(sample_no)
-                elif biosample in (ref.biosample_id, ref.entry_id):
+            if path == "individuals":
+                held |= scopes.samples_of_individuals(ref.dataset_id, {ref.entry_id})
+                continue
+            biosamples = (ref.biosample_id, ref.entry_id)  # a run's or an analysis's, or its own
+            for sample_no, (dataset, _, biosample) in scopes.owners.items():
+                if dataset == ref.dataset_id and biosample in biosamples:
                     held.add(sample_no)
+            held -= scopes.excluded
         return out
 
     return within
@@ -124,14 +124,13 @@ def operations(
     def one_cohort(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
         return metadata.cohorts(request_of(body), *caller("cohort", body), only_id=id)
 
-    def filtering_terms(
-        dataset: str | None = None, entry_type: str | None = None, with_id: bool = False
-    ) -> Handler:
+    def filtering_terms(*, per_dataset: bool = False, entry_type: str | None = None) -> Handler:
         def handler(body: Any = None, id: str | None = None, **_params: Any) -> dict[str, Any]:
-            request = request_of(body)
-            who = caller("filtering_terms", body)
             return metadata.filtering_terms(
-                request, *who, dataset_id=id if dataset else None, entry_type=entry_type
+                request_of(body),
+                *caller("filtering_terms", body),
+                dataset_id=id if per_dataset else None,
+                entry_type=entry_type,
             )
 
         return handler
@@ -145,7 +144,7 @@ def operations(
         "EntryTypes": informational(service.entry_types),
         "FilteringTerms": filtering_terms(),
         "IndividualsFilteringTerms": filtering_terms(entry_type="individual"),
-        "DatasetFilteringTerms": filtering_terms(dataset="yes"),
+        "DatasetFilteringTerms": filtering_terms(per_dataset=True),
         "CohortFilteringTerms": filtering_terms(entry_type="individual"),
         "GenomicVariants": g_variants,
         "OneGenomicVariant": one_g_variant,

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from pyroaring import BitMap
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon import carriers
 from gdi_node.beacon.annotations import molecular_effect_ids, short_protein_change
 from gdi_node.beacon.assemblies import Assembly, known_assemblies
-from gdi_node.beacon.ingest import _delete_callset, _sample_numbers, _write
+from gdi_node.beacon.ingest import delete_callset, find_callset, sample_numbers, write_alleles
 from gdi_node.beacon.metadata_files import load_json
 from gdi_node.beacon.sample_sheet import SampleInfo
 from gdi_node.beacon.variants import genomic_hgvs, variant_type
@@ -135,19 +134,15 @@ def load_bff_variants(
         if (folder / sibling).is_file():
             digest.update((folder / sibling).read_bytes())
     sha256 = digest.hexdigest()
-    existing = session.scalars(
-        select(BeaconCallset).where(
-            BeaconCallset.dataset_id == dataset_id, BeaconCallset.name == path.name
-        )
-    ).first()
+    existing = find_callset(session, dataset_id, path.name)
     status = "loaded"
     if existing is not None:
         if existing.sha256 == sha256:
             return BffVariantsResult(path.name, "unchanged", existing.allele_count, len(targets))
-        _delete_callset(session, existing.id)
+        delete_callset(session, existing.id)
         status = "replaced"
     infos = [SampleInfo(b, individuals_of.get(b, b), b) for b in targets]
-    numbers = _sample_numbers(session, dataset_id, infos, True)
+    numbers = sample_numbers(session, dataset_id, infos, True)
     rows = [_row(r, i) for i, r in enumerate(records) if isinstance(r, dict)]
     assembly, _ = _assembly_of(rows[0][4]) if rows else (known_assemblies().default, "")
     callset = BeaconCallset(
@@ -189,5 +184,5 @@ def load_bff_variants(
             )
         )  # fmt: skip
     if batch:
-        _write(session, batch)
+        write_alleles(session, batch)
     return BffVariantsResult(path.name, status, len(rows), len(targets))

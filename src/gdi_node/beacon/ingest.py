@@ -129,11 +129,7 @@ class VcfIngestor:
                     f"dataset {dataset_id!r} is not declared; add it under 'datasets:' in the"
                     " configuration"
                 )
-            existing = session.scalars(
-                select(BeaconCallset).where(
-                    BeaconCallset.dataset_id == dataset_id, BeaconCallset.name == path.name
-                )
-            ).first()
+            existing = find_callset(session, dataset_id, path.name)
             status = "loaded"
             if existing is not None:
                 if existing.sha256 == sha256 and not sample_sheet:
@@ -146,10 +142,10 @@ class VcfIngestor:
                         f"{path.name} is already loaded into {dataset_id} with other content;"
                         " pass --update to replace it"
                     )
-                _delete_callset(session, existing.id)
+                delete_callset(session, existing.id)
                 status = "replaced"
             infos = [sheet.get(name) or SampleInfo.plain(name) for name in names]
-            numbers = _sample_numbers(session, dataset_id, infos, bool(sheet))
+            numbers = sample_numbers(session, dataset_id, infos, bool(sheet))
             callset = BeaconCallset(
                 dataset_id=dataset_id,
                 name=path.name,
@@ -189,11 +185,11 @@ class VcfIngestor:
                 batch.append((row, terms))
                 span = max(span, row["end"] - row["start"])
             if len(batch) >= self._batch_size:
-                alleles += _write(session, batch)
+                alleles += write_alleles(session, batch)
                 batch = []
                 self._progress(records, alleles)
         if batch:
-            alleles += _write(session, batch)
+            alleles += write_alleles(session, batch)
         self._progress(records, alleles)
         return records, alleles, span
 
@@ -285,7 +281,7 @@ def _annotations(
     return merged
 
 
-def _write(session: Session, batch: list[tuple[dict[str, Any], list[Term]]]) -> int:
+def write_alleles(session: Session, batch: list[tuple[dict[str, Any], list[Term]]]) -> int:
     ids = session.execute(
         insert(_VARIANTS).returning(_VARIANTS.c.id, sort_by_parameter_order=True),
         [row for row, _ in batch],
@@ -299,7 +295,7 @@ def _write(session: Session, batch: list[tuple[dict[str, Any], list[Term]]]) -> 
     return len(batch)
 
 
-def _sample_numbers(
+def sample_numbers(
     session: Session, dataset_id: str, infos: list[SampleInfo], from_sheet: bool
 ) -> npt.NDArray[np.uint32]:
     """Node-wide numbers of the VCF's samples: existing ones kept, new ones assigned (one
@@ -365,7 +361,16 @@ def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
                 session.execute(text(f"ANALYZE {table}"))
 
 
-def _delete_callset(session: Session, callset_id: int) -> None:
+def find_callset(session: Session, dataset_id: str, name: str) -> BeaconCallset | None:
+    """The dataset's callset loaded from a file of this name, if any."""
+    return session.scalars(
+        select(BeaconCallset).where(
+            BeaconCallset.dataset_id == dataset_id, BeaconCallset.name == name
+        )
+    ).first()
+
+
+def delete_callset(session: Session, callset_id: int) -> None:
     variant_ids = select(_VARIANTS.c.id).where(_VARIANTS.c.callset_id == callset_id)
     session.execute(delete(_TERMS).where(_TERMS.c.variant_id.in_(variant_ids)))
     session.execute(delete(_VARIANTS).where(_VARIANTS.c.callset_id == callset_id))

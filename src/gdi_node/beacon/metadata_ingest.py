@@ -92,8 +92,9 @@ class MetadataIngestor:
             problems += _broken_links(session, dataset_id, records)
             if problems:
                 raise MetadataRejectedError(problems)
+            stored = _stored_documents(session, dataset_id, records)
             for item in records:
-                self._store(session, dataset_id, item, result)
+                self._store(session, dataset_id, item, result, stored)
             owners = _biosample_owners(session, dataset_id)
             for path in variant_files:
                 if path.name.removesuffix(".json") != "genomicVariations":
@@ -134,7 +135,11 @@ class MetadataIngestor:
 
     @staticmethod
     def _store(
-        session: Session, dataset_id: str, item: MetadataRecord, result: MetadataIngestResult
+        session: Session,
+        dataset_id: str,
+        item: MetadataRecord,
+        result: MetadataIngestResult,
+        stored: dict[tuple[str, str], tuple[int, str]],
     ) -> None:
         record = item.record
         document = json.dumps(record, sort_keys=True, separators=(",", ":"))
@@ -145,21 +150,16 @@ class MetadataIngestor:
             biosample = record["id"]
         elif item.entry_type == "run":
             run = record["id"]
-        existing = session.execute(
-            select(_ENTRIES.c.entry_no, _ENTRIES.c.document).where(
-                _ENTRIES.c.entry_type == item.entry_type,
-                _ENTRIES.c.dataset_id == dataset_id,
-                _ENTRIES.c.entry_id == record["id"],
-            )
-        ).first()
+        existing = stored.get((item.entry_type, record["id"]))
         result.loaded[item.entry_type] = result.loaded.get(item.entry_type, 0) + 1
-        if existing is not None and existing.document == document:
+        if existing is not None and existing[1] == document:
             result.unchanged += 1
             return
         if existing is not None:
-            session.execute(delete(_TERMS).where(_TERMS.c.entry_no == existing.entry_no))
-            session.execute(delete(_VALUES).where(_VALUES.c.entry_no == existing.entry_no))
-            session.execute(delete(_ENTRIES).where(_ENTRIES.c.entry_no == existing.entry_no))
+            entry_no = existing[0]
+            session.execute(delete(_TERMS).where(_TERMS.c.entry_no == entry_no))
+            session.execute(delete(_VALUES).where(_VALUES.c.entry_no == entry_no))
+            session.execute(delete(_ENTRIES).where(_ENTRIES.c.entry_no == entry_no))
             result.replaced += 1
         else:
             result.added += 1
@@ -189,6 +189,29 @@ class MetadataIngestor:
                     for f, n, t in index.values
                 ],
             )
+
+
+def _stored_documents(
+    session: Session, dataset_id: str, records: list[MetadataRecord]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(entry type, id) -> (entry_no, document) of the stored records this load names: one
+    query per 500 ids, not one per record."""
+    ids: dict[str, list[str]] = {}
+    for item in records:
+        ids.setdefault(item.entry_type, []).append(item.record["id"])
+    out = {}
+    for entry_type, names in ids.items():
+        for start in range(0, len(names), 500):
+            rows = session.execute(
+                select(_ENTRIES.c.entry_id, _ENTRIES.c.entry_no, _ENTRIES.c.document).where(
+                    _ENTRIES.c.entry_type == entry_type,
+                    _ENTRIES.c.dataset_id == dataset_id,
+                    _ENTRIES.c.entry_id.in_(names[start : start + 500]),
+                )
+            )
+            for entry_id, entry_no, document in rows:
+                out[(entry_type, str(entry_id))] = (int(entry_no), str(document))
+    return out
 
 
 def _biosample_owners(session: Session, dataset_id: str) -> dict[str, str]:

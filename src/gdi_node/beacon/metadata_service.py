@@ -27,6 +27,7 @@ from gdi_node.beacon.entry_service import (
 )
 from gdi_node.beacon.handovers import dataset_handovers, entry_handovers, opted_out_aliases
 from gdi_node.beacon.metadata_files import ENTRY_TYPES
+from gdi_node.beacon.repository import VariantRepository
 from gdi_node.beacon.requests import BeaconRequest
 from gdi_node.beacon.responses import response_meta, shape_g_variants
 from gdi_node.beacon.scopes import Scopes
@@ -136,8 +137,6 @@ class MetadataQueries:
         self, session: Session, scopes: Scopes, key: AlleleKey, dataset_ids: list[str]
     ) -> dict[str, set[str]]:
         """Individuals (and their samples' biosamples) carrying the allele, per dataset."""
-        from gdi_node.beacon.repository import VariantRepository
-
         rows = VariantRepository(session, scopes.max_span).by_allele(key, dataset_ids)
         out: dict[str, set[str]] = {d: set() for d in dataset_ids}
         for row in rows:

@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from gdi_node.beacon.assemblies import known_assemblies
 from gdi_node.beacon.requests import VariantQuery
 from gdi_node.beacon.variants import AlleleKey, stored_types, variant_length
 from gdi_node.db.models import (
@@ -297,3 +298,40 @@ def sample_rows(session: Session) -> SampleRows:
         )
     ]
     return SampleRows(samples, opted_out, opted_out_individuals, groups, callsets)
+
+
+def locate(query: VariantQuery) -> tuple[list[str], Located | None]:
+    """The assemblies a query searches and, for a position query, its resolved sequence.
+
+    ``assemblyId`` decides when given. Otherwise a RefSeq accession (in ``referenceName`` or a
+    genomic HGVS) names its own assembly; other positions are on the default assembly; gene,
+    amino-acid and HGVS queries without an accession search every assembly.
+    """
+    assemblies = known_assemblies()
+    if query.assembly_id:
+        found = assemblies.get(query.assembly_id)
+        if found is None:
+            raise InvalidInputError(
+                f"unknown assemblyId {query.assembly_id!r}; known: {', '.join(assemblies.ids)}"
+            )
+        chosen = [found]
+    else:
+        sequence = query.reference_name or (query.genomic_allele_short_form or "").split(":")[0]
+        named = [
+            a
+            for a in (assemblies.get(i) for i in assemblies.ids)
+            if a is not None
+            and sequence.upper().startswith(("NC_", "REFSEQ:"))
+            and a.canonical(sequence)
+        ]
+        if named:
+            chosen = named[:1]
+        elif query.reference_name:
+            chosen = [assemblies.default]
+        else:
+            chosen = [a for a in (assemblies.get(i) for i in assemblies.ids) if a is not None]
+    ids = [a.id for a in chosen]
+    if not query.reference_name:
+        return ids, None
+    name = query.reference_name
+    return ids, Located(chosen[0].id, chosen[0].canonical(name) or name)

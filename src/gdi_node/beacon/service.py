@@ -26,14 +26,13 @@ from gdi_node.beacon.answers import (
     answer_dataset,
     answer_from_totals,
 )
-from gdi_node.beacon.assemblies import known_assemblies
 from gdi_node.beacon.budget import QueryBudget
 from gdi_node.beacon.entries import EntryRepository
 from gdi_node.beacon.entry_service import individuals_passing
 from gdi_node.beacon.filter_match import FilterIndexCache, Matched
 from gdi_node.beacon.ontology import Ontologies, load_cached, ontology_files
 from gdi_node.beacon.precision import EXACT, CountPolicy
-from gdi_node.beacon.repository import Located, VariantRepository
+from gdi_node.beacon.repository import Located, VariantRepository, locate
 from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
 from gdi_node.beacon.responses import response_meta, shape_g_variants
 from gdi_node.beacon.scopes import ScopeCache, Scopes
@@ -214,7 +213,7 @@ class BeaconService:
                 rows = repo.by_allele(key, ids)
                 answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
             else:
-                assemblies, located = _locate(query)
+                assemblies, located = locate(query)
                 if light and _countable_in_database(query):
                     answers = self._answer_counted(
                         repo, contexts, scopes, request, (query, located, assemblies)
@@ -267,8 +266,8 @@ class BeaconService:
             controlled = permit.audience is Audience.CONTROLLED
             contexts[dataset_id] = AnswerContext(
                 dataset_id=dataset_id,
-                level=min(granularity, _GRANULARITY[permit.disclosure], key=lambda g: g.rank),
-                policy=EXACT if controlled else self._policy,
+                level=self.level(granularity, permit),
+                policy=self.policy_for(permit),
                 source=(
                     self._dataset_name(dataset_id),
                     f"{self._base_url}/datasets/{dataset_id}",
@@ -334,8 +333,6 @@ class BeaconService:
     def _dataset_name(self, dataset_id: str) -> str:
         return next((d.name for d in self._settings.datasets if d.id == dataset_id), dataset_id)
 
-    # -- shaping -----------------------------------------------------------------------------
-
     # -- permits -----------------------------------------------------------------------------
 
     def permits(
@@ -388,43 +385,6 @@ def _budget_key(principal: Principal, facts: RequestFacts) -> str:
     if identity is not None:
         return f"{identity[0]}|{identity[1]}"[:200]
     return f"address:{facts.client_address or 'unknown'}"
-
-
-def _locate(query: VariantQuery) -> tuple[list[str], Located | None]:
-    """The assemblies a query searches and, for a position query, its resolved sequence.
-
-    ``assemblyId`` decides when given. Otherwise a RefSeq accession (in ``referenceName`` or a
-    genomic HGVS) names its own assembly; other positions are on the default assembly; gene,
-    amino-acid and HGVS queries without an accession search every assembly.
-    """
-    assemblies = known_assemblies()
-    if query.assembly_id:
-        found = assemblies.get(query.assembly_id)
-        if found is None:
-            raise InvalidInputError(
-                f"unknown assemblyId {query.assembly_id!r}; known: {', '.join(assemblies.ids)}"
-            )
-        chosen = [found]
-    else:
-        sequence = query.reference_name or (query.genomic_allele_short_form or "").split(":")[0]
-        named = [
-            a
-            for a in (assemblies.get(i) for i in assemblies.ids)
-            if a is not None
-            and sequence.upper().startswith(("NC_", "REFSEQ:"))
-            and a.canonical(sequence)
-        ]
-        if named:
-            chosen = named[:1]
-        elif query.reference_name:
-            chosen = [assemblies.default]
-        else:
-            chosen = [a for a in (assemblies.get(i) for i in assemblies.ids) if a is not None]
-    ids = [a.id for a in chosen]
-    if not query.reference_name:
-        return ids, None
-    name = query.reference_name
-    return ids, Located(chosen[0].id, chosen[0].canonical(name) or name)
 
 
 def _describe(query: VariantQuery) -> str:
