@@ -34,6 +34,7 @@ from gdi_node.apis import (
 from gdi_node.app_errors import error_handler
 from gdi_node.beacon import service as beacon_service
 from gdi_node.db.engine import make_engine, make_session_factory
+from gdi_node.direct import DirectAnswerMiddleware
 from gdi_node.drs import service as drs_service
 from gdi_node.errors import DomainError
 from gdi_node.guards import BodySizeGuard, ControlCharacterGuard
@@ -156,6 +157,13 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
             position=MiddlewarePosition.BEFORE_CONTEXT,
             data=runtime.htsget.data,
         )
+    beacon = next(m for m in mounts if m.name == "beacon")
+    app.add_middleware(
+        DirectAnswerMiddleware,
+        position=MiddlewarePosition.BEFORE_CONTEXT,
+        base_path=beacon.base_path,
+        operations=beacon.operations,
+    )
     handler = error_handler(mounts, MethodIndex(mounts))
     for exc_type in (DomainError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc_type, handler)

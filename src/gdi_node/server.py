@@ -7,6 +7,7 @@ are created per process at start-up, never at import.
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import logging
 import os
@@ -28,6 +29,9 @@ def app_from_environment() -> object:
 
     settings = load_settings()
     configure_logging(settings.logging.level, settings.logging.format)
+    # a native crash (htslib, SQLite, a C extension) kills the worker without a Python
+    # traceback; this prints every thread's Python stack to stderr first, for the log
+    faulthandler.enable()
     app = create_app(settings)
     # Everything built so far (specs, validators, engines) lives as long as the worker: move it
     # out of the collector's reach so a full collection scans only request garbage. Without

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from gdi_node.app import create_app
 from gdi_node.beacon.consent import ConsentRegistry
 from gdi_node.beacon.ingest import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.db.models import BeaconCallset
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
 from tests.beacon_data import ANN_HEADER, write_vcf
@@ -381,3 +383,60 @@ def test_stored_carrier_counts_and_bitmaps_find_the_same_variants(
             assert seen() == light
         finally:
             registry.opt_in(["IND-10"])
+
+
+def test_an_allele_stored_twice_counts_once_in_counts_and_pages(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Copies of one allele (in two callsets of a dataset, or twice in one file) are one
+    variant. A dataset without copies is counted as rows; a load that brings a copy marks
+    its callset, and counts group copies again."""
+    settings = node_settings(tmp_path, "http://testserver", database_url)
+    two = ["S1", "S2"]
+    first = write_vcf(tmp_path / "first.vcf.gz", two, [
+        "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\t0/0",
+        "chr22\t200\t.\tA\tT\t.\tPASS\t.\tGT\t0/1\t0/0",
+    ])  # fmt: skip
+    second = write_vcf(tmp_path / "second.vcf.gz", two, [
+        "chr22\t300\t.\tC\tT\t.\tPASS\t.\tGT\t0/0\t0/1",
+    ])  # fmt: skip
+    again = write_vcf(tmp_path / "again.vcf.gz", two, [
+        "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/0\t1/1",
+    ])  # fmt: skip
+    doubled = write_vcf(tmp_path / "doubled.vcf.gz", ["C1"], [
+        "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1",
+        "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0/1",
+    ])  # fmt: skip
+    query = "/g_variants?referenceName=22&start=0&end=1000&requestedGranularity=record"
+
+    def answer(client: Any, dataset: str) -> tuple[int, list[str]]:
+        granted = passport(settings, [dataset])
+        _, document = beacon(client, f"/datasets/{dataset}{query}&limit=50", headers=granted)
+        results = document["response"]["resultSets"][0]["results"]
+        return document["responseSummary"]["numTotalResults"], [
+            r["variantInternalId"] for r in results
+        ]
+
+    def shares(sessions: Any) -> dict[str, bool]:
+        with sessions() as session:
+            rows = session.execute(select(BeaconCallset.name, BeaconCallset.shares_alleles))
+            return {str(row[0]): bool(row[1]) for row in rows}
+
+    with migrated_sessions(settings) as sessions:
+        VcfIngestor(sessions).ingest(first, "OPEN")
+        VcfIngestor(sessions).ingest(second, "OPEN")
+        VcfIngestor(sessions).ingest(doubled, "CTRL")
+        assert shares(sessions) == {
+            "first.vcf.gz": False, "second.vcf.gz": False, "doubled.vcf.gz": True,
+        }  # fmt: skip
+        with create_app(settings, validate_responses=True).test_client(
+            client=("127.0.0.1", 40000)
+        ) as client:
+            assert answer(client, "OPEN")[0] == 3
+            assert answer(client, "CTRL") == (1, ["GRCh38:22:100:A:G"])
+            VcfIngestor(sessions).ingest(again, "OPEN")
+            assert shares(sessions)["again.vcf.gz"] is True
+            total, ids = answer(client, "OPEN")
+            assert (total, len(ids), len(set(ids))) == (3, 3, 3)
+            _, counted = beacon(client, f"/datasets/OPEN{query.replace('record', 'count')}")
+            assert counted["responseSummary"]["numTotalResults"] == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -107,6 +108,30 @@ def test_two_workers_share_the_data_listener_and_stop_cleanly(
         assert time.monotonic() - started < 15
         lines = node.log_lines()
     assert sum("data listener on" in line for line in lines) == 2
+
+
+def test_a_worker_that_crashes_natively_leaves_its_python_stacks_in_the_log(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    port = free_port()
+    config = write_config(tmp_path / "node.yaml", make_settings(), port)
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["server"]["workers"] = 2  # a supervisor that outlives the crashed worker
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with running_node(["--config", str(config), "serve"], port, tmp_path) as node:
+        children = Path(f"/proc/{node.process.pid}/task/{node.process.pid}/children")
+        workers = [
+            int(pid)
+            for pid in children.read_text().split()
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        os.kill(workers[0], signal.SIGSEGV)
+        deadline = time.monotonic() + 30
+        while "Fatal Python error: Segmentation fault" not in "\n".join(node.log_lines()):
+            assert time.monotonic() < deadline, "no fault report in the log"
+            time.sleep(0.2)
+        text = "\n".join(node.log_lines())
+    assert "Current thread" in text or "Thread 0x" in text  # the Python stacks of the worker
 
 
 def test_serve_refuses_an_invalid_configuration_with_the_key_named(tmp_path: Path) -> None:

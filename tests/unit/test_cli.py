@@ -55,7 +55,7 @@ def test_config_check_names_the_bad_key_and_fails(tmp_path: Path) -> None:
 def test_db_upgrade_reports_the_revision(config_file: Path) -> None:
     code, out, _ = run("--config", str(config_file), "db", "upgrade")
     assert code == 0
-    assert "revision 0006" in out
+    assert "revision 0007" in out
 
 
 def test_ingest_files_prints_ids_and_drs_uris_as_json(config_file: Path, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """HTTP handlers of ``openapi/beacon.yaml``: a Beacon request in, a Beacon v2 document out.
 
-GET query strings are read as sent (``flask.request.args``), so both spellings the spec uses
+GET query strings are read as sent (``Incoming.args``), so both spellings the spec uses
 (``geneId``/``geneid``, ``genomicAlleleShortForm``/``allele``) and comma-joined lists reach the
 request parser (gdi_node.beacon.requests) unchanged; connexion has validated them already.
 The default model's operation names live only in the table at the end.
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import flask
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,7 @@ from gdi_node.beacon.requests import BeaconRequest, from_get, from_post
 from gdi_node.beacon.scopes import Scopes
 from gdi_node.beacon.service import BeaconService, Within
 from gdi_node.passport.authorizer import Authorizer
-from gdi_node.passport.request import request_credentials, request_facts
+from gdi_node.passport.request import incoming, request_credentials, request_facts
 
 Handler = Callable[..., Any]
 _ENTRY_TYPE = {"individuals": "individual", "biosamples": "biosample", "runs": "run",
@@ -58,9 +57,10 @@ def operations(
     """The operationId -> handler table of the Beacon API."""
 
     def request_of(body: Any) -> BeaconRequest:
-        if flask.request.method == "POST":
+        request = incoming()
+        if request.method == "POST":
             return from_post(body if isinstance(body, dict) else None)
-        return from_get(flask.request.args.to_dict(flat=True))
+        return from_get(request.args)
 
     def caller(operation: str, body: Any) -> Any:
         facts = request_facts(f"beacon.{operation}")
@@ -135,7 +135,10 @@ def operations(
 
         return handler
 
-    table: dict[str, Handler] = {"getServiceInfo": service.service_info}
+    def service_info(**_params: Any) -> dict[str, Any]:
+        return service.service_info()
+
+    table: dict[str, Handler] = {"getServiceInfo": service_info}
     pairs: dict[str, Handler] = {
         "Root": informational(service.info),
         "Info": informational(service.info),

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from gdi_node.beacon import carriers
 from gdi_node.beacon.annotations import molecular_effect_ids, short_protein_change
 from gdi_node.beacon.assemblies import Assembly, known_assemblies
-from gdi_node.beacon.ingest import delete_callset, find_callset, sample_numbers, write_alleles
+from gdi_node.beacon.callsets import alleles_stored_twice, delete_callset, find_callset
+from gdi_node.beacon.ingest import sample_numbers, write_alleles
 from gdi_node.beacon.metadata_files import load_json
 from gdi_node.beacon.sample_sheet import SampleInfo
 from gdi_node.beacon.variants import genomic_hgvs, variant_type
@@ -185,4 +186,6 @@ def load_bff_variants(
         )  # fmt: skip
     if batch:
         write_alleles(session, batch)
+    chroms = {str(row["chrom"]) for row, _ in batch}
+    callset.shares_alleles = alleles_stored_twice(session, dataset_id, assembly.id, chroms)
     return BffVariantsResult(path.name, status, len(rows), len(targets))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gdi_node.beacon import carriers
 from gdi_node.beacon.annotations import AlleleAnnotation, AnnotationFormat
 from gdi_node.beacon.assemblies import Assembly, known_assemblies
+from gdi_node.beacon.callsets import alleles_stored_twice, delete_callset, find_callset
 from gdi_node.beacon.generation import bump_generation
 from gdi_node.beacon.sample_sheet import SampleInfo, read_sample_sheet
 from gdi_node.beacon.variants import genomic_hgvs, variant_type
@@ -159,8 +160,11 @@ class VcfIngestor:
             )
             session.add(callset)
             session.flush()
-            records, alleles, span = self._load_records(session, vcf, callset, assembly, numbers)
+            records, alleles, span, chroms = self._load_records(
+                session, vcf, callset, assembly, numbers
+            )
             callset.record_count, callset.allele_count, callset.max_span = records, alleles, span
+            callset.shares_alleles = alleles_stored_twice(session, dataset_id, assembly.id, chroms)
             bump_generation(session)
         _refresh_statistics(self._sessions)
         return VcfIngestResult(
@@ -175,15 +179,17 @@ class VcfIngestor:
         callset: BeaconCallset,
         assembly: Assembly,
         numbers: npt.NDArray[np.uint32],
-    ) -> tuple[int, int, int]:
+    ) -> tuple[int, int, int, set[str]]:
         formats = _annotation_formats(vcf)
         records = alleles = span = 0
+        chroms: set[str] = set()
         batch: list[tuple[dict[str, Any], list[Term]]] = []
         for record in _records(vcf):
             records += 1
             for row, terms in _alleles(record, callset, assembly, numbers, formats):
                 batch.append((row, terms))
                 span = max(span, row["end"] - row["start"])
+                chroms.add(row["chrom"])
             if len(batch) >= self._batch_size:
                 alleles += write_alleles(session, batch)
                 batch = []
@@ -191,7 +197,7 @@ class VcfIngestor:
         if batch:
             alleles += write_alleles(session, batch)
         self._progress(records, alleles)
-        return records, alleles, span
+        return records, alleles, span, chroms
 
 
 def _records(vcf: VCF) -> Iterator[Any]:
@@ -359,20 +365,3 @@ def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
             session.execute(text("PRAGMA analysis_limit=2000"))
             for table in ("beacon_variants", "beacon_variant_terms", "beacon_samples"):
                 session.execute(text(f"ANALYZE {table}"))
-
-
-def find_callset(session: Session, dataset_id: str, name: str) -> BeaconCallset | None:
-    """The dataset's callset loaded from a file of this name, if any."""
-    return session.scalars(
-        select(BeaconCallset).where(
-            BeaconCallset.dataset_id == dataset_id, BeaconCallset.name == name
-        )
-    ).first()
-
-
-def delete_callset(session: Session, callset_id: int) -> None:
-    variant_ids = select(_VARIANTS.c.id).where(_VARIANTS.c.callset_id == callset_id)
-    session.execute(delete(_TERMS).where(_TERMS.c.variant_id.in_(variant_ids)))
-    session.execute(delete(_VARIANTS).where(_VARIANTS.c.callset_id == callset_id))
-    session.execute(delete(BeaconCallset).where(BeaconCallset.id == callset_id))
-    session.flush()

@@ -5,7 +5,7 @@ Rows come back as plain Core rows (no ORM loading): a 1 Mb range reads thousands
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -69,11 +69,19 @@ def _bases_match(column: Any, pattern: str) -> Any:
 
 class VariantRepository:
     """``spans``: per dataset, the longest stored variant (``Scopes.max_span``); it bounds how
-    far before a range a variant overlapping it can start."""
+    far before a range a variant overlapping it can start. ``one_row_per_allele``: datasets
+    none of whose callsets share an allele (``Scopes.one_row_per_allele``), whose alleles are
+    counted as rows instead of grouped (gdi_node.beacon.callsets)."""
 
-    def __init__(self, session: Session, spans: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        spans: Mapping[str, int],
+        one_row_per_allele: Collection[str] = frozenset(),
+    ) -> None:
         self._session = session
         self._spans = spans
+        self._one_row = one_row_per_allele
 
     def find(
         self,
@@ -107,14 +115,25 @@ class VariantRepository:
     ) -> dict[str, int]:
         """Per dataset, the alleles matching ``query`` with a carrier (stored counts: every
         sample of the dataset in scope), counted by the database."""
-        alleles = (
-            self._matching(select(V.c.dataset_id), query, located, dataset_ids, assemblies)
-            .group_by(V.c.dataset_id, *_ALLELE)
-            .having(func.sum(V.c.carriers) > 0)
-        )
-        found = alleles.subquery()
-        totals = select(found.c.dataset_id, func.count()).group_by(found.c.dataset_id)
-        return {row[0]: int(row[1]) for row in self._session.execute(totals)}
+        as_rows = [d for d in dataset_ids if d in self._one_row]
+        grouped = [d for d in dataset_ids if d not in self._one_row]
+        out: dict[str, int] = {}
+        if as_rows:  # one row per allele: count rows, straight from the covering index
+            rows = self._matching(
+                select(V.c.dataset_id, func.count()), query, located, as_rows, assemblies
+            )
+            rows = rows.where(V.c.carriers > 0).group_by(V.c.dataset_id)
+            out |= {row[0]: int(row[1]) for row in self._session.execute(rows)}
+        if grouped:  # copies of one allele in several callsets count once
+            alleles = (
+                self._matching(select(V.c.dataset_id), query, located, grouped, assemblies)
+                .group_by(V.c.dataset_id, *_ALLELE)
+                .having(func.sum(V.c.carriers) > 0)
+            )
+            found = alleles.subquery()
+            totals = select(found.c.dataset_id, func.count()).group_by(found.c.dataset_id)
+            out |= {row[0]: int(row[1]) for row in self._session.execute(totals)}
+        return out
 
     def allele_page(
         self,
@@ -127,10 +146,15 @@ class VariantRepository:
         limit: int,
     ) -> list[tuple[AlleleKey, int]]:
         """One page of those alleles (position order) with their carrier counts."""
-        statement = self._matching(
-            select(*_ALLELE, func.sum(V.c.carriers)), query, located, [dataset_id], assemblies
-        )
-        statement = statement.group_by(*_ALLELE).having(func.sum(V.c.carriers) > 0)
+        if dataset_id in self._one_row:
+            statement = self._matching(
+                select(*_ALLELE, V.c.carriers), query, located, [dataset_id], assemblies
+            ).where(V.c.carriers > 0)
+        else:
+            statement = self._matching(
+                select(*_ALLELE, func.sum(V.c.carriers)), query, located, [dataset_id], assemblies
+            )
+            statement = statement.group_by(*_ALLELE).having(func.sum(V.c.carriers) > 0)
         statement = statement.order_by(V.c.chrom, V.c.start, V.c.ref, V.c.alt)
         rows = self._session.execute(statement.offset(offset).limit(limit))
         return [(AlleleKey(r[0], r[1], int(r[2]), r[3], r[4]), int(r[5])) for r in rows]
@@ -260,7 +284,8 @@ class SampleRows:
     opted_out: list[int]
     opted_out_individuals: list[str]
     groups: list[tuple[int, str, str]]  # (sample_no, kind, name)
-    callsets: list[tuple[int, str, bytes, int]]  # (id, dataset_id, samples bitmap, max_span)
+    # (id, dataset_id, samples bitmap, max_span, shares_alleles)
+    callsets: list[tuple[int, str, bytes, int, bool]]
 
 
 def sample_rows(session: Session) -> SampleRows:
@@ -287,13 +312,14 @@ def sample_rows(session: Session) -> SampleRows:
         )
     ]
     callsets = [
-        (r[0], r[1], r[2], int(r[3]))
+        (r[0], r[1], r[2], int(r[3]), bool(r[4]))
         for r in session.execute(
             select(
                 BeaconCallset.id,
                 BeaconCallset.dataset_id,
                 BeaconCallset.samples,
                 BeaconCallset.max_span,
+                BeaconCallset.shares_alleles,
             )
         )
     ]

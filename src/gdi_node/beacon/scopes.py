@@ -27,6 +27,7 @@ class Scopes:
     callsets: dict[int, BitMap]  # every sample of a callset (opted-out ones too)
     groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting samples
     max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
+    one_row_per_allele: frozenset[str]  # datasets none of whose callsets share an allele
     excluded: BitMap
     opted_out: frozenset[str]  # individual ids
     owners: dict[int, tuple[str, str, str]]  # sample_no -> (dataset, individual, biosample)
@@ -63,8 +64,11 @@ def _build(session: Session, generation: int) -> Scopes:
         if sample_no not in excluded:
             samples_of.setdefault((dataset_id, individual), BitMap()).add(sample_no)
     spans: dict[str, int] = {}
-    for _, dataset_id, _, span in rows.callsets:
+    sharing: set[str] = set()
+    for _, dataset_id, _, span, shares in rows.callsets:
         spans[dataset_id] = max(spans.get(dataset_id, 0), span)
+        if shares:
+            sharing.add(dataset_id)
     groups: dict[tuple[str, str], BitMap] = {}
     for sample_no, kind, name in rows.groups:
         groups.setdefault((kind, name), BitMap()).add(sample_no)
@@ -72,9 +76,10 @@ def _build(session: Session, generation: int) -> Scopes:
         generation=generation,
         datasets={d: members - excluded for d, members in datasets.items()},
         complete=frozenset(d for d, members in datasets.items() if members.isdisjoint(excluded)),
-        callsets={callset_id: from_bytes(blob) for callset_id, _, blob, _ in rows.callsets},
+        callsets={callset_id: from_bytes(blob) for callset_id, _, blob, _, _ in rows.callsets},
         groups={key: members - excluded for key, members in groups.items()},
         max_span=spans,
+        one_row_per_allele=frozenset(spans) - sharing,
         excluded=excluded,
         opted_out=frozenset(rows.opted_out_individuals),
         owners=owners,

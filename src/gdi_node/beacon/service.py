@@ -200,7 +200,7 @@ class BeaconService:
         self._budget.check(budget_key)
         with self._sessions() as session:
             scopes = self._scopes.get(session)
-            repo = VariantRepository(session, scopes.max_span)
+            repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele)
             ids = list(permits)
             restricted = self._restriction(session, scopes, request, ids, within)
             # without opt-outs in these datasets (and no filter narrowing them), the stored

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -181,6 +182,9 @@ class BeaconCallset(Base):
     record_count: Mapped[int] = mapped_column(BigInteger)
     allele_count: Mapped[int] = mapped_column(BigInteger)
     max_span: Mapped[int] = mapped_column(BigInteger)  # longest end - start: bounds range scans
+    # an allele of it is stored twice in its dataset (in it or in a callset loaded before it):
+    # counts must then group the copies; when no callset of a dataset shares, rows are alleles
+    shares_alleles: Mapped[bool] = mapped_column(Boolean, default=True)
     loaded_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
