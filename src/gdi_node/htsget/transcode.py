@@ -4,13 +4,24 @@ streamed as BAM and a BCF region streamed as VCF (igv.js reads only BAM and VCF 
 pysam writes the output into a pipe from a worker thread while the response reads the other
 end, so memory stays constant whatever the slice size. A client that goes away closes the pipe
 and the writer stops at its next write.
+
+pysam releases the GIL while it writes records, but not while it flushes its last blocks on
+close: if the pipe were full then, the response (which needs the GIL to read) could never
+drain it, and the whole worker would hang until uvicorn's health check killed it. So the pipe
+is widened, and before closing the writer waits, without the GIL, until the reader has left
+room for that flush (or has gone away).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import select
+import termios
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pysam
@@ -20,6 +31,37 @@ from gdi_node.htsget.planner import Region
 from gdi_node.storage.formats import FileFormat
 
 _CHUNK = 256 * 1024
+_PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged pipe
+# what htslib may still hold at close: a BGZF block (64 KiB) and its hFILE buffer, with margin
+_CLOSE_ROOM = 256 * 1024
+
+
+def _widened(write_fd: int) -> int:
+    """Grow the pipe to ``_PIPE_BYTES`` if allowed; its capacity."""
+    with contextlib.suppress(OSError):  # over the user's pipe allowance: keep the default
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    return fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ)
+
+
+def _queued(fd: int) -> int:
+    """Bytes waiting in the pipe (Linux answers FIONREAD on either end)."""
+    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4), "little")
+
+
+def room_waiter(write_fd: int, capacity: int) -> Callable[[], None]:
+    """A function that returns once the pipe has ``_CLOSE_ROOM`` free (all of it if the pipe
+    is smaller), or once its reader is gone; it sleeps between looks, so the GIL stays free."""
+    limit = max(0, capacity - _CLOSE_ROOM)
+    poller = select.poll()
+    poller.register(write_fd, select.POLLOUT)
+
+    def wait() -> None:
+        while _queued(write_fd) > limit:
+            if any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+                return  # nobody reads any more: closing fails at once, it cannot block
+            time.sleep(0.002)
+
+    return wait
 
 
 def _merged(regions: Sequence[Region]) -> list[Region]:
@@ -54,6 +96,7 @@ def _write_reads(
     regions: Sequence[Region] | None,
     *,
     header_only: bool,
+    before_close: Callable[[], None],
 ) -> None:
     ref = str(reference) if reference else None
     with (
@@ -63,38 +106,46 @@ def _write_reads(
         pysam.AlignmentFile(out, "wb", template=reader) as writer,
     ):
         if header_only:
-            return
-        if regions is None:
+            pass
+        elif regions is None:
             for read in reader.fetch(until_eof=True):
                 writer.write(read)
-            return
-        for region in _merged(regions):
-            if region.reference_name == "*":
-                reads = reader.fetch(region="*")
-            else:
-                start, stop = _bounds(region)
-                reads = reader.fetch(region.reference_name, start, stop)
-            for read in reads:
-                writer.write(read)
+        else:
+            for region in _merged(regions):
+                if region.reference_name == "*":
+                    reads = reader.fetch(region="*")
+                else:
+                    start, stop = _bounds(region)
+                    reads = reader.fetch(region.reference_name, start, stop)
+                for read in reads:
+                    writer.write(read)
+        before_close()
 
 
 def _write_variants(
-    src: Path, index: Path, out: str, regions: Sequence[Region] | None, *, header_only: bool
+    src: Path,
+    index: Path,
+    out: str,
+    regions: Sequence[Region] | None,
+    *,
+    header_only: bool,
+    before_close: Callable[[], None],
 ) -> None:
     with (
         pysam.VariantFile(str(src), index_filename=str(index)) as reader,
         pysam.VariantFile(out, "wz", header=reader.header) as writer,
     ):
         if header_only:
-            return
-        if regions is None:
+            pass
+        elif regions is None:
             for record in reader.fetch():
                 writer.write(record)
-            return
-        for region in _merged(regions):
-            start, stop = _bounds(region)
-            for record in reader.fetch(region.reference_name, start, stop):
-                writer.write(record)
+        else:
+            for region in _merged(regions):
+                start, stop = _bounds(region)
+                for record in reader.fetch(region.reference_name, start, stop):
+                    writer.write(record)
+        before_close()
 
 
 def transcoded(
@@ -109,14 +160,19 @@ def transcoded(
     """Yield the slice re-encoded as BAM (from CRAM) or bgzipped VCF (from BCF)."""
     read_fd, write_fd = os.pipe()
     out = f"/proc/self/fd/{write_fd}"
+    wait = room_waiter(write_fd, _widened(write_fd))
     failure: list[BaseException] = []
 
     def produce() -> None:
         try:
             if stored is FileFormat.CRAM:
-                _write_reads(src, index, reference, out, regions, header_only=header_only)
+                _write_reads(
+                    src, index, reference, out, regions, header_only=header_only, before_close=wait
+                )
             else:
-                _write_variants(src, index, out, regions, header_only=header_only)
+                _write_variants(
+                    src, index, out, regions, header_only=header_only, before_close=wait
+                )
         except (OSError, ValueError) as exc:  # includes a reader that went away (EPIPE)
             failure.append(exc)
         finally:
