@@ -9,9 +9,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-# Request threads (a2wsgi's pool, the data endpoint's) each hold a connection while they work;
-# a pool smaller than that churns: every overflow connection is opened, used once and closed,
-# paying the pragmas and an empty page cache each time.
+# Request threads (a2wsgi's pool; anyio's for Beacon and the data endpoint) each hold a
+# connection while they work; a pool smaller than that churns: every overflow connection is
+# opened, used once and closed, paying the pragmas and an empty page cache each time.
 # SQLite connections are cheap and unlimited; a PostgreSQL server allows ~100 per instance in
 # all, shared by every worker of every replica.
 SQLITE_POOL = (32, 16)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gdi_node.app_errors import report_for
 from gdi_node.errors import DomainError, htsget_envelope
 from gdi_node.htsget.data import DataResponse, DataService
+from gdi_node.passport.request import Incoming
 
 OPERATION = "getData"
 
@@ -68,7 +69,7 @@ class DataStreamingMiddleware:
             watcher.cancel()
 
     def _answer(self, scope: Scope) -> DataResponse:
-        params = _query(scope)
+        params = Incoming.from_scope(scope).args
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         object_id = scope["path_params"]["id"]
         return self.data.response(
@@ -96,13 +97,6 @@ class DataStreamingMiddleware:
                 await send({"type": "http.response.body", "body": b""})
         finally:
             os.close(descriptor)
-
-
-def _query(scope: Scope) -> dict[str, str]:
-    from urllib.parse import parse_qs
-
-    raw = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    return {key: values[0] for key, values in raw.items()}
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:

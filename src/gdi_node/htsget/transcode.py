@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pysam
 
@@ -88,6 +89,27 @@ def _bounds(region: Region) -> tuple[int, int | None]:
     return region.start or 0, stop
 
 
+def _selected_reads(reader: Any, regions: Sequence[Region] | None) -> Iterator[Any]:
+    if regions is None:
+        yield from reader.fetch(until_eof=True)
+        return
+    for region in _merged(regions):
+        if region.reference_name == "*":
+            yield from reader.fetch(region="*")
+        else:
+            start, stop = _bounds(region)
+            yield from reader.fetch(region.reference_name, start, stop)
+
+
+def _selected_records(reader: Any, regions: Sequence[Region] | None) -> Iterator[Any]:
+    if regions is None:
+        yield from reader.fetch()
+        return
+    for region in _merged(regions):
+        start, stop = _bounds(region)
+        yield from reader.fetch(region.reference_name, start, stop)
+
+
 def _write_reads(
     src: Path,
     index: Path,
@@ -105,20 +127,9 @@ def _write_reads(
         ) as reader,
         pysam.AlignmentFile(out, "wb", template=reader) as writer,
     ):
-        if header_only:
-            pass
-        elif regions is None:
-            for read in reader.fetch(until_eof=True):
+        if not header_only:
+            for read in _selected_reads(reader, regions):
                 writer.write(read)
-        else:
-            for region in _merged(regions):
-                if region.reference_name == "*":
-                    reads = reader.fetch(region="*")
-                else:
-                    start, stop = _bounds(region)
-                    reads = reader.fetch(region.reference_name, start, stop)
-                for read in reads:
-                    writer.write(read)
         before_close()
 
 
@@ -135,16 +146,9 @@ def _write_variants(
         pysam.VariantFile(str(src), index_filename=str(index)) as reader,
         pysam.VariantFile(out, "wz", header=reader.header) as writer,
     ):
-        if header_only:
-            pass
-        elif regions is None:
-            for record in reader.fetch():
+        if not header_only:
+            for record in _selected_records(reader, regions):
                 writer.write(record)
-        else:
-            for region in _merged(regions):
-                start, stop = _bounds(region)
-                for record in reader.fetch(region.reference_name, start, stop):
-                    writer.write(record)
         before_close()
 
 
