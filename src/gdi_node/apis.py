@@ -21,7 +21,11 @@ from gdi_node.beacon import api as beacon_api
 from gdi_node.beacon import framework as beacon_framework
 from gdi_node.beacon import service as beacon_service
 from gdi_node.beacon.metadata_service import MetadataQueries
-from gdi_node.db.engine import database_reachable, make_session_factory
+from gdi_node.db.engine import (
+    database_reachable,
+    make_read_session_factory,
+    make_session_factory,
+)
 from gdi_node.db.migrate import current_revision, head_revision
 from gdi_node.drs import api as drs_api
 from gdi_node.drs import service as drs_service
@@ -243,6 +247,7 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
         authorizer,
         base_url=runtime.settings.public_url + beacon_service.BASE_PATH,
         started_at=runtime.started_at.isoformat,
+        read_sessions=make_read_session_factory(runtime.engine),
     )
     return [
         ApiMount(

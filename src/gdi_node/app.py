@@ -43,6 +43,7 @@ from gdi_node.htsget.cors import CorsMiddleware
 from gdi_node.htsget.listener import DataListener
 from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
+from gdi_node.parameters import KeptValidatorParameterValidator
 from gdi_node.passport.wiring import build_authorization
 from gdi_node.settings import Settings
 
@@ -129,6 +130,7 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
                 resolver=OperationTableResolver(mount.name, dict(mount.operations)),
                 strict_validation=True,
                 validate_responses=validate_responses,
+                validator_map={"parameter": KeptValidatorParameterValidator},
             )
     except Exception:
         authorization.close()

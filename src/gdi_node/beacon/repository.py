@@ -7,64 +7,31 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.assemblies import known_assemblies
 from gdi_node.beacon.requests import VariantQuery
-from gdi_node.beacon.variants import AlleleKey, stored_types, variant_length
-from gdi_node.db.models import (
-    BeaconCallset,
-    BeaconSample,
-    BeaconSampleGroup,
-    BeaconVariant,
-    BeaconVariantTerm,
-    ConsentOptOut,
+from gdi_node.beacon.variant_where import (
+    FULL_COLUMNS,
+    Located,
+    V,
+    Where,
+    counted_alleles,
+    counted_rows,
+    matching_rows,
+    page_of_alleles,
+    page_of_rows,
+    run,
+    where_of,
 )
+from gdi_node.beacon.variants import AlleleKey, variant_length
+from gdi_node.db.models import BeaconCallset, BeaconSample, BeaconSampleGroup, ConsentOptOut
 from gdi_node.errors import InvalidInputError
 
-V = cast(Table, BeaconVariant.__table__)
-T = cast(Table, BeaconVariantTerm.__table__)
-_KEY_COLUMNS = (
-    V.c.id,
-    V.c.callset_id,
-    V.c.dataset_id,
-    V.c.assembly,
-    V.c.chrom,
-    V.c.start,
-    V.c.end,
-    V.c.ref,
-    V.c.alt,
-    V.c.variant_type,
-    V.c.carriers,
-)
-_ALLELE = (V.c.assembly, V.c.chrom, V.c.start, V.c.ref, V.c.alt)
-# the carrier bitmaps and annotations: needed for counts within a restricted scope and records
-_FULL_COLUMNS = (
-    *_KEY_COLUMNS,
-    V.c.one_copy,
-    V.c.two_copies,
-    V.c.one_called,
-    V.c.none_called,
-    V.c.annotation,
-)
-
-
-@dataclass(frozen=True)
-class Located:
-    """A resolved position query: assembly, canonical sequence name and coordinates."""
-
-    assembly: str
-    chrom: str
-
-
-def _bases_match(column: Any, pattern: str) -> Any:
-    """``N`` is a wildcard for one base (Beacon v2 ``alternateBases``)."""
-    if "N" not in pattern:
-        return column == pattern
-    return column.like(pattern.replace("N", "_"))
+__all__ = ["Located", "SampleRows", "VariantRepository", "locate", "sample_rows"]
 
 
 class VariantRepository:
@@ -96,10 +63,8 @@ class VariantRepository:
         ``full`` only positions, alleles and carrier counts (no bitmaps, no annotation)."""
         if not dataset_ids:
             return []
-        columns = _FULL_COLUMNS if full else _KEY_COLUMNS
-        statement = self._matching(select(*columns), query, located, dataset_ids, assemblies)
-        statement = statement.order_by(V.c.chrom, V.c.start, V.c.ref, V.c.alt, V.c.id)
-        rows = list(self._session.execute(statement))
+        where = self._where(query, located, dataset_ids, assemblies)
+        rows = run(self._session, matching_rows(tuple(where.shape), full), where.values)
         if query.min_length is None and query.max_length is None:
             return rows
         low = query.min_length or 0
@@ -118,21 +83,13 @@ class VariantRepository:
         as_rows = [d for d in dataset_ids if d in self._one_row]
         grouped = [d for d in dataset_ids if d not in self._one_row]
         out: dict[str, int] = {}
-        if as_rows:  # one row per allele: count rows, straight from the covering index
-            rows = self._matching(
-                select(V.c.dataset_id, func.count()), query, located, as_rows, assemblies
-            )
-            rows = rows.where(V.c.carriers > 0).group_by(V.c.dataset_id)
-            out |= {row[0]: int(row[1]) for row in self._session.execute(rows)}
-        if grouped:  # copies of one allele in several callsets count once
-            alleles = (
-                self._matching(select(V.c.dataset_id), query, located, grouped, assemblies)
-                .group_by(V.c.dataset_id, *_ALLELE)
-                .having(func.sum(V.c.carriers) > 0)
-            )
-            found = alleles.subquery()
-            totals = select(found.c.dataset_id, func.count()).group_by(found.c.dataset_id)
-            out |= {row[0]: int(row[1]) for row in self._session.execute(totals)}
+        # one row per allele: count rows, straight from the covering index; otherwise copies
+        # of one allele in several callsets count once
+        for ids, counted in ((as_rows, counted_rows), (grouped, counted_alleles)):
+            if ids:
+                where = self._where(query, located, ids, assemblies)
+                rows = run(self._session, counted(tuple(where.shape)), where.values)
+                out |= {row[0]: int(row[1]) for row in rows}
         return out
 
     def allele_page(
@@ -146,17 +103,10 @@ class VariantRepository:
         limit: int,
     ) -> list[tuple[AlleleKey, int]]:
         """One page of those alleles (position order) with their carrier counts."""
-        if dataset_id in self._one_row:
-            statement = self._matching(
-                select(*_ALLELE, V.c.carriers), query, located, [dataset_id], assemblies
-            ).where(V.c.carriers > 0)
-        else:
-            statement = self._matching(
-                select(*_ALLELE, func.sum(V.c.carriers)), query, located, [dataset_id], assemblies
-            )
-            statement = statement.group_by(*_ALLELE).having(func.sum(V.c.carriers) > 0)
-        statement = statement.order_by(V.c.chrom, V.c.start, V.c.ref, V.c.alt)
-        rows = self._session.execute(statement.offset(offset).limit(limit))
+        where = self._where(query, located, [dataset_id], assemblies)
+        paged = page_of_rows if dataset_id in self._one_row else page_of_alleles
+        values = where.values | {"offset": offset, "limit": limit}
+        rows = run(self._session, paged(tuple(where.shape)), values)
         return [(AlleleKey(r[0], r[1], int(r[2]), r[3], r[4]), int(r[5])) for r in rows]
 
     def rows_of(self, keys: Sequence[AlleleKey], dataset_id: str) -> list[Any]:
@@ -171,32 +121,28 @@ class VariantRepository:
                 for (assembly, chrom), starts in _starts_by_sequence(keys).items()
             )
         )
-        statement = select(*_FULL_COLUMNS).where(V.c.dataset_id == dataset_id, places)
+        statement = select(*FULL_COLUMNS).where(V.c.dataset_id == dataset_id, places)
         rows = self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id))
         return [r for r in rows if (r.assembly, r.chrom, r.start, r.ref, r.alt) in wanted]
 
-    def _matching(
+    def _where(
         self,
-        statement: Any,
         query: VariantQuery,
         located: Located | None,
         dataset_ids: Sequence[str],
         assemblies: Sequence[str],
-    ) -> Any:
-        statement = statement.where(V.c.dataset_id.in_(dataset_ids), V.c.assembly.in_(assemblies))
-        statement = self._position(statement, query, located, dataset_ids)
-        statement = self._sequence(statement, query)
-        return self._terms(statement, query)
+    ) -> Where:
+        return where_of(query, located, dataset_ids, assemblies, self._spans)
 
     def full_rows(self, ids: Sequence[int]) -> list[Any]:
         """Full rows by id, in position order."""
         if not ids:
             return []
-        statement = select(*_FULL_COLUMNS).where(V.c.id.in_(list(ids)))
+        statement = select(*FULL_COLUMNS).where(V.c.id.in_(list(ids)))
         return list(self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id)))
 
     def by_allele(self, key: AlleleKey, dataset_ids: Sequence[str]) -> list[Any]:
-        statement = select(*_FULL_COLUMNS).where(
+        statement = select(*FULL_COLUMNS).where(
             V.c.dataset_id.in_(dataset_ids),
             V.c.assembly == key.assembly,
             V.c.chrom == key.chrom,
@@ -205,68 +151,6 @@ class VariantRepository:
             V.c.alt == key.alt,
         )
         return list(self._session.execute(statement))
-
-    def _position(
-        self,
-        statement: Any,
-        query: VariantQuery,
-        located: Located | None,
-        dataset_ids: Sequence[str],
-    ) -> Any:
-        if located is None:
-            return statement
-        statement = statement.where(V.c.chrom == located.chrom)
-        kind = query.kind()
-        if kind not in {"sequence", "bracket", "range"}:  # e.g. HGVS with a referenceName
-            return statement
-        if kind == "sequence":
-            return statement.where(V.c.start == query.start[0])
-        if kind == "bracket":
-            (s0, s1), (e0, e1) = query.start, query.end
-            return statement.where(
-                V.c.start >= s0,
-                V.c.start < max(s1, s0 + 1),
-                V.c.end >= e0,
-                V.c.end < max(e1, e0 + 1),
-            )
-        # range: any overlap; the longest stored variant bounds how far back a start can be
-        first, last = query.start[0], query.end[0]
-        reach = max((self._spans.get(d, 0) for d in dataset_ids), default=0)
-        return statement.where(
-            V.c.start >= max(0, first - reach), V.c.start < last, V.c.end > first
-        )
-
-    @staticmethod
-    def _sequence(statement: Any, query: VariantQuery) -> Any:
-        if query.alternate_bases:
-            statement = statement.where(_bases_match(V.c.alt, query.alternate_bases))
-        if query.reference_bases:
-            statement = statement.where(_bases_match(V.c.ref, query.reference_bases))
-        if query.variant_type:
-            types = stored_types(query.variant_type)
-            if types is None:
-                raise InvalidInputError(
-                    f"unknown variantType {query.variant_type!r}; use SNP, MNP, DEL, INS, INDEL,"
-                    " DUP, CNV, INV, BND or an SO/EFO id of one"
-                )
-            statement = statement.where(V.c.variant_type.in_(sorted(types)))
-        return statement
-
-    @staticmethod
-    def _terms(statement: Any, query: VariantQuery) -> Any:
-        wanted = []
-        if query.gene_id:
-            wanted.append(("gene", query.gene_id))
-        if query.aminoacid_change:
-            wanted.append(("aachange", query.aminoacid_change.removeprefix("p.")))
-        if query.genomic_allele_short_form:
-            wanted.append(("hgvs", query.genomic_allele_short_form))
-        for n, (kind, term) in enumerate(wanted):  # joins: the planner starts from the term index
-            terms = T.alias(f"t{n}")
-            statement = statement.join(terms, terms.c.variant_id == V.c.id).where(
-                terms.c.kind == kind, terms.c.term == term
-            )
-        return statement
 
 
 def _starts_by_sequence(keys: Sequence[AlleleKey]) -> dict[tuple[str, str], list[int]]:

@@ -68,9 +68,12 @@ class BeaconService:
         *,
         base_url: str,
         started_at: Callable[[], str],
+        read_sessions: sessionmaker[Session] | None = None,
     ) -> None:
+        """``sessions`` write (the query budget); ``read_sessions`` (default: ``sessions``)
+        answer queries, which only read (gdi_node.db.engine.make_read_session_factory)."""
         self._settings = settings
-        self._sessions = sessions
+        self._sessions = read_sessions or sessions
         self._authorizer = authorizer
         self._base_url = base_url
         self._started_at = started_at

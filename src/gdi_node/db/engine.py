@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Request threads (a2wsgi's pool; anyio's for Beacon and the data endpoint) each hold a
@@ -16,6 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 # all, shared by every worker of every replica.
 SQLITE_POOL = (32, 16)
 POSTGRES_POOL = (10, 10)
+# A PostgreSQL connection back in the pool for longer than this is pinged before it is handed
+# out again (the server may have restarted, a firewall may have dropped the idle socket). One
+# in steady use is proven by its last query: pinging it on every checkout cost a round trip
+# per request. A connection that still fails is invalidated by SQLAlchemy on the error.
+IDLE_PING_SECONDS = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -52,17 +59,52 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
         pool_size=POSTGRES_POOL[0],
         max_overflow=POSTGRES_POOL[1],
     )
+    ping_after_idle(engine)
+    return engine
+
+
+def ping_after_idle(engine: Engine, idle_seconds: float | None = None) -> None:
+    """Check a pooled connection with a round trip when it has been idle for ``idle_seconds``
+    (default ``IDLE_PING_SECONDS``); a dead one is replaced before anyone uses it."""
+
+    @event.listens_for(engine, "checkin")
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("returned_at")
+        limit = IDLE_PING_SECONDS if idle_seconds is None else idle_seconds
+        if since is None or time.monotonic() - since < limit:
+            return
+        try:
+            # psycopg's ping is an empty query: it leaves no transaction open, so a read
+            # session can still switch the connection to AUTOCOMMIT after it
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for answers that only read. On PostgreSQL each statement runs on its own
+    (AUTOCOMMIT), so a query pays no BEGIN and ROLLBACK round trips; it sees what it saw
+    before, as the default READ COMMITTED gives every statement its own snapshot inside a
+    transaction too. Python's sqlite3 opens no transaction for a SELECT, and switching its
+    isolation level would cost a PRAGMA per checkout: SQLite keeps plain sessions. A write
+    through such a session would commit at once: use ``make_session_factory`` for writes."""
+    if engine.dialect.name == "sqlite":
+        return make_session_factory(engine)
+    return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def database_reachable(engine: Engine) -> bool:

@@ -1,0 +1,75 @@
+"""Request parameters are checked by connexion's rules with one kept validator per parameter
+definition (gdi_node.parameters): the same verdicts and messages as connexion's own validator,
+without building a JSON Schema validator per parameter per request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from connexion.validators import ParameterValidator
+
+from gdi_node import parameters
+from gdi_node.app import create_app
+from gdi_node.bootstrap import migrated_sessions
+from gdi_node.parameters import KeptValidatorParameterValidator, validator_for
+from tests.htsget_setup import node_settings
+
+DEFINITIONS: list[dict[str, Any]] = [
+    {"name": "start", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "granularity", "in": "query", "schema": {"enum": ["boolean", "count"]}},
+    {"name": "ids", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
+    {"name": "maybe", "in": "query", "required": True, "x-nullable": True,
+     "schema": {"type": "string"}},
+]  # fmt: skip
+VALUES: list[Any] = [0, 7, -1, "x", "count", "record", ["a"], [1], None, "null", True]
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d["name"])
+def test_verdicts_and_messages_equal_connexions_own(definition: dict[str, Any]) -> None:
+    kept = KeptValidatorParameterValidator([definition], uri_parser=None)
+    for value in VALUES:
+        ours = kept.validate_parameter("query", value, definition)
+        theirs = ParameterValidator.validate_parameter("query", value, definition)
+        assert ours == theirs, (definition["name"], value)
+
+
+def test_a_definitions_validator_is_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[object] = []
+    original = jsonschema.Draft4Validator.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jsonschema.Draft4Validator, "__init__", counting)
+    definition = {"name": "start", "in": "query", "schema": {"type": "integer"}}
+    kept = KeptValidatorParameterValidator([definition], uri_parser=None)
+    for value in range(50):
+        assert kept.validate_parameter("query", value, definition) is None
+    assert len(built) == 1
+
+
+def test_an_equal_definition_at_a_reused_address_gets_its_own_validator() -> None:
+    """Entries hold their definition, so an id cannot be reused while kept; and a stale entry
+    (another object at that id) is never trusted."""
+    first = {"name": "n", "in": "query", "schema": {"type": "integer"}}
+    assert validator_for(first).is_valid(3)
+    stale = {"name": "n", "in": "query", "schema": {"type": "string"}}
+    parameters._kept[id(stale)] = (first, validator_for(first))  # as if the id were reused
+    assert validator_for(stale).is_valid("text")
+    assert not validator_for(stale).is_valid(3)
+
+
+def test_the_node_answers_a_bad_parameter_with_connexions_message(tmp_path: Path) -> None:
+    settings = node_settings(tmp_path, "http://testserver")
+    with migrated_sessions(settings):
+        pass
+    with create_app(settings, validate_responses=True).test_client() as client:
+        bad = client.get("/ga4gh/beacon/v2/g_variants?referenceName=22&start=-5&end=9")
+        good = client.get("/ga4gh/beacon/v2/g_variants?referenceName=22&start=5&end=9")
+    assert bad.status_code == 400
+    assert "'-5' does not match" in bad.json()["error"]["errorMessage"]
+    assert good.status_code == 200
