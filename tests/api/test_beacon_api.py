@@ -15,6 +15,7 @@ from sqlalchemy import select
 from gdi_node.app import create_app
 from gdi_node.beacon.consent import ConsentRegistry
 from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.repository import VariantRepository
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.models import BeaconCallset
 from gdi_node.passport.local_issuer import LocalIssuer
@@ -48,8 +49,14 @@ RECORDS = [
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    tmp = tmp_path_factory.mktemp("beacon")
-    settings = with_budget(node_settings(tmp, "http://testserver"), units=1_000_000)
+    return loaded_node(tmp_path_factory.mktemp("beacon"))
+
+
+def loaded_node(tmp: Path, database_url: str | None = None) -> Settings:
+    """A node with RECORDS in the PUBLIC dataset OPEN (ten samples, IND-1..IND-10) and one
+    allele in the CONTROLLED dataset CTRL."""
+    settings = node_settings(tmp, "http://testserver", database_url)
+    settings = with_budget(settings, units=1_000_000)
     vcf = write_vcf(tmp / "cohort.vcf.gz", SAMPLES, RECORDS, headers=[ANN_HEADER])
     sheet = tmp / "samples.tsv"
     sheet.write_text(
@@ -292,6 +299,40 @@ def test_opt_out_takes_effect_at_once_and_opt_in_restores(client: Any, node: Set
         finally:
             registry.opt_in(["IND-1"])
     assert beacon(client, query)[1]["responseSummary"]["numTotalResults"] == 1
+
+
+@pytest.mark.parametrize(
+    ("opted_out", "expected"),
+    [
+        (["IND-1"], 5),  # the one-carrier allele of S1 goes; five-carrier ones keep four
+        (["IND-2"], 6),  # S1 still carries the rare allele: its bitmap is read and kept
+        ([f"IND-{n}" for n in range(1, 6)], 1),  # only the allele S6 carries remains
+    ],
+)
+def test_counts_around_opt_outs_come_from_the_database_and_equal_the_bitmap_answer(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    opted_out: list[str],
+    expected: int,
+) -> None:
+    """An allele with more carriers than the dataset has opted-out samples keeps a consenting
+    one; only alleles with fewer are checked against the bitmaps."""
+    node = loaded_node(tmp_path, database_url)
+    region = "/datasets/OPEN/g_variants?referenceName=22&start=0&end=10000"
+    with migrated_sessions(node) as sessions:
+        ConsentRegistry(sessions).opt_out(opted_out, "withdrew consent")
+    with create_app(node, validate_responses=True).test_client() as client:
+        # records need every matching row's bitmaps: that answer is the reference
+        _, listed = beacon(client, f"{region}&requestedGranularity=record&limit=100")
+        monkeypatch.setattr(VariantRepository, "find", _never)  # counts read only the few
+        _, counted = beacon(client, f"{region}&requestedGranularity=count")
+    assert listed["responseSummary"]["numTotalResults"] == expected
+    assert counted["responseSummary"]["numTotalResults"] == expected
+
+
+def _never(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a count around opt-outs read every matching row")
 
 
 def test_pagination_skips_pages_and_the_total_is_not_the_page_size(client: Any) -> None:

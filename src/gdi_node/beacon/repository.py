@@ -9,10 +9,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pyroaring import BitMap
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.assemblies import known_assemblies
+from gdi_node.beacon.carriers import from_bytes
 from gdi_node.beacon.requests import VariantQuery
 from gdi_node.beacon.variant_where import (
     FULL_COLUMNS,
@@ -21,6 +23,7 @@ from gdi_node.beacon.variant_where import (
     Where,
     counted_alleles,
     counted_rows,
+    few_carrier_bitmaps,
     matching_rows,
     page_of_alleles,
     page_of_rows,
@@ -77,19 +80,35 @@ class VariantRepository:
         located: Located | None,
         dataset_ids: Sequence[str],
         assemblies: Sequence[str],
+        opted_out: Mapping[str, tuple[int, BitMap]] | None = None,
     ) -> dict[str, int]:
-        """Per dataset, the alleles matching ``query`` with a carrier (stored counts: every
-        sample of the dataset in scope), counted by the database."""
-        as_rows = [d for d in dataset_ids if d in self._one_row]
-        grouped = [d for d in dataset_ids if d not in self._one_row]
+        """Per dataset, the alleles matching ``query`` with a carrier in scope, counted by the
+        database from the stored carrier counts. Without an entry in ``opted_out`` the scope
+        is the whole dataset. With one, ``(k, consenting)``: k of the dataset's samples opted
+        out (a one-row-per-allele dataset only), so an allele with more than k carriers still
+        has a consenting one; only the bitmaps of alleles with 1..k carriers are read."""
+        opted_out = opted_out or {}
+        whole = [d for d in dataset_ids if d not in opted_out]
+        as_rows = [d for d in whole if d in self._one_row]
+        grouped = [d for d in whole if d not in self._one_row]
         out: dict[str, int] = {}
         # one row per allele: count rows, straight from the covering index; otherwise copies
         # of one allele in several callsets count once
         for ids, counted in ((as_rows, counted_rows), (grouped, counted_alleles)):
             if ids:
                 where = self._where(query, located, ids, assemblies)
-                rows = run(self._session, counted(tuple(where.shape)), where.values)
+                values = where.values | {"above": 0}
+                rows = run(self._session, counted(tuple(where.shape)), values)
                 out |= {row[0]: int(row[1]) for row in rows}
+        for dataset_id, (most, consenting) in opted_out.items():
+            if dataset_id not in self._one_row:
+                raise ValueError(f"{dataset_id}: counting around opt-outs needs one row per allele")
+            where = self._where(query, located, [dataset_id], assemblies)
+            shape = tuple(where.shape)
+            many = run(self._session, counted_rows(shape), where.values | {"above": most})
+            few = run(self._session, few_carrier_bitmaps(shape), where.values | {"most": most})
+            kept = sum(1 for one, two in few if _has_any(consenting, one, two))
+            out[dataset_id] = sum(int(row[1]) for row in many) + kept
         return out
 
     def allele_page(
@@ -151,6 +170,10 @@ class VariantRepository:
             V.c.alt == key.alt,
         )
         return list(self._session.execute(statement))
+
+
+def _has_any(samples: BitMap, *carrier_sets: bytes) -> bool:
+    return any(not from_bytes(blob).isdisjoint(samples) for blob in carrier_sets)
 
 
 def _starts_by_sequence(keys: Sequence[AlleleKey]) -> dict[tuple[str, str], list[int]]:

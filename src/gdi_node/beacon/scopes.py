@@ -29,6 +29,7 @@ class Scopes:
     max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
     one_row_per_allele: frozenset[str]  # datasets none of whose callsets share an allele
     excluded: BitMap
+    opted_out_samples: dict[str, int]  # per dataset, how many of its samples opted out
     opted_out: frozenset[str]  # individual ids
     owners: dict[int, tuple[str, str, str]]  # sample_no -> (dataset, individual, biosample)
     samples_of: dict[tuple[str, str], BitMap]  # (dataset, individual) -> consenting samples
@@ -81,6 +82,7 @@ def _build(session: Session, generation: int) -> Scopes:
         max_span=spans,
         one_row_per_allele=frozenset(spans) - sharing,
         excluded=excluded,
+        opted_out_samples={d: len(members & excluded) for d, members in datasets.items()},
         opted_out=frozenset(rows.opted_out_individuals),
         owners=owners,
         samples_of=samples_of,

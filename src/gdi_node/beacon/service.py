@@ -217,7 +217,7 @@ class BeaconService:
                 answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
             else:
                 assemblies, located = locate(query)
-                if light and _countable_in_database(query):
+                if _counted_in_database(query, restricted, contexts, scopes):
                     answers = self._answer_counted(
                         repo, contexts, scopes, request, (query, located, assemblies)
                     )
@@ -315,7 +315,12 @@ class BeaconService:
         """Answers with the alleles counted by the database (stored carrier counts) and only
         the shown page's rows read."""
         query, located, assemblies = where
-        totals = repo.count_alleles(query, located, list(contexts), assemblies)
+        opted_out = {
+            d: (scopes.opted_out_samples[d], scopes.datasets[d])
+            for d in contexts
+            if d not in scopes.complete
+        }
+        totals = repo.count_alleles(query, located, list(contexts), assemblies, opted_out)
         counter = Counter(scopes)
         answers = []
         for dataset_id, context in contexts.items():
@@ -368,6 +373,24 @@ class BeaconService:
             default=Granularity.BOOLEAN,
         )
         return min(requested, best, key=lambda g: g.rank)
+
+
+def _counted_in_database(
+    query: VariantQuery,
+    restricted: dict[str, BitMap] | None,
+    contexts: dict[str, AnswerContext],
+    scopes: Scopes,
+) -> bool:
+    """Whether the database counts the answer from stored carrier counts: the whole of each
+    dataset in scope (no filter or path narrowing it) and, in a dataset where someone opted
+    out, one row per allele and no records to show (their frequencies need the bitmaps)."""
+    if restricted is not None or not _countable_in_database(query):
+        return False
+    return all(
+        d in scopes.complete
+        or (d in scopes.one_row_per_allele and context.level is not Granularity.RECORD)
+        for d, context in contexts.items()
+    )
 
 
 def _countable_in_database(query: VariantQuery) -> bool:

@@ -192,9 +192,18 @@ def apply(statement: Select[Any], shape: Sequence[str]) -> Select[Any]:
 
 @lru_cache(maxsize=512)
 def counted_rows(shape: tuple[str, ...]) -> Select[Any]:
-    """Per dataset, the matching rows with a carrier (one row per allele)."""
+    """Per dataset, the matching rows (one row per allele) with more than ``above``
+    carriers."""
     statement = apply(select(V.c.dataset_id, func.count()), shape)
-    return statement.where(V.c.carriers > 0).group_by(V.c.dataset_id)
+    return statement.where(V.c.carriers > bindparam("above")).group_by(V.c.dataset_id)
+
+
+@lru_cache(maxsize=512)
+def few_carrier_bitmaps(shape: tuple[str, ...]) -> Select[Any]:
+    """The carrier bitmaps (one copy, two copies) of the matching rows with one to ``most``
+    carriers."""
+    statement = apply(select(V.c.one_copy, V.c.two_copies), shape)
+    return statement.where(V.c.carriers > 0, V.c.carriers <= bindparam("most"))
 
 
 @lru_cache(maxsize=512)
