@@ -69,9 +69,9 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def ping_after_idle(engine: Engine, idle_seconds: float | None = None) -> None:
-    """Check a pooled connection with a round trip when it has been idle for ``idle_seconds``
-    (default ``IDLE_PING_SECONDS``); a dead one is replaced before anyone uses it."""
+def ping_after_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    """Check a pooled connection with a round trip when it has been idle for ``idle_seconds``;
+    a dead one is replaced before anyone uses it."""
 
     @event.listens_for(engine, "checkin")
     def returned(_dbapi_connection: Any, record: Any) -> None:
@@ -80,8 +80,7 @@ def ping_after_idle(engine: Engine, idle_seconds: float | None = None) -> None:
     @event.listens_for(engine, "checkout")
     def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         since = record.info.get("returned_at")
-        limit = IDLE_PING_SECONDS if idle_seconds is None else idle_seconds
-        if since is None or time.monotonic() - since < limit:
+        if since is None or time.monotonic() - since < idle_seconds:
             return
         try:
             # psycopg's ping is an empty query: it leaves no transaction open, so a read
