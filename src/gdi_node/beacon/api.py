@@ -124,13 +124,16 @@ def operations(
     def one_cohort(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
         return metadata.cohorts(request_of(body), *caller("cohort", body), only_id=id)
 
-    def filtering_terms(*, per_dataset: bool = False, entry_type: str | None = None) -> Handler:
+    def filtering_terms(*, of: str | None = None, entry_type: str | None = None) -> Handler:
+        """``of``: the path whose ``{id}`` narrows the terms (``datasets``, ``cohorts``)."""
+
         def handler(body: Any = None, id: str | None = None, **_params: Any) -> dict[str, Any]:
             return metadata.filtering_terms(
                 request_of(body),
                 *caller("filtering_terms", body),
-                dataset_id=id if per_dataset else None,
+                dataset_id=id if of == "datasets" else None,
                 entry_type=entry_type,
+                cohort_id=id if of == "cohorts" else None,
             )
 
         return handler
@@ -147,8 +150,8 @@ def operations(
         "EntryTypes": informational(service.entry_types),
         "FilteringTerms": filtering_terms(),
         "IndividualsFilteringTerms": filtering_terms(entry_type="individual"),
-        "DatasetFilteringTerms": filtering_terms(per_dataset=True),
-        "CohortFilteringTerms": filtering_terms(entry_type="individual"),
+        "DatasetFilteringTerms": filtering_terms(of="datasets"),
+        "CohortFilteringTerms": filtering_terms(of="cohorts", entry_type="individual"),
         "GenomicVariants": g_variants,
         "OneGenomicVariant": one_g_variant,
         "GenomicVariantIndividuals": linked("g_variants", "individuals"),

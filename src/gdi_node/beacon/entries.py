@@ -8,14 +8,23 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import ColumnElement, Select, Table, func, or_, select
 from sqlalchemy.orm import Session
 
-from gdi_node.db.models import BeaconEntry, BeaconEntryTerm, BeaconEntryValue
+from gdi_node.db.models import (
+    BeaconEntry,
+    BeaconEntryTerm,
+    BeaconEntryValue,
+    BeaconSample,
+    BeaconSampleGroup,
+    ConsentOptOut,
+)
 
 E = cast(Table, BeaconEntry.__table__)
 ET = cast(Table, BeaconEntryTerm.__table__)
 EV = cast(Table, BeaconEntryValue.__table__)
+S = cast(Table, BeaconSample.__table__)
+G = cast(Table, BeaconSampleGroup.__table__)
 _REF_COLUMNS = (
     E.c.entry_type,
     E.c.dataset_id,
@@ -126,20 +135,37 @@ class EntryRepository:
                     found[(entry_type, dataset_id, entry_id)] = json.loads(document)
         return [found[(r.entry_type, r.dataset_id, r.entry_id)] for r in refs]
 
-    def summary(self, dataset_ids: Collection[str] | None = None) -> IndexSummary:
+    def summary(
+        self, dataset_ids: Collection[str] | None = None, *, cohort: str | None = None
+    ) -> IndexSummary:
+        """What the records of people who did not opt out hold (records linked to nobody,
+        such as dataset records, count too); ``cohort``: only the records of that cohort's
+        members (the sample sheet's ``cohorts``), read through a subquery, never an id list."""
+        people = E.c.individual_id
+        conditions: list[ColumnElement[bool]] = [
+            or_(people.is_(None), people.not_in(select(ConsentOptOut.individual_id)))
+        ]
+        if dataset_ids is not None:
+            conditions.append(E.c.dataset_id.in_(list(dataset_ids)))
+        if cohort is not None:
+            members = (
+                select(S.c.individual_id)
+                .join(G, G.c.sample_no == S.c.sample_no)
+                .where(G.c.kind == "cohort", G.c.name == cohort, S.c.dataset_id == E.c.dataset_id)
+            )
+            conditions.append(people.in_(members))
         term_query = (
             select(ET.c.term, E.c.entry_type)
             .join(E, E.c.entry_no == ET.c.entry_no)
+            .where(*conditions)
             .group_by(ET.c.term, E.c.entry_type)
         )
         field_query = (
             select(EV.c.field, E.c.entry_type, func.count(EV.c.number))
             .join(E, E.c.entry_no == EV.c.entry_no)
+            .where(*conditions)
             .group_by(EV.c.field, E.c.entry_type)
         )
-        if dataset_ids is not None:
-            term_query = term_query.where(E.c.dataset_id.in_(list(dataset_ids)))
-            field_query = field_query.where(E.c.dataset_id.in_(list(dataset_ids)))
         terms: dict[str, set[str]] = {}
         for term, entry_type in self._session.execute(term_query):
             terms.setdefault(term, set()).add(entry_type)

@@ -49,7 +49,8 @@ class Selection:
 
     path: str
     linked: tuple[str, str] | None = None
-    carriers: dict[str, set[str]] | None = None  # dataset -> individual ids (g_variants/{id})
+    # dataset -> ids of the entries of ``path`` to keep (carriers of an allele, cohort members)
+    carriers: dict[str, set[str]] | None = None
     matched: tuple[Matched, ...] = ()
     only_id: str | None = None
 
@@ -76,7 +77,7 @@ def select_entries(
     refs = consenting(refs, scopes)
     if selection.carriers is not None:
         held = selection.carriers.get(dataset_id, set())
-        refs = [r for r in refs if r.individual_id in held or r.entry_id in held]
+        refs = [r for r in refs if r.entry_id in held]
     for matched in selection.matched:
         refs = [r for r in refs if matched.passes(r)]
     return refs

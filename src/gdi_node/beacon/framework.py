@@ -7,9 +7,12 @@ one table ``ENTRY_TYPES``; configuration, map and entry types are all derived fr
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gdi_node.errors import InvalidInputError
 from gdi_node.settings import Settings
 
 API_VERSION = "v2.1.1"
@@ -41,6 +44,26 @@ class EntryType:
             "entityType": self.id,
             "schema": f"beacon-{self.folder}-v2.1.1",
         }
+
+    def names(self) -> frozenset[str]:
+        """How requests name this entity: ``genomicVariant``, ``genomicVariation``,
+        ``Individual`` … (compared case-insensitively); the reference implementation's
+        schema ids call variants ``variant``."""
+        names = {self.id, self.folder, self.folder.removesuffix("s")}
+        if self.path == "g_variants":
+            names.add("variant")
+        return frozenset(n.casefold() for n in names)
+
+    def serves_schema(self, schema: str) -> bool:
+        """Whether ``schema`` names the default model's schema of this entity: our id, its
+        definition URL, or a ``[ga4gh-]beacon-<entity>-v2[.x[.y]]`` id (the default model
+        stays compatible within v2)."""
+        wanted = schema.strip().casefold().removesuffix(".json")
+        reference = self.reference()
+        if wanted in (reference["id"], reference["referenceToSchemaDefinition"].casefold()):
+            return True
+        matched = _SCHEMA_ID.fullmatch(wanted)
+        return matched is not None and matched["entity"] in self.names()
 
     def reference(self) -> dict[str, str]:
         return {
@@ -119,6 +142,26 @@ ENTRY_TYPES: tuple[EntryType, ...] = (
     ),
 )
 BY_PATH = {entry.path: entry for entry in ENTRY_TYPES}
+_SCHEMA_ID = re.compile(r"(?:ga4gh-)?beacon-(?P<entity>[a-z]+)-v2(?:\.\d+){0,2}")
+
+
+def check_requested_schemas(entry: EntryType, requested: Iterable[dict[str, Any]]) -> None:
+    """Framework ``beaconRequestMeta.requestedSchemas``: the node returns every entry type in
+    its default-model schema only, so a request asking for ``entry`` in another schema is
+    refused (InvalidInputError, 400) instead of being answered in a schema it did not ask
+    for. Items for other entity types do not concern this response; an item without
+    ``entityType`` is taken to mean the entry type queried."""
+    for item in requested:
+        entity, schema = item.get("entityType"), item.get("schema")
+        if not isinstance(schema, str):
+            continue
+        if isinstance(entity, str) and entity.casefold() not in entry.names():
+            continue
+        if not entry.serves_schema(schema):
+            raise InvalidInputError(
+                f"requestedSchemas: {entry.id} is served in {entry.schema()['schema']} only"
+                f" (the Beacon {API_VERSION} default model), not in {schema!r}"
+            )
 
 
 def beacon_id(settings: Settings) -> str:

@@ -65,6 +65,7 @@ class MetadataQueries:
     ) -> dict[str, Any]:
         """``/{path}``, ``/{path}/{id}``, ``/{source path}/{id}/{path}`` or
         ``/datasets/{id}/{path}``."""
+        framework.check_requested_schemas(framework.BY_PATH[path], request.requested_schemas)
         beacon = self._beacon
         described = f"{path} {only_id or ''} {source or ''}".strip()
         permits = beacon.permits(principal, facts, described, only=dataset_id)
@@ -121,11 +122,8 @@ class MetadataQueries:
             key = AlleleKey.parse(source_id)
             if key is None:
                 raise NotFoundError(f"no variant {source_id!r}")
-            return Selection(
-                selection.path,
-                carriers=self._carriers(session, scopes, key, dataset_ids),
-                matched=selection.matched,
-            )
+            carriers = self._carriers(session, scopes, key, dataset_ids, selection.path)
+            return Selection(selection.path, carriers=carriers, matched=selection.matched)
         if source_path == "cohorts":
             members = scopes.groups.get(("cohort", source_id), BitMap())
             held = {d: carriers_of(scopes, members, d) for d in dataset_ids}
@@ -133,18 +131,23 @@ class MetadataQueries:
         column = LINKS[(source_path, selection.path)]
         return Selection(selection.path, linked=(column, source_id), matched=selection.matched)
 
+    @staticmethod
     def _carriers(
-        self, session: Session, scopes: Scopes, key: AlleleKey, dataset_ids: list[str]
+        session: Session, scopes: Scopes, key: AlleleKey, dataset_ids: list[str], path: str
     ) -> dict[str, set[str]]:
-        """Individuals (and their samples' biosamples) carrying the allele, per dataset."""
+        """Per dataset, the ids of the ``path`` entries carrying the allele: the individuals
+        of the consenting samples that hold it, or for ``biosamples`` those samples' own
+        biosamples (not every biosample of a carrier: another sample of the same person
+        may not hold it, or may not have been sequenced)."""
         rows = VariantRepository(session, scopes.max_span).by_allele(key, dataset_ids)
+        which = 2 if path == "biosamples" else 1  # owner = (dataset, individual, biosample)
         out: dict[str, set[str]] = {d: set() for d in dataset_ids}
         for row in rows:
             held = from_bytes(row.one_copy) | from_bytes(row.two_copies)
             for sample_no in held - scopes.excluded:
                 owner = scopes.owners.get(sample_no)
                 if owner is not None:
-                    out.setdefault(owner[0], set()).update((owner[1], owner[2]))
+                    out.setdefault(owner[0], set()).add(owner[which])
         return out
 
     def _handovers(
@@ -190,6 +193,7 @@ class MetadataQueries:
     ) -> dict[str, Any]:
         """The datasets (their stored dataset record, if any, over the declared name and
         description) and, for callers who may fetch files, handovers to their files."""
+        framework.check_requested_schemas(framework.BY_PATH["datasets"], request.requested_schemas)
         beacon = self._beacon
         with beacon.sessions() as session:
             scopes = beacon.scopes_of(session)
@@ -239,6 +243,7 @@ class MetadataQueries:
         *,
         only_id: str | None = None,
     ) -> dict[str, Any]:
+        framework.check_requested_schemas(framework.BY_PATH["cohorts"], request.requested_schemas)
         beacon = self._beacon
         permits = beacon.permits(principal, facts, f"cohorts {only_id or ''}".strip())
         with beacon.sessions() as session:
@@ -256,6 +261,14 @@ class MetadataQueries:
             raise NotFoundError(f"no cohort {only_id!r} the caller may know of")
         return beacon.collections(request, documents, framework.BY_PATH["cohorts"])
 
+    def _cohort_known(self, session: Session, cohort_id: str, permits: dict[str, Permit]) -> bool:
+        """A cohort record, or a sample-sheet cohort with members, in the datasets."""
+        if EntryRepository(session).by_id("cohort", cohort_id, list(permits)):
+            return True
+        scopes = self._beacon.scopes_of(session)
+        members = scopes.groups.get(("cohort", cohort_id), BitMap())
+        return any(not members.isdisjoint(scopes.datasets.get(d, BitMap())) for d in permits)
+
     # -- filtering terms ----------------------------------------------------------------------
 
     def filtering_terms(
@@ -266,13 +279,19 @@ class MetadataQueries:
         *,
         dataset_id: str | None = None,
         entry_type: str | None = None,
+        cohort_id: str | None = None,
     ) -> dict[str, Any]:
-        """Terms and fields present in the records of the datasets the caller may know of."""
+        """Terms and fields present in the records of the datasets the caller may know of
+        (``cohort_id``: in the records of that cohort's members)."""
         beacon = self._beacon
-        permits = beacon.permits(principal, facts, "filtering_terms", only=dataset_id)
+        described = f"filtering_terms {cohort_id or ''}".strip()
+        permits = beacon.permits(principal, facts, described, only=dataset_id)
         ontologies = beacon.ontologies
         with beacon.sessions() as session:
-            summary = EntryRepository(session).summary(list(permits))
+            repo = EntryRepository(session)
+            if cohort_id is not None and not self._cohort_known(session, cohort_id, permits):
+                raise NotFoundError(f"no cohort {cohort_id!r} the caller may know of")
+            summary = repo.summary(list(permits), cohort=cohort_id)
         terms: list[dict[str, Any]] = []
         resources = {}
         for term, scopes in sorted(summary.terms.items()):

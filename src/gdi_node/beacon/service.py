@@ -187,6 +187,7 @@ class BeaconService:
         within: Within | None = None,
     ) -> dict[str, Any]:
         """``within``: the samples a path restricts the answer to (an individual's)."""
+        framework.check_requested_schemas(G_VARIANT, request.requested_schemas)
         key = AlleleKey.parse(variant_id) if variant_id is not None else None
         if variant_id is not None and key is None:
             raise NotFoundError(f"no variant {variant_id!r}; ids look like GRCh38:22:10516173:A:G")
