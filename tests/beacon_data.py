@@ -90,6 +90,7 @@ def table_counts(sessions: sessionmaker[Session]) -> dict[str, Any]:
         BeaconSample,
         BeaconSampleGroup,
         BeaconVariant,
+        BeaconVariantBin,
         BeaconVariantTerm,
     )
 
@@ -101,6 +102,7 @@ def table_counts(sessions: sessionmaker[Session]) -> dict[str, Any]:
                 BeaconSample,
                 BeaconSampleGroup,
                 BeaconVariant,
+                BeaconVariantBin,
                 BeaconVariantTerm,
             )
         }

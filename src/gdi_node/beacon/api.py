@@ -19,7 +19,8 @@ from gdi_node.beacon.entry_service import consenting
 from gdi_node.beacon.metadata_service import MetadataQueries
 from gdi_node.beacon.requests import BeaconRequest, from_get, from_post
 from gdi_node.beacon.scopes import Scopes
-from gdi_node.beacon.service import BeaconService, Within
+from gdi_node.beacon.service import BeaconService
+from gdi_node.beacon.variant_answers import Within
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import incoming, request_credentials, request_facts
 

@@ -29,6 +29,7 @@ from gdi_node.beacon.callsets import alleles_stored_twice, delete_callset, find_
 from gdi_node.beacon.ingest import sample_numbers, write_alleles
 from gdi_node.beacon.metadata_files import load_json
 from gdi_node.beacon.sample_sheet import SampleInfo
+from gdi_node.beacon.variant_bins import write_bins
 from gdi_node.beacon.variants import genomic_hgvs, variant_type
 from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import InvalidInputError
@@ -188,4 +189,5 @@ def load_bff_variants(
         write_alleles(session, batch)
     chroms = {str(row["chrom"]) for row, _ in batch}
     callset.shares_alleles = alleles_stored_twice(session, dataset_id, assembly.id, chroms)
+    write_bins(session, callset.id)
     return BffVariantsResult(path.name, status, len(rows), len(targets))

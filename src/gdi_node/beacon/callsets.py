@@ -17,6 +17,7 @@ from typing import cast
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from gdi_node.beacon.variant_bins import delete_bins
 from gdi_node.db.models import BeaconCallset, BeaconVariant, BeaconVariantTerm
 
 _VARIANTS = cast(Table, BeaconVariant.__table__)
@@ -35,6 +36,7 @@ def find_callset(session: Session, dataset_id: str, name: str) -> BeaconCallset 
 def delete_callset(session: Session, callset_id: int) -> None:
     variant_ids = select(_VARIANTS.c.id).where(_VARIANTS.c.callset_id == callset_id)
     session.execute(delete(_TERMS).where(_TERMS.c.variant_id.in_(variant_ids)))
+    delete_bins(session, callset_id)
     session.execute(delete(_VARIANTS).where(_VARIANTS.c.callset_id == callset_id))
     session.execute(delete(BeaconCallset).where(BeaconCallset.id == callset_id))
     session.flush()

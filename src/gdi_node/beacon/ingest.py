@@ -31,6 +31,7 @@ from gdi_node.beacon.assemblies import Assembly, known_assemblies
 from gdi_node.beacon.callsets import alleles_stored_twice, delete_callset, find_callset
 from gdi_node.beacon.generation import bump_generation
 from gdi_node.beacon.sample_sheet import SampleInfo, read_sample_sheet
+from gdi_node.beacon.variant_bins import write_bins
 from gdi_node.beacon.variants import genomic_hgvs, variant_type
 from gdi_node.db.models import (
     BeaconCallset,
@@ -165,6 +166,7 @@ class VcfIngestor:
             )
             callset.record_count, callset.allele_count, callset.max_span = records, alleles, span
             callset.shares_alleles = alleles_stored_twice(session, dataset_id, assembly.id, chroms)
+            write_bins(session, callset.id)
             bump_generation(session)
         _refresh_statistics(self._sessions)
         return VcfIngestResult(
@@ -355,13 +357,16 @@ def _set_groups(session: Session, samples: list[tuple[int, SampleInfo]]) -> None
         session.execute(insert(_GROUPS), rows)
 
 
+_ANALYSED = ("beacon_variants", "beacon_variant_bins", "beacon_variant_terms", "beacon_samples")
+
+
 def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
     """Let the query planner see the new rows (otherwise PostgreSQL waits for autovacuum and
     may scan instead of using the term and position indexes)."""
     with sessions() as session, session.begin():
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("ANALYZE beacon_variants, beacon_variant_terms, beacon_samples"))
+            session.execute(text(f"ANALYZE {', '.join(_ANALYSED)}"))
         else:  # sampled statistics: bounded time however large the tables are
             session.execute(text("PRAGMA analysis_limit=2000"))
-            for table in ("beacon_variants", "beacon_variant_terms", "beacon_samples"):
+            for table in _ANALYSED:
                 session.execute(text(f"ANALYZE {table}"))

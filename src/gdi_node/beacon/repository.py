@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyroaring import BitMap
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.assemblies import known_assemblies
 from gdi_node.beacon.carriers import from_bytes
+from gdi_node.beacon.generation import current_generation, with_generation
 from gdi_node.beacon.requests import VariantQuery
+from gdi_node.beacon.variant_bins import binned_values, rows_with_a_carrier
 from gdi_node.beacon.variant_where import (
     FULL_COLUMNS,
     Located,
@@ -34,7 +36,7 @@ from gdi_node.beacon.variants import AlleleKey, variant_length
 from gdi_node.db.models import BeaconCallset, BeaconSample, BeaconSampleGroup, ConsentOptOut
 from gdi_node.errors import InvalidInputError
 
-__all__ = ["Located", "SampleRows", "VariantRepository", "locate", "sample_rows"]
+__all__ = ["Counted", "Located", "SampleRows", "VariantRepository", "locate", "sample_rows"]
 
 
 class VariantRepository:
@@ -81,35 +83,47 @@ class VariantRepository:
         dataset_ids: Sequence[str],
         assemblies: Sequence[str],
         opted_out: Mapping[str, tuple[int, BitMap]] | None = None,
-    ) -> dict[str, int]:
+    ) -> Counted:
         """Per dataset, the alleles matching ``query`` with a carrier in scope, counted by the
-        database from the stored carrier counts. Without an entry in ``opted_out`` the scope
-        is the whole dataset. With one, ``(k, consenting)``: k of the dataset's samples opted
-        out (a one-row-per-allele dataset only), so an allele with more than k carriers still
-        has a consenting one; only the bitmaps of alleles with 1..k carriers are read."""
+        database from the stored carrier counts, and the Beacon generation read in the same
+        statement as the first count. Without an entry in ``opted_out`` the scope is the
+        whole dataset. With one, ``(k, consenting)``: k of the dataset's samples opted out (a
+        one-row-per-allele dataset only), so an allele with more than k carriers still has a
+        consenting one: the alleles with a carrier are counted as for a whole dataset, less
+        those with 1..k carriers, all opted out (only their bitmaps are read)."""
+        counting = _Counting(self._session)
         opted_out = opted_out or {}
         whole = [d for d in dataset_ids if d not in opted_out]
         as_rows = [d for d in whole if d in self._one_row]
         grouped = [d for d in whole if d not in self._one_row]
-        out: dict[str, int] = {}
-        # one row per allele: count rows, straight from the covering index; otherwise copies
-        # of one allele in several callsets count once
-        for ids, counted in ((as_rows, counted_rows), (grouped, counted_alleles)):
-            if ids:
-                where = self._where(query, located, ids, assemblies)
-                values = where.values | {"above": 0}
-                rows = run(self._session, counted(tuple(where.shape)), values)
-                out |= {row[0]: int(row[1]) for row in rows}
+        # one row per allele: count rows (range counts from bins); otherwise copies of one
+        # allele in several callsets count once
+        if as_rows:
+            counting.add(
+                *self._rows_with_a_carrier(self._where(query, located, as_rows, assemblies))
+            )
+        if grouped:
+            where = self._where(query, located, grouped, assemblies)
+            counting.add(counted_alleles(tuple(where.shape)), where.values)
         for dataset_id, (most, consenting) in opted_out.items():
             if dataset_id not in self._one_row:
                 raise ValueError(f"{dataset_id}: counting around opt-outs needs one row per allele")
             where = self._where(query, located, [dataset_id], assemblies)
-            shape = tuple(where.shape)
-            many = run(self._session, counted_rows(shape), where.values | {"above": most})
-            few = run(self._session, few_carrier_bitmaps(shape), where.values | {"most": most})
-            kept = sum(1 for one, two in few if _has_any(consenting, one, two))
-            out[dataset_id] = sum(int(row[1]) for row in many) + kept
-        return out
+            counted = counting.add(*self._rows_with_a_carrier(where)).get(dataset_id, 0)
+            values = where.values | {"most": most}
+            few = run(self._session, few_carrier_bitmaps(tuple(where.shape)), values)
+            lost = sum(1 for one, two in few if not _has_any(consenting, one, two))
+            counting.totals[dataset_id] = counted - lost
+        return counting.result()
+
+    @staticmethod
+    def _rows_with_a_carrier(where: Where) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement and values counting, per dataset, the matching rows with a carrier;
+        a range sums the bins it covers."""
+        binned = binned_values(where)
+        if binned is not None:
+            return rows_with_a_carrier(tuple(where.shape)), binned
+        return counted_rows(tuple(where.shape)), where.values
 
     def allele_page(
         self,
@@ -170,6 +184,40 @@ class VariantRepository:
             V.c.alt == key.alt,
         )
         return list(self._session.execute(statement))
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Alleles with a carrier in scope per dataset, and the generation they were counted at
+    (read in the same statement as the first count)."""
+
+    totals: dict[str, int]
+    generation: int
+
+
+class _Counting:
+    """Runs count statements of (dataset_id, n) rows; the first also reads the generation."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.totals: dict[str, int] = {}
+        self._generation: int | None = None
+
+    def add(self, statement: Select[Any], values: Mapping[str, Any]) -> dict[str, int]:
+        """Run one count statement; its totals are added to ``totals`` and returned."""
+        if self._generation is None:
+            rows = run(self._session, with_generation(statement), values)
+            self._generation = int(rows[0][0])
+            found = {row[1]: int(row[2]) for row in rows if row[1] is not None}
+        else:
+            found = {row[0]: int(row[1]) for row in run(self._session, statement, values)}
+        self.totals |= found
+        return found
+
+    def result(self) -> Counted:
+        if self._generation is None:  # nothing to count
+            self._generation = current_generation(self._session)
+        return Counted(self.totals, self._generation)
 
 
 def _has_any(samples: BitMap, *carrier_sets: bytes) -> bool:

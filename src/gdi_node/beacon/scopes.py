@@ -96,6 +96,11 @@ class ScopeCache:
         self._current: Scopes | None = None
         self._lock = threading.Lock()
 
+    def cached(self) -> Scopes | None:
+        """The scopes built last, without asking the database whether they are current: the
+        caller must check the generation itself (gdi_node.beacon.generation.with_generation)."""
+        return self._current
+
     def get(self, session: Session) -> Scopes:
         generation = current_generation(session)
         current = self._current

@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from pyroaring import BitMap
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon import framework
-from gdi_node.beacon.alleles import Allele, Counter, group_alleles
-from gdi_node.beacon.answers import (
-    AnswerContext,
-    DatasetAnswer,
-    answer_dataset,
-    answer_from_totals,
-)
 from gdi_node.beacon.budget import QueryBudget
-from gdi_node.beacon.entries import EntryRepository
-from gdi_node.beacon.entry_service import individuals_passing
 from gdi_node.beacon.filter_match import FilterIndexCache, Matched
 from gdi_node.beacon.ontology import Ontologies, load_cached, ontology_files
 from gdi_node.beacon.precision import EXACT, CountPolicy
-from gdi_node.beacon.repository import Located, VariantRepository, locate
 from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
 from gdi_node.beacon.responses import response_meta, shape_g_variants
 from gdi_node.beacon.scopes import ScopeCache, Scopes
+from gdi_node.beacon.variant_answers import Asked, VariantAnswers, Within
 from gdi_node.beacon.variants import AlleleKey
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
@@ -55,8 +44,6 @@ _GRANULARITY = {
 G_VARIANT = framework.BY_PATH["g_variants"]
 BASE_PATH = "/ga4gh/beacon/v2"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# samples a path restricts g_variants to, per dataset (/individuals/{id}/g_variants, …)
-Within = Callable[[Session, Scopes, list[str]], dict[str, BitMap]]
 
 
 class BeaconService:
@@ -83,6 +70,7 @@ class BeaconService:
         self._policy = CountPolicy(beacon.small_count_threshold, beacon.count_rounding)
         self._filter_index = FilterIndexCache(self._load_ontologies)
         self._public_url = settings.public_url
+        self._variants = VariantAnswers(self)
 
     def _load_ontologies(self) -> Ontologies:
         shipped = shipped_dir("beacon") / "ontologies"
@@ -97,6 +85,10 @@ class BeaconService:
     @property
     def beacon_id(self) -> str:
         return framework.beacon_id(self._settings)
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
 
     @property
     def budget(self) -> QueryBudget:
@@ -202,144 +194,21 @@ class BeaconService:
         granularity = self.granularity(request, permits)
         budget_key = _budget_key(principal, facts)
         self._budget.check(budget_key)
+        asked = Asked(request, permits, granularity, key, within)
+        variants = self._variants
         with self._sessions() as session:
-            scopes = self._scopes.get(session)
-            repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele)
-            ids = list(permits)
-            restricted = self._restriction(session, scopes, request, ids, within)
-            # without opt-outs in these datasets (and no filter narrowing them), the stored
-            # carrier counts are exact: read no bitmaps but those of the records shown
-            light = key is None and restricted is None and all(d in scopes.complete for d in ids)
-            contexts = self._contexts(permits, scopes, granularity, request, by_id=key is not None)
-            if restricted is not None:
-                contexts = {d: replace(c, scope=restricted[d]) for d, c in contexts.items()}
-            if key is not None:
-                rows = repo.by_allele(key, ids)
-                answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
-            else:
-                assemblies, located = locate(query)
-                if _counted_in_database(query, restricted, contexts, scopes):
-                    answers = self._answer_counted(
-                        repo, contexts, scopes, request, (query, located, assemblies)
-                    )
-                else:
-                    rows = repo.find(query, located, ids, assemblies, full=not light)
-                    answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
+            # a count the database makes reads the generation in its own statement: it may
+            # start from the scopes built last and is redone if they were not current
+            cached = self._scopes.cached()
+            answers = variants.answer(session, cached, asked, speculative=True) if cached else None
+            while answers is None:
+                answers = variants.answer(session, self._scopes.get(session), asked)
         spent = sum(a.rare_revealed for a in answers) * self._budget.config.rare_cost
         self._budget.spend(budget_key, self._budget.config.base_cost + spent)
         meta = response_meta(framework.beacon_id(self._settings), request, G_VARIANT, granularity)
         return shape_g_variants(meta, request, granularity, answers)
 
-    def _restriction(
-        self,
-        session: Session,
-        scopes: Scopes,
-        request: BeaconRequest,
-        dataset_ids: list[str],
-        within: Within | None,
-    ) -> dict[str, BitMap] | None:
-        """The samples counted per dataset when filters or a path narrow the answer (the
-        consenting samples of the individuals passing every filter); None: whole datasets."""
-        if not request.filters and within is None:
-            return None
-        matched = self.filter_matches(session, scopes, request, dataset_ids)
-        narrowed = within(session, scopes, dataset_ids) if within is not None else None
-        repo = EntryRepository(session)
-        out = {}
-        for dataset_id in dataset_ids:
-            scope = scopes.datasets.get(dataset_id, BitMap())
-            if narrowed is not None:
-                scope = scope & narrowed.get(dataset_id, BitMap())
-            if matched:
-                passing = individuals_passing(repo, scopes, matched, dataset_id)
-                scope = scope & scopes.samples_of_individuals(dataset_id, passing)
-            out[dataset_id] = scope
-        return out
-
-    def _contexts(
-        self,
-        permits: dict[str, Permit],
-        scopes: Scopes,
-        granularity: Granularity,
-        request: BeaconRequest,
-        *,
-        by_id: bool,
-    ) -> dict[str, AnswerContext]:
-        contexts = {}
-        for dataset_id, permit in permits.items():
-            controlled = permit.audience is Audience.CONTROLLED
-            contexts[dataset_id] = AnswerContext(
-                dataset_id=dataset_id,
-                level=self.level(granularity, permit),
-                policy=self.policy_for(permit),
-                source=(
-                    self._dataset_name(dataset_id),
-                    f"{self._base_url}/datasets/{dataset_id}",
-                    f"generation {scopes.generation}",
-                ),
-                allele_specific=by_id or _allele_specific(request.variant),
-                rare_carriers=0 if controlled else self._budget.config.rare_carriers,
-            )
-        return contexts
-
-    @staticmethod
-    def _answer_rows(
-        rows: list[Any],
-        contexts: dict[str, AnswerContext],
-        scopes: Scopes,
-        request: BeaconRequest,
-        repo: VariantRepository,
-        *,
-        light: bool,
-    ) -> list[DatasetAnswer]:
-        """Answers from the matching rows (bitmaps intersected unless ``light``)."""
-        by_dataset: dict[str, list[Any]] = {d: [] for d in contexts}
-        for row in rows:
-            by_dataset[row.dataset_id].append(row)
-        counter = Counter(scopes)
-        return [
-            answer_dataset(
-                replace(context, light=light), by_dataset[dataset_id], scopes, counter, request,
-                full_rows=repo.full_rows,
-            )
-            for dataset_id, context in contexts.items()
-        ]  # fmt: skip
-
-    @staticmethod
-    def _answer_counted(
-        repo: VariantRepository,
-        contexts: dict[str, AnswerContext],
-        scopes: Scopes,
-        request: BeaconRequest,
-        where: tuple[VariantQuery, Located | None, list[str]],
-    ) -> list[DatasetAnswer]:
-        """Answers with the alleles counted by the database (stored carrier counts) and only
-        the shown page's rows read."""
-        query, located, assemblies = where
-        opted_out = {
-            d: (scopes.opted_out_samples[d], scopes.datasets[d])
-            for d in contexts
-            if d not in scopes.complete
-        }
-        totals = repo.count_alleles(query, located, list(contexts), assemblies, opted_out)
-        counter = Counter(scopes)
-        answers = []
-        for dataset_id, context in contexts.items():
-            total = totals.get(dataset_id, 0)
-            page: list[tuple[Allele, int]] = []
-            if context.level is Granularity.RECORD and total:
-                keys = repo.allele_page(
-                    query, located, dataset_id, assemblies,
-                    offset=request.skip * request.limit, limit=request.limit,
-                )  # fmt: skip
-                found = {
-                    a.key: a for a in group_alleles(repo.rows_of([k for k, _ in keys], dataset_id))
-                }
-                page = [(found[k], carriers) for k, carriers in keys]
-            answers.append(answer_from_totals(context, total, page, scopes, counter))
-        return answers
-
-    def _dataset_name(self, dataset_id: str) -> str:
+    def dataset_name(self, dataset_id: str) -> str:
         return next((d.name for d in self._settings.datasets if d.id == dataset_id), dataset_id)
 
     # -- permits -----------------------------------------------------------------------------
@@ -374,36 +243,6 @@ class BeaconService:
             default=Granularity.BOOLEAN,
         )
         return min(requested, best, key=lambda g: g.rank)
-
-
-def _counted_in_database(
-    query: VariantQuery,
-    restricted: dict[str, BitMap] | None,
-    contexts: dict[str, AnswerContext],
-    scopes: Scopes,
-) -> bool:
-    """Whether the database counts the answer from stored carrier counts: the whole of each
-    dataset in scope (no filter or path narrowing it) and, in a dataset where someone opted
-    out, one row per allele and no records to show (their frequencies need the bitmaps)."""
-    if restricted is not None or not _countable_in_database(query):
-        return False
-    return all(
-        d in scopes.complete
-        or (d in scopes.one_row_per_allele and context.level is not Granularity.RECORD)
-        for d, context in contexts.items()
-    )
-
-
-def _countable_in_database(query: VariantQuery) -> bool:
-    """Whether the database can count the matches (lengths are computed in Python)."""
-    return not _allele_specific(query) and query.min_length is None and query.max_length is None
-
-
-def _allele_specific(query: VariantQuery) -> bool:
-    """A query naming one allele: its answer tells whether that allele is present."""
-    return query.genomic_allele_short_form is not None or (
-        len(query.start) == 1 and not query.end and query.alternate_bases is not None
-    )
 
 
 def _budget_key(principal: Principal, facts: RequestFacts) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 
@@ -74,6 +74,8 @@ class Where:
 
     shape: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+    # a range query's own ``[start, end)`` (its ``start>=`` reaches further back)
+    range: tuple[int, int] | None = None
 
     def add(self, condition: str, value: Any) -> None:
         self.values[f"p{len(self.shape)}"] = value
@@ -145,45 +147,56 @@ def _position(
         where.add("start>=", max(0, first - reach))
         where.add("start<", last)
         where.add("end>", first)
+        where.range = (first, last)
     # other kinds (e.g. HGVS with a referenceName) are narrowed to the sequence only
 
 
-_COMPARISONS: dict[str, tuple[Any, Callable[[Any, Any], Any]]] = {
-    "chrom": (V.c.chrom, operator.eq),
-    "start=": (V.c.start, operator.eq),
-    "start>=": (V.c.start, operator.ge),
-    "start<": (V.c.start, operator.lt),
-    "end>=": (V.c.end, operator.ge),
-    "end<": (V.c.end, operator.lt),
-    "end>": (V.c.end, operator.gt),
-    "alt=": (V.c.alt, operator.eq),
-    "alt~": (V.c.alt, operators.like_op),
-    "ref=": (V.c.ref, operator.eq),
-    "ref~": (V.c.ref, operators.like_op),
+_COMPARISONS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
+    "chrom": ("chrom", operator.eq),
+    "start=": ("start", operator.eq),
+    "start>=": ("start", operator.ge),
+    "start<": ("start", operator.lt),
+    "end>=": ("end", operator.ge),
+    "end<": ("end", operator.lt),
+    "end>": ("end", operator.gt),
+    "alt=": ("alt", operator.eq),
+    "alt~": ("alt", operators.like_op),
+    "ref=": ("ref", operator.eq),
+    "ref~": ("ref", operators.like_op),
 }
-_LISTS = {"datasets": V.c.dataset_id, "assemblies": V.c.assembly, "types": V.c.variant_type}
+POSITIONS = frozenset(c for c in _COMPARISONS if c.startswith(("start", "end")))
+_LISTS = {"datasets": "dataset_id", "assemblies": "assembly", "types": "variant_type"}
 
 
-def apply(statement: Select[Any], shape: Sequence[str]) -> Select[Any]:
-    """``statement`` restricted by the conditions of ``shape``, every value a bound parameter
-    named as in :class:`Where`."""
+def apply(
+    statement: Select[Any], shape: Sequence[str], *, table: Table = V, positions: str | None = ""
+) -> Select[Any]:
+    """``statement`` restricted by the conditions of ``shape`` on the columns of ``table``,
+    every value a bound parameter named as in :class:`Where`. The parameters of the position
+    conditions (``start``/``end``) get the suffix ``positions``; None leaves those conditions
+    out (the caller bounds the positions itself)."""
     for n, condition in enumerate(shape):
         name, _, arity = condition.partition(":")
         if name in _LISTS:
             params: list[Any] = [bindparam(f"p{n}_{i}") for i in range(int(arity))]
-            column = _LISTS[name]
+            column = table.c[_LISTS[name]]
             clause: ColumnElement[bool] = (
                 column == params[0] if len(params) == 1 else column.in_(params)
             )
             statement = statement.where(clause)
         elif name == "term":  # joins: the planner starts from the term index
             terms = T.alias(f"t{n}")
-            statement = statement.join(terms, terms.c.variant_id == V.c.id).where(
+            statement = statement.join(terms, terms.c.variant_id == table.c.id).where(
                 terms.c.kind == arity, terms.c.term == bindparam(f"p{n}")
             )
+        elif condition in POSITIONS:
+            if positions is not None:
+                column_name, compare = _COMPARISONS[condition]
+                bound: BindParameter[Any] = bindparam(f"p{n}{positions}")
+                statement = statement.where(compare(table.c[column_name], bound))
         else:
-            column, compare = _COMPARISONS[condition]
-            statement = statement.where(compare(column, bindparam(f"p{n}")))
+            column_name, compare = _COMPARISONS[condition]
+            statement = statement.where(compare(table.c[column_name], bindparam(f"p{n}")))
     return statement
 
 
@@ -192,10 +205,9 @@ def apply(statement: Select[Any], shape: Sequence[str]) -> Select[Any]:
 
 @lru_cache(maxsize=512)
 def counted_rows(shape: tuple[str, ...]) -> Select[Any]:
-    """Per dataset, the matching rows (one row per allele) with more than ``above``
-    carriers."""
+    """Per dataset, the matching rows (one row per allele) with a carrier."""
     statement = apply(select(V.c.dataset_id, func.count()), shape)
-    return statement.where(V.c.carriers > bindparam("above")).group_by(V.c.dataset_id)
+    return statement.where(V.c.carriers > 0).group_by(V.c.dataset_id)
 
 
 @lru_cache(maxsize=512)

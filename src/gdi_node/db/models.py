@@ -164,6 +164,7 @@ class AuditChainHead(Base):
 
 VARIANT_ID = BigInteger().with_variant(Integer(), "sqlite")
 _LOCATED_COLUMNS = ("assembly", "chrom", "start", "end", "dataset_id", "ref", "alt", "carriers")
+_BINNED_COLUMNS = ("assembly", "chrom", "bin", "dataset_id", "variant_type", "alleles")
 
 
 class BeaconCallset(Base):
@@ -251,6 +252,28 @@ class BeaconVariant(Base):
     one_called: Mapped[bytes] = mapped_column(LargeBinary)
     none_called: Mapped[bytes] = mapped_column(LargeBinary)
     annotation: Mapped[str] = mapped_column(Text)
+
+
+class BeaconVariantBin(Base):
+    """Per callset, the alleles with a carrier whose start lies in one ``BIN_SIZE`` window of
+    a sequence, per variant type: a range count sums the bins the range covers whole and
+    counts rows only at its two edges (gdi_node.beacon.variant_bins)."""
+
+    __tablename__ = "beacon_variant_bins"
+    __table_args__ = (
+        # covering: a range count reads the index only
+        Index("ix_beacon_variant_bins_located", *_BINNED_COLUMNS),
+    )
+
+    callset_id: Mapped[int] = mapped_column(
+        ForeignKey("beacon_callsets.id", ondelete="CASCADE"), primary_key=True
+    )
+    assembly: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chrom: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bin: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # start // BIN_SIZE
+    variant_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(128))
+    alleles: Mapped[int] = mapped_column(Integer)
 
 
 class BeaconVariantTerm(Base):

@@ -1,0 +1,238 @@
+"""Answering a g_variants query from the allele-frequency database, per dataset: which
+path reads what (Beacon v2 ``g_variants``; the BeaconService decides permits, granularity and
+the budget before, and shapes the response after).
+
+- ``/g_variants/{id}``: the allele's rows, bitmaps intersected with each dataset's scope.
+- Counted by the database (stored carrier counts; range counts from bins): whole datasets,
+  no filter or path narrowing them, a query that does not name one allele. A dataset where
+  someone opted out is counted so only for count and boolean answers. Only the records of
+  the page shown are read.
+- Otherwise every matching row is read (``light``: without bitmaps when nobody in the
+  datasets opted out and nothing narrows them).
+
+The counted path reads the Beacon generation in the same statement as its first count, so it
+may start from the scopes a worker built last (``speculative``) and is redone from fresh ones
+when they were not current; every other path reads the generation first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from pyroaring import BitMap
+from sqlalchemy.orm import Session
+
+from gdi_node.beacon.alleles import Allele, Counter, group_alleles
+from gdi_node.beacon.answers import (
+    AnswerContext,
+    DatasetAnswer,
+    answer_dataset,
+    answer_from_totals,
+)
+from gdi_node.beacon.entries import EntryRepository
+from gdi_node.beacon.entry_service import individuals_passing
+from gdi_node.beacon.repository import Located, VariantRepository, locate
+from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
+from gdi_node.beacon.scopes import Scopes
+from gdi_node.beacon.variants import AlleleKey
+from gdi_node.passport.config import Audience
+from gdi_node.passport.permits import Permit
+
+if TYPE_CHECKING:
+    from gdi_node.beacon.service import BeaconService
+
+# samples a path restricts g_variants to, per dataset (/individuals/{id}/g_variants, …)
+Within = Callable[[Session, Scopes, list[str]], dict[str, BitMap]]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A g_variants query with what was decided before reading any data."""
+
+    request: BeaconRequest
+    permits: dict[str, Permit]
+    granularity: Granularity
+    key: AlleleKey | None  # /g_variants/{id}
+    within: Within | None  # the samples a path restricts the answer to
+
+
+class VariantAnswers:
+    def __init__(self, beacon: BeaconService) -> None:
+        self._beacon = beacon
+
+    def answer(
+        self, session: Session, scopes: Scopes, asked: Asked, *, speculative: bool = False
+    ) -> list[DatasetAnswer] | None:
+        """The answers per dataset; None when ``scopes`` proved not current (a count read
+        another generation) or, if ``speculative``, when the answer is not one the database
+        counts (only that path checks the generation itself)."""
+        request, permits, key = asked.request, asked.permits, asked.key
+        query = request.variant
+        if speculative and (key is not None or asked.within is not None or request.filters):
+            return None
+        repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele)
+        ids = list(permits)
+        restricted = self._restriction(session, scopes, request, ids, asked.within)
+        # without opt-outs in these datasets (and no filter narrowing them), the stored
+        # carrier counts are exact: read no bitmaps but those of the records shown
+        light = key is None and restricted is None and all(d in scopes.complete for d in ids)
+        by_id = key is not None
+        contexts = self._contexts(permits, scopes, asked.granularity, request, by_id=by_id)
+        if restricted is not None:
+            contexts = {d: replace(c, scope=restricted[d]) for d, c in contexts.items()}
+        if key is not None:
+            rows = repo.by_allele(key, ids)
+            return self._answer_rows(rows, contexts, scopes, request, repo, light=False)
+        assemblies, located = locate(query)
+        if _counted_in_database(query, restricted, contexts, scopes):
+            where = (query, located, assemblies)
+            return self._answer_counted(repo, contexts, scopes, request, where)
+        if speculative:
+            return None
+        rows = repo.find(query, located, ids, assemblies, full=not light)
+        return self._answer_rows(rows, contexts, scopes, request, repo, light=light)
+
+    def _restriction(
+        self,
+        session: Session,
+        scopes: Scopes,
+        request: BeaconRequest,
+        dataset_ids: list[str],
+        within: Within | None,
+    ) -> dict[str, BitMap] | None:
+        """The samples counted per dataset when filters or a path narrow the answer (the
+        consenting samples of the individuals passing every filter); None: whole datasets."""
+        if not request.filters and within is None:
+            return None
+        matched = self._beacon.filter_matches(session, scopes, request, dataset_ids)
+        narrowed = within(session, scopes, dataset_ids) if within is not None else None
+        repo = EntryRepository(session)
+        out = {}
+        for dataset_id in dataset_ids:
+            scope = scopes.datasets.get(dataset_id, BitMap())
+            if narrowed is not None:
+                scope = scope & narrowed.get(dataset_id, BitMap())
+            if matched:
+                passing = individuals_passing(repo, scopes, matched, dataset_id)
+                scope = scope & scopes.samples_of_individuals(dataset_id, passing)
+            out[dataset_id] = scope
+        return out
+
+    def _contexts(
+        self,
+        permits: dict[str, Permit],
+        scopes: Scopes,
+        granularity: Granularity,
+        request: BeaconRequest,
+        *,
+        by_id: bool,
+    ) -> dict[str, AnswerContext]:
+        contexts = {}
+        for dataset_id, permit in permits.items():
+            controlled = permit.audience is Audience.CONTROLLED
+            contexts[dataset_id] = AnswerContext(
+                dataset_id=dataset_id,
+                level=self._beacon.level(granularity, permit),
+                policy=self._beacon.policy_for(permit),
+                source=(
+                    self._beacon.dataset_name(dataset_id),
+                    f"{self._beacon.base_url}/datasets/{dataset_id}",
+                    f"generation {scopes.generation}",
+                ),
+                allele_specific=by_id or _allele_specific(request.variant),
+                rare_carriers=0 if controlled else self._beacon.budget.config.rare_carriers,
+            )
+        return contexts
+
+    @staticmethod
+    def _answer_rows(
+        rows: list[Any],
+        contexts: dict[str, AnswerContext],
+        scopes: Scopes,
+        request: BeaconRequest,
+        repo: VariantRepository,
+        *,
+        light: bool,
+    ) -> list[DatasetAnswer]:
+        """Answers from the matching rows (bitmaps intersected unless ``light``)."""
+        by_dataset: dict[str, list[Any]] = {d: [] for d in contexts}
+        for row in rows:
+            by_dataset[row.dataset_id].append(row)
+        counter = Counter(scopes)
+        return [
+            answer_dataset(
+                replace(context, light=light), by_dataset[dataset_id], scopes, counter, request,
+                full_rows=repo.full_rows,
+            )
+            for dataset_id, context in contexts.items()
+        ]  # fmt: skip
+
+    @staticmethod
+    def _answer_counted(
+        repo: VariantRepository,
+        contexts: dict[str, AnswerContext],
+        scopes: Scopes,
+        request: BeaconRequest,
+        where: tuple[VariantQuery, Located | None, list[str]],
+    ) -> list[DatasetAnswer] | None:
+        """Answers with the alleles counted by the database (stored carrier counts) and only
+        the shown page's rows read; None when the count was made at another generation than
+        ``scopes``'."""
+        query, located, assemblies = where
+        opted_out = {
+            d: (scopes.opted_out_samples[d], scopes.datasets[d])
+            for d in contexts
+            if d not in scopes.complete
+        }
+        counted = repo.count_alleles(query, located, list(contexts), assemblies, opted_out)
+        if counted.generation != scopes.generation:
+            return None
+        totals = counted.totals
+        counter = Counter(scopes)
+        answers = []
+        for dataset_id, context in contexts.items():
+            total = totals.get(dataset_id, 0)
+            page: list[tuple[Allele, int]] = []
+            if context.level is Granularity.RECORD and total:
+                keys = repo.allele_page(
+                    query, located, dataset_id, assemblies,
+                    offset=request.skip * request.limit, limit=request.limit,
+                )  # fmt: skip
+                found = {
+                    a.key: a for a in group_alleles(repo.rows_of([k for k, _ in keys], dataset_id))
+                }
+                page = [(found[k], carriers) for k, carriers in keys]
+            answers.append(answer_from_totals(context, total, page, scopes, counter))
+        return answers
+
+
+def _counted_in_database(
+    query: VariantQuery,
+    restricted: dict[str, BitMap] | None,
+    contexts: dict[str, AnswerContext],
+    scopes: Scopes,
+) -> bool:
+    """Whether the database counts the answer from stored carrier counts: the whole of each
+    dataset in scope (no filter or path narrowing it) and, in a dataset where someone opted
+    out, one row per allele and no records to show (their frequencies need the bitmaps)."""
+    if restricted is not None or not _countable_in_database(query):
+        return False
+    return all(
+        d in scopes.complete
+        or (d in scopes.one_row_per_allele and context.level is not Granularity.RECORD)
+        for d, context in contexts.items()
+    )
+
+
+def _countable_in_database(query: VariantQuery) -> bool:
+    """Whether the database can count the matches (lengths are computed in Python)."""
+    return not _allele_specific(query) and query.min_length is None and query.max_length is None
+
+
+def _allele_specific(query: VariantQuery) -> bool:
+    """A query naming one allele: its answer tells whether that allele is present."""
+    return query.genomic_allele_short_form is not None or (
+        len(query.start) == 1 and not query.end and query.alternate_bases is not None
+    )

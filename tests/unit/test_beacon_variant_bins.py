@@ -1,0 +1,157 @@
+"""Range counts from bins (gdi_node.beacon.variant_bins) equal counting every overlapping
+allele; bins follow their callset through loads, replacements and the migration that adds
+them. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.repository import VariantRepository, locate
+from gdi_node.beacon.requests import VariantQuery
+from gdi_node.beacon.scopes import ScopeCache
+from gdi_node.beacon.variant_bins import BIN_SIZE, binned_values
+from gdi_node.beacon.variant_where import where_of
+from gdi_node.bootstrap import migrated_sessions
+from gdi_node.db.migrate import alembic_config, upgrade
+from gdi_node.db.models import BeaconVariant, BeaconVariantBin
+from gdi_node.settings import Settings
+from tests.beacon_data import write_vcf
+from tests.conftest import shared_path
+
+DATASET = "DS-PUBLIC"
+TYPES = {None: None, "INDEL": {"DEL", "INS", "INDEL"}, "SNP": {"SNP"}}
+
+
+@pytest.fixture
+def sessions(make_settings: Callable[..., Settings], database_url: str) -> Iterator[Any]:
+    with migrated_sessions(make_settings(database_url=database_url)) as opened:
+        yield opened
+
+
+def _count(session: Session, first: int, last: int, variant_type: str | None = None) -> int:
+    query = VariantQuery(
+        reference_name="chr22", start=(first,), end=(last,), variant_type=variant_type
+    )
+    scopes = ScopeCache().get(session)
+    repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele)
+    assemblies, located = locate(query)
+    return repo.count_alleles(query, located, [DATASET], assemblies).totals.get(DATASET, 0)
+
+
+def _overlapping(rows: list[Any], first: int, last: int, types: set[str] | None) -> int:
+    return sum(
+        1
+        for r in rows
+        if r.start < last and r.end > first and r.carriers > 0
+        and (types is None or r.variant_type in types)
+    )  # fmt: skip
+
+
+def _binned(session: Session, first: int, last: int) -> bool:
+    query = VariantQuery(reference_name="chr22", start=(first,), end=(last,))
+    assemblies, located = locate(query)
+    spans = ScopeCache().get(session).max_span
+    return binned_values(where_of(query, located, [DATASET], assemblies, spans)) is not None
+
+
+def _ranges(rows: list[Any]) -> list[tuple[int, int]]:
+    """Ranges at and beside bin edges, starting inside deletions, and random ones."""
+    low, high = min(r.start for r in rows), max(r.end for r in rows)
+    edges = [k * BIN_SIZE + d for k in range(low // BIN_SIZE, high // BIN_SIZE + 2)
+             for d in (-1, 0, 1)]  # fmt: skip
+    rng = random.Random(20261122)
+    ranges = [(a, b) for a, b in zip(edges, edges[9:], strict=False) if a < b]
+    ranges += [(low - BIN_SIZE, high + BIN_SIZE), (edges[3], edges[4]), (edges[4], edges[5])]
+    inside = [r for r in rows if r.end - r.start > 1]
+    ranges += [(r.start + 1, r.start + 1 + rng.randrange(1, 80_000)) for r in inside[::4]]
+    ranges += [(a, a + rng.randrange(1, 200_000)) for a in rng.sample(range(low, high), 60)]
+    return ranges
+
+
+def test_range_counts_from_bins_equal_counting_every_overlapping_allele(
+    sessions: sessionmaker[Session],
+) -> None:
+    VcfIngestor(sessions).ingest(shared_path("data", "vcf", "test_1000G_hg38.vcf.gz"), DATASET)
+    with sessions() as session:
+        rows = list(session.execute(select(BeaconVariant)).scalars())
+        ranges = _ranges(rows)
+        binned = [r for r in ranges if _binned(session, *r)]
+        assert len(binned) > len(ranges) // 2  # most of these ranges are counted from bins
+        for n, (first, last) in enumerate(ranges):
+            variant_type = (None, None, "INDEL", "SNP")[n % 4]
+            expected = _overlapping(rows, first, last, TYPES[variant_type])
+            assert _count(session, first, last, variant_type) == expected, (first, last)
+        # the count reads the bins: changing those inside a range changes its answer
+        first, last = max(binned, key=lambda r: _count(session, *r))
+        before = _count(session, first, last)
+        changed = session.execute(
+            update(BeaconVariantBin)
+            .where(BeaconVariantBin.bin.between(first // BIN_SIZE + 1, last // BIN_SIZE - 1))
+            .values(alleles=BeaconVariantBin.alleles + 1000)
+        ).rowcount
+        assert changed > 0
+        assert _count(session, first, last) == before + 1000 * changed
+
+
+def _bins(session: Session) -> Counter[tuple[Any, ...]]:
+    return Counter(
+        {
+            (b.callset_id, b.assembly, b.chrom, b.bin, b.variant_type, b.dataset_id): b.alleles
+            for b in session.execute(select(BeaconVariantBin)).scalars()
+        }
+    )
+
+
+def _bins_from_rows(session: Session) -> Counter[tuple[Any, ...]]:
+    rows = session.execute(select(BeaconVariant).where(BeaconVariant.carriers > 0)).scalars()
+    return Counter(
+        (r.callset_id, r.assembly, r.chrom, r.start // BIN_SIZE, r.variant_type, r.dataset_id)
+        for r in rows
+    )
+
+
+def _records(positions: list[int], carrier: str) -> list[str]:
+    return [
+        f"chr22\t{p}\t.\t{'AT' if n % 3 == 0 else 'A'}\tG\t.\tPASS\t.\tGT\t{carrier}\t0/0"
+        for n, p in enumerate(positions)
+    ]
+
+
+def test_bins_follow_their_callset_through_loads_replacements_and_the_migration(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    first = write_vcf(
+        tmp_path / "a.vcf.gz", ["S1", "S2"], _records([5, 9_999, 10_001, 35_000], "0/1")
+    )
+    other = write_vcf(tmp_path / "b.vcf.gz", ["S1", "S2"], _records([20_000, 20_001], "1/1"))
+    nobody = write_vcf(tmp_path / "c.vcf.gz", ["S1", "S2"], _records([40_000], "0/0"))
+    ingest = VcfIngestor(sessions).ingest
+    ingest(first, DATASET)
+    ingest(nobody, DATASET)  # an allele without a carrier is never counted, nor binned
+    with sessions() as session:
+        assert _bins(session) == _bins_from_rows(session)
+        assert sum(_bins(session).values()) == 4
+    replacement = tmp_path / "a.vcf.gz"
+    write_vcf(replacement, ["S1", "S2"], _records([12_345, 99_999], "0/1"))
+    ingest(replacement, DATASET, update=True)
+    ingest(other, DATASET)
+    with sessions() as session:
+        bins = _bins(session)
+        assert bins == _bins_from_rows(session)
+        assert sorted(key[3] for key in bins.elements()) == [1, 1, 2, 9]
+        engine = session.get_bind()
+    # a database loaded before bins existed gets them from its rows
+    command.downgrade(alembic_config(engine), "0007")  # type: ignore[arg-type]
+    upgrade(engine)  # type: ignore[arg-type]
+    with sessions() as session:
+        assert _bins(session) == bins
