@@ -261,9 +261,11 @@ class MetadataQueries:
             raise NotFoundError(f"no cohort {only_id!r} the caller may know of")
         return beacon.collections(request, documents, framework.BY_PATH["cohorts"])
 
-    def _cohort_known(self, session: Session, cohort_id: str, permits: dict[str, Permit]) -> bool:
+    def _cohort_known(
+        self, session: Session, repo: EntryRepository, cohort_id: str, permits: dict[str, Permit]
+    ) -> bool:
         """A cohort record, or a sample-sheet cohort with members, in the datasets."""
-        if EntryRepository(session).by_id("cohort", cohort_id, list(permits)):
+        if repo.by_id("cohort", cohort_id, list(permits)):
             return True
         scopes = self._beacon.scopes_of(session)
         members = scopes.groups.get(("cohort", cohort_id), BitMap())
@@ -289,7 +291,8 @@ class MetadataQueries:
         ontologies = beacon.ontologies
         with beacon.sessions() as session:
             repo = EntryRepository(session)
-            if cohort_id is not None and not self._cohort_known(session, cohort_id, permits):
+            known = cohort_id is None or self._cohort_known(session, repo, cohort_id, permits)
+            if not known:
                 raise NotFoundError(f"no cohort {cohort_id!r} the caller may know of")
             summary = repo.summary(list(permits), cohort=cohort_id)
         terms: list[dict[str, Any]] = []
