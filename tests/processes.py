@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import yaml
+
+from gdi_node.settings import Settings
 
 GDI_NODE = Path(sys.executable).with_name("gdi-node")
 
@@ -23,6 +26,15 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def write_config(path: Path, settings: Settings, port: int) -> Path:
+    """``settings`` as a YAML file for ``gdi-node --config``, served on ``port``."""
+    data = settings.model_dump(mode="json")
+    data["server"]["port"] = port
+    data["public_url"] = f"http://127.0.0.1:{port}"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
 
 
 @dataclass

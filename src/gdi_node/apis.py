@@ -230,6 +230,7 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
         {
             "database": lambda: database_reachable(runtime.engine),
             "schema": lambda: _schema_is_current(runtime.engine, head),
+            "audit": lambda: not runtime.authorization.audit.health().stuck,
         },
     )
     authorizer = runtime.authorization.authorizer

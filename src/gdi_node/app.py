@@ -78,10 +78,12 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
     engine = make_engine(settings.effective_database_url)
     authorization = build_authorization(settings, make_session_factory(engine))
     started_at = datetime.now(UTC)
+    metrics = RequestMetrics()
+    metrics.watch_audit(authorization.audit.health)
     runtime = NodeRuntime(
         settings=settings,
         engine=engine,
-        metrics=RequestMetrics(),
+        metrics=metrics,
         started_at=started_at,
         authorization=authorization,
         htsget=HtsgetParts.build(settings, engine, authorization, started_at.isoformat()),

@@ -256,7 +256,7 @@ def audit() -> None:
 def audit_verify(config: Path | None) -> None:
     """Check that no audit row was edited, deleted or reordered."""
     from gdi_node.bootstrap import migrated_sessions
-    from gdi_node.passport.audit import verify_chain
+    from gdi_node.passport.audit_chain import verify_chain
 
     with migrated_sessions(_load(config)) as sessions:
         report = verify_chain(sessions)
@@ -276,7 +276,7 @@ def audit_export(config: Path | None, since: Any) -> None:
     from datetime import UTC
 
     from gdi_node.bootstrap import migrated_sessions
-    from gdi_node.passport.audit import export_jsonl
+    from gdi_node.passport.audit_chain import export_jsonl
 
     with migrated_sessions(_load(config)) as sessions:
         count = export_jsonl(sessions, sys.stdout, since.replace(tzinfo=UTC) if since else None)

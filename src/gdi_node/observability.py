@@ -12,10 +12,13 @@ import re
 import time
 import uuid
 import warnings
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -90,8 +93,41 @@ class RequestMetrics:
         self.requests.labels(operation, method, str(status)).inc()
         self.latency.labels(operation, str(status)).observe(seconds)
 
+    def watch_audit(self, health: Callable[[], Any]) -> None:
+        """Export the audit writer's state (``AuditTrail.health``) at every scrape."""
+        self.registry.register(_AuditCollector(health))
+
     def exposition(self) -> str:
         return generate_latest(self.registry).decode("utf-8")
+
+
+class _AuditCollector(Collector):
+    """``gdi_node_audit_*``: a stuck or failing audit writer is visible before it fills up."""
+
+    def __init__(self, health: Callable[[], Any]) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        state = self._health()
+        gauges = (
+            ("pending_events", "Audit events recorded but not yet written", state.pending),
+            ("oldest_pending_seconds", "Age of the oldest unwritten audit event",
+             state.oldest_pending_seconds),
+            ("failing_seconds", "How long audit writes have been failing in a row",
+             state.failing_seconds),
+            ("stuck", "1 when the audit writer is stuck (the node is not ready)",
+             int(state.stuck)),
+        )  # fmt: skip
+        for name, text, value in gauges:
+            yield GaugeMetricFamily(f"gdi_node_audit_{name}", text, value=value)
+        counters = (
+            ("write_failures", "Failed audit write attempts", state.write_failures),
+            ("escaped_events", "Audit events written escaped after the database refused them",
+             state.escaped),
+            ("dropped_events", "Audit events the database refused in every form", state.dropped),
+        )  # fmt: skip
+        for name, text, value in counters:
+            yield CounterMetricFamily(f"gdi_node_audit_{name}", text, value=value)
 
 
 def valid_request_id(candidate: str | None) -> str | None:

@@ -178,6 +178,21 @@ class BeaconSettings(_Strict):
     ontology_files: list[Path] = Field(default_factory=list)
 
 
+class AuditSettings(_Strict):
+    """The authorization audit trail's writer (decision record 0015).
+
+    Grants of records and file bytes are committed before the answer leaves; other decisions are
+    written in batches at least every ``batch_seconds``, which bounds what a crash of the node
+    can lose of them. The node reports itself not ready (``/ready`` 503) when an event has waited
+    ``stuck_after_seconds`` unwritten, and answers 503 when a grant cannot be committed within
+    ``durable_timeout_seconds``.
+    """
+
+    batch_seconds: float = Field(default=0.2, gt=0, le=10)
+    durable_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    stuck_after_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
 class DatasetSettings(_Strict):
     """A dataset declared by the operator; synchronised into the catalogue's dataset table.
 
@@ -227,6 +242,7 @@ class Settings(_Strict):
     htsget: HtsgetSettings = HtsgetSettings()
     drs: DrsSettings = DrsSettings()
     beacon: BeaconSettings = BeaconSettings()
+    audit: AuditSettings = AuditSettings()
     audit_subject_key_file: Path | None = None
 
     @field_validator("database_url")

@@ -13,7 +13,7 @@ import pytest
 from gdi_node.app import create_app
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import upgrade
-from gdi_node.passport.audit import verify_chain
+from gdi_node.passport.audit_chain import verify_chain
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
 from tests.passport_world import World
@@ -42,7 +42,7 @@ def listed(response: Any) -> dict[str, dict[str, Any]]:
 def audit_rows(settings: Settings) -> list[dict[str, Any]]:
     from io import StringIO
 
-    from gdi_node.passport.audit import export_jsonl
+    from gdi_node.passport.audit_chain import export_jsonl
 
     engine = make_engine(settings.effective_database_url)
     out = StringIO()

@@ -15,17 +15,9 @@ import pytest
 import yaml
 
 from gdi_node.settings import Settings
-from tests.processes import free_port, running_node
+from tests.processes import free_port, running_node, write_config
 
 pytestmark = pytest.mark.slow
-
-
-def write_config(path: Path, settings: Settings, port: int) -> Path:
-    data = settings.model_dump(mode="json")
-    data["server"]["port"] = port
-    data["public_url"] = f"http://127.0.0.1:{port}"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
 
 
 def test_serve_answers_and_logs_json_with_request_id_on_every_request_line(

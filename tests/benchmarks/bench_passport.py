@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import yaml
 
-from gdi_node.passport.audit import AuditEvent
+from gdi_node.passport.audit_event import AuditEvent
 from gdi_node.passport.authorizer import Credentials, RequestFacts
 from gdi_node.passport.jwks import JwksCache
 from gdi_node.passport.transport import TrustedHttp

@@ -11,6 +11,7 @@ import json
 import socket
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -26,12 +27,11 @@ from gdi_node.db.models import AuditChainHead, AuditRecord
 from gdi_node.passport.audit import (
     AuditEvent,
     AuditTrail,
-    chain_hash,
-    export_jsonl,
+    AuditUnavailableError,
     load_or_create_subject_key,
     pseudonymous_subject,
-    verify_chain,
 )
+from gdi_node.passport.audit_chain import chain_hash, export_jsonl, verify_chain
 
 KEY = bytes(range(32))
 ISS = "https://aai.example.org/oidc/"
@@ -193,11 +193,11 @@ def test_events_are_stored_with_a_pseudonymous_subject(
         {"operation": "x" * 65},
         {"subject_sub": None},
         {"time": datetime(2026, 1, 1)},  # naive
-        {"request_id": "a\0b"},
-        {"visa_ids": ("ok", "bad\0")},
     ],
 )
-def test_invalid_events_are_refused_at_once(tmp_path: Path, change: dict[str, Any]) -> None:
+def test_events_our_own_code_got_wrong_are_refused_at_once(
+    tmp_path: Path, change: dict[str, Any]
+) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
     trail = AuditTrail(make_session_factory(engine), KEY)
     with pytest.raises(ValueError):  # noqa: PT011 - several messages
@@ -459,3 +459,127 @@ def test_unreachable_postgres_times_out_without_losing_events() -> None:
     assert trail.pending == 3
     trail.close()  # idempotent even after a failed close
     engine.dispose()
+
+
+# -- nothing a caller sends can stop the trail (issue #15 item 1) ------------------------------
+
+
+def wait_for(condition: Any, seconds: float = 30) -> None:
+    """Poll ``condition`` (a bounded wait for a background thread, not a timing assertion)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_caller_text_no_database_stores_is_recorded_escaped_and_the_chain_goes_on(
+    sessions: sessionmaker[Session],
+) -> None:
+    trail = AuditTrail(sessions, KEY, batch_size=8, flush_interval=0.01)
+    trail.record(event(1, object_id="g_variants \ud800x", request_id="a\0b"))
+    trail.record(event(2, subject_sub="sub-\udfff", visa_ids=("jti-\ud83d", "ok")))
+    for i in range(3, 6):
+        trail.record(event(i))
+    trail.flush(timeout=30)
+    trail.close()
+    stored = rows(sessions)
+    assert [row.object_id for row in stored[:2]] == ["g_variants \\ud800x", "obj-2"]
+    assert stored[0].request_id == "a\\x00b"
+    assert json.loads(stored[1].visa_ids) == ["jti-\\ud83d", "ok"]
+    assert stored[1].subject == pseudonymous_subject(KEY, ISS, "sub-\\udfff")
+    assert [row.request_id for row in stored[2:]] == ["req-3", "req-4", "req-5"]
+    assert verify_chain(sessions).ok
+
+
+def test_an_event_the_database_refuses_is_isolated_and_not_its_batch(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Take away the escaping at record(), so the database itself meets the bad text.
+    monkeypatch.setattr("gdi_node.passport.audit.storable", lambda text: text)
+    trail = AuditTrail(sessions, KEY, batch_size=8, flush_interval=0.01)
+    trail.record(event(1))
+    trail.record(event(2, dataset_id="DS-\ud800"))
+    trail.record(event(3))
+    trail.flush(timeout=30)  # before: the batch failed forever and this timed out
+    later = [event(i) for i in range(4, 7)]
+    for item in later:
+        trail.record(item)
+    trail.flush(timeout=30)
+    health = trail.health()
+    trail.close()
+    stored = rows(sessions)
+    assert [row.request_id for row in stored] == [f"req-{i}" for i in range(1, 7)]
+    assert stored[1].dataset_id == "DS-\\ud800"
+    assert (health.escaped, health.dropped, health.pending) == (1, 0, 0)
+    assert verify_chain(sessions).ok
+
+
+def test_a_writer_that_cannot_write_is_reported_stuck_until_it_writes_again(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'not-yet' / 'audit.sqlite3'}"
+    early = create_engine(url)
+    trail = AuditTrail(make_session_factory(early), KEY, flush_interval=0.01, stuck_after=0.2)
+    assert not trail.health().stuck
+    trail.record(event(1))
+    wait_for(lambda: trail.health().stuck)
+    health = trail.health()
+    assert health.alive
+    assert health.pending == 1
+    assert health.write_failures >= 1
+    assert health.failing_seconds > 0
+    ready = make_engine(url)
+    upgrade(ready)
+    trail.flush(timeout=30)
+    assert not trail.health().stuck
+    assert trail.health().failing_seconds == 0
+    trail.close()
+    assert not trail.health().alive
+    early.dispose()
+    ready.dispose()
+
+
+def test_a_durable_record_returns_only_once_its_row_is_committed(
+    sessions: sessionmaker[Session],
+) -> None:
+    trail = AuditTrail(sessions, KEY, batch_size=1000, flush_interval=3600)
+    trail.record(event(1))
+    trail.record(event(2), durable=True)
+    assert count_rows(sessions) == 2  # no flush(): durable wrote it (and what came before)
+    trail.record(event(3))
+    assert count_rows(sessions) == 2  # an ordinary record still only enqueues
+    trail.close()
+
+
+def test_a_durable_record_that_cannot_be_committed_is_refused_with_503_and_kept(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'absent' / 'audit.sqlite3'}"
+    early = create_engine(url)
+    trail = AuditTrail(make_session_factory(early), KEY, flush_interval=0.01, durable_timeout=0.2)
+    with pytest.raises(AuditUnavailableError) as raised:
+        trail.record(event(1), durable=True)
+    assert raised.value.status == 503
+    assert raised.value.headers["Retry-After"]
+    assert trail.pending == 1  # kept: written once the database is back
+    ready = make_engine(url)
+    upgrade(ready)
+    trail.close(timeout=30)
+    assert verify_chain(make_session_factory(ready)).rows == 1
+    early.dispose()
+    ready.dispose()
+
+
+def test_a_full_queue_refuses_with_503_after_the_enqueue_timeout(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'absent' / 'audit.sqlite3'}"
+    early = create_engine(url)
+    trail = AuditTrail(
+        make_session_factory(early), KEY, max_queue=1, flush_interval=0.01, enqueue_timeout=0.2
+    )
+    trail.record(event(1))
+    with pytest.raises(AuditUnavailableError):
+        trail.record(event(2))
+    assert trail.pending == 1
+    with pytest.raises(TimeoutError):
+        trail.close(timeout=0.2)
+    early.dispose()

@@ -69,7 +69,7 @@ class MetadataQueries:
         beacon = self._beacon
         described = f"{path} {only_id or ''} {source or ''}".strip()
         permits = beacon.permits(principal, facts, described, only=dataset_id)
-        granularity = beacon.granularity(request, permits)
+        granularity = beacon.settled_granularity(request, permits)
         budget_key = beacon.budget_key(principal, facts)
         beacon.budget.check(budget_key)
         with beacon.sessions() as session:

@@ -33,7 +33,7 @@ from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
 from gdi_node.resources import shipped_dir
 from gdi_node.service_info import service_info
-from gdi_node.settings import Settings
+from gdi_node.settings import SecurityLevel, Settings
 
 _GRANULARITY = {
     Disclosure.BOOLEAN: Granularity.BOOLEAN,
@@ -191,7 +191,7 @@ class BeaconService:
             )
         described = variant_id or _describe(query)
         permits = self.permits(principal, facts, f"g_variants {described}", only=dataset_id)
-        granularity = self.granularity(request, permits)
+        granularity = self.settled_granularity(request, permits)
         budget_key = _budget_key(principal, facts)
         self._budget.check(budget_key)
         asked = Asked(request, permits, granularity, key, within)
@@ -233,6 +233,20 @@ class BeaconService:
         if only is not None and not permits:
             raise NotFoundError(f"no dataset {only!r}")
         return permits
+
+    def settled_granularity(
+        self, request: BeaconRequest, permits: dict[str, Permit]
+    ) -> Granularity:
+        """The granularity of this answer. When it discloses records of a non-public dataset,
+        the decisions that allowed it are committed to the audit trail before anything is
+        answered (decision record 0015: a crash never loses a record-level grant)."""
+        granularity = self.granularity(request, permits)
+        if granularity is Granularity.RECORD and any(
+            p.security_level is not SecurityLevel.PUBLIC and p.allows(Disclosure.RECORD)
+            for p in permits.values()
+        ):
+            self._authorizer.confirm_recorded()
+        return granularity
 
     @staticmethod
     def granularity(request: BeaconRequest, permits: dict[str, Permit]) -> Granularity:

@@ -1,11 +1,18 @@
 """The authorization audit trail: every decision appended to a SHA-256 hash chain.
 
-``AuditTrail.record`` only enqueues; a daemon thread writes batches. Each row stores
-``row_hash = sha256(prev_hash + "\\n" + canonical JSON of its fields, id and time included)``,
-chaining from 64 zeros; the ``audit_chain_head`` row (last id and hash) is locked by every writer
-and updated with the batch, so writers in several processes never fork the chain and a cut
-tail is noticed. Ids are assigned from the head, so they are consecutive in chain order.
-Subjects are stored as an HMAC-SHA256 pseudonym of ``iss + "\\0" + sub`` under a node key.
+``AuditTrail.record`` enqueues; a daemon thread writes batches. Grants of records and file bytes
+are recorded ``durable``: the call returns only once the row is committed, so a crash of the
+node cannot lose a grant a client received (decision record 0015); aggregate decisions stay
+batched and a crash loses at most the last ``flush_interval`` seconds of them. Rows chain through
+``audit_chain.chain_hash``; the ``audit_chain_head`` row (last id and hash) is locked by every
+writer and updated with the batch, so writers in several processes never fork the chain. Ids are
+assigned from the head, so they are consecutive in chain order. Subjects are stored as an
+HMAC-SHA256 pseudonym of ``iss + "\\0" + sub`` under a node key.
+
+Nothing a caller sends can stop the trail: caller-supplied text is made storable when recorded
+(NUL and lone surrogates escaped), an event that the database still refuses is written in an
+escaped form (or, failing that, logged and counted as dropped) instead of blocking its batch,
+and ``health()`` says when the writer is stuck (``/ready`` 503, ``gdi_node_audit_*`` metrics).
 """
 
 from __future__ import annotations
@@ -19,56 +26,62 @@ import threading
 import time as _time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, TextIO
+from typing import Any, ClassVar
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.db.models import AuditChainHead, AuditRecord
+from gdi_node.errors import UnavailableError
+from gdi_node.passport.audit_chain import (
+    COPIED,
+    GENESIS_HASH,
+    HEAD_ID,
+    chain_hash,
+    hashed_fields,
+    utc,
+)
+from gdi_node.passport.audit_event import (
+    AuditEvent,
+    ascii_only,
+    storable,
+    validate_event,
+    with_text,
+)
 from gdi_node.secrets import load_or_create_secret
 
 log = logging.getLogger(__name__)
 
-GENESIS_HASH = "0" * 64
-HEAD_ID = 1
-DECISIONS = frozenset({"allow", "deny"})
-DISCLOSURES = frozenset({"none", "boolean", "count", "record", "file"})
-MAX_OPERATION = 64
 MAX_BACKOFF = 5.0
-COPIED = ("operation", "dataset_id", "object_id", "decision", "disclosure", "client_address",
-          "request_id")  # fmt: skip
-HASHED = ("id", "time", "subject", "visa_ids", *COPIED)
 
 
 @dataclass(frozen=True)
-class AuditEvent:
-    """One authorization decision, as handed to ``AuditTrail.record``."""
+class AuditHealth:
+    """The writer's state, for readiness and metrics."""
 
-    time: datetime
-    subject_iss: str | None  # None for the anonymous principal
-    subject_sub: str | None
-    operation: str
-    dataset_id: str | None
-    object_id: str | None
-    decision: str  # "allow" | "deny"
-    disclosure: str
-    visa_ids: tuple[str, ...]
-    client_address: str | None
-    request_id: str | None
+    alive: bool
+    pending: int
+    oldest_pending_seconds: float  # age of the oldest unwritten event; 0 when none
+    failing_seconds: float  # how long writes have failed in a row; 0 after a success
+    write_failures: int  # failed write attempts since start
+    escaped: int  # events written in escaped form because the database refused them as sent
+    dropped: int  # events that could not be written in any form (logged with their fields)
+    stuck_after: float
+
+    @property
+    def stuck(self) -> bool:
+        """Not alive, or an event has waited longer than ``stuck_after`` seconds."""
+        return not self.alive or self.oldest_pending_seconds > self.stuck_after
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    """Outcome of ``verify_chain``: ``first_bad_id`` is the first id where the chain breaks."""
+class AuditUnavailableError(UnavailableError):
+    """A decision could not be recorded in time: the answer is withheld (503)."""
 
-    ok: bool
-    rows: int
-    first_bad_id: int | None
-    problem: str | None
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "5"}
 
 
 def load_or_create_subject_key(path: Path) -> bytes:
@@ -81,47 +94,13 @@ def pseudonymous_subject(key: bytes, iss: str, sub: str) -> str:
     return hmac.new(key, f"{iss}\0{sub}".encode(), hashlib.sha256).hexdigest()
 
 
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC; naive values (SQLite returns them) are taken to be UTC already."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _json_or_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:  # a tampered cell: hash and export it as it stands
-        return text
-
-
-def _fields(row: Any) -> dict[str, Any]:
-    """The hashed fields (id and time included) of a row, as JSON values."""
-    fields = {name: getattr(row, name) for name in HASHED}
-    fields["time"] = _utc(row.time).isoformat(timespec="microseconds")
-    fields["visa_ids"] = _json_or_text(row.visa_ids)
-    return fields
-
-
-def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    """``sha256(prev_hash + "\\n" + canonical JSON of fields)`` as 64 hex digits."""
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
-
-
-def _validate(event: AuditEvent) -> None:
-    """Refuse events the database would reject, so one bad event cannot block the queue."""
-    if (event.subject_iss is None) != (event.subject_sub is None):
-        raise ValueError("subject_iss and subject_sub must both be set or both be None")
-    if event.decision not in DECISIONS:
-        raise ValueError(f"decision must be one of {sorted(DECISIONS)}")
-    if event.disclosure not in DISCLOSURES:
-        raise ValueError(f"disclosure must be one of {sorted(DISCLOSURES)}")
-    if not 0 < len(event.operation) <= MAX_OPERATION:
-        raise ValueError(f"operation must have 1 to {MAX_OPERATION} characters")
-    if event.time.tzinfo is None:
-        raise ValueError("time must be timezone-aware")
-    texts = [getattr(event, name) for name in COPIED] + list(event.visa_ids)
-    if any(text is not None and "\0" in text for text in texts):
-        raise ValueError("audit fields may not contain NUL characters")
+def _event_fault(exc: Exception) -> bool:
+    """Whether a failed write was caused by the events' content rather than the database
+    (down, locked, missing tables): content faults are isolated, the rest retried."""
+    content = (UnicodeError, ValueError, TypeError)
+    if isinstance(exc, (*content, sa_exc.DataError)):
+        return True
+    return isinstance(exc, sa_exc.StatementError) and isinstance(exc.orig, content)
 
 
 class AuditTrail:
@@ -135,6 +114,9 @@ class AuditTrail:
         batch_size: int = 256,
         flush_interval: float = 0.2,
         max_queue: int = 10_000,
+        enqueue_timeout: float = 10.0,
+        durable_timeout: float = 10.0,
+        stuck_after: float = 30.0,
     ) -> None:
         if batch_size < 1 or max_queue < 1:
             raise ValueError("batch_size and max_queue must be at least 1")
@@ -143,13 +125,20 @@ class AuditTrail:
         self._batch_size = batch_size
         self._interval = flush_interval
         self._max_queue = max_queue
-        self._pending: deque[AuditEvent] = deque()
+        self._enqueue_timeout = enqueue_timeout
+        self._durable_timeout = durable_timeout
+        self._stuck_after = stuck_after
+        self._pending: deque[tuple[float, AuditEvent]] = deque()
         self._cond = threading.Condition()
         self._recorded = 0  # events accepted so far
-        self._written = 0  # events committed so far (always the oldest ones)
+        self._written = 0  # events committed (or given up) so far, always the oldest ones
         self._flushers = 0
         self._closed = False
         self._stop = False
+        self._failing_since: float | None = None
+        self._write_failures = 0
+        self._escaped = 0
+        self._dropped = 0
         self._thread = threading.Thread(target=self._run, name="audit-trail", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -160,18 +149,58 @@ class AuditTrail:
         with self._cond:
             return len(self._pending)
 
-    def record(self, event: AuditEvent) -> None:
-        """Enqueue ``event``; blocks only while the queue is full (back-pressure)."""
-        _validate(event)
+    def health(self) -> AuditHealth:
+        """The writer's state now (``stuck`` drives ``/ready``)."""
+        now = _time.monotonic()
         with self._cond:
-            while not self._closed and len(self._pending) >= self._max_queue:
-                self._cond.wait()
+            oldest = now - self._pending[0][0] if self._pending else 0.0
+            failing = now - self._failing_since if self._failing_since is not None else 0.0
+            return AuditHealth(
+                alive=self._thread.is_alive() and not self._closed,
+                pending=len(self._pending),
+                oldest_pending_seconds=oldest,
+                failing_seconds=failing,
+                write_failures=self._write_failures,
+                escaped=self._escaped,
+                dropped=self._dropped,
+                stuck_after=self._stuck_after,
+            )
+
+    def record(self, event: AuditEvent, *, durable: bool = False) -> None:
+        """Enqueue ``event``; with ``durable``, return only once it is committed.
+
+        Blocks while the queue is full (back-pressure), at most ``enqueue_timeout`` seconds;
+        then, or when a durable event is not committed within ``durable_timeout``, raises
+        ``AuditUnavailableError`` (503): no answer leaves without its decision recorded.
+        """
+        validate_event(event)
+        event = with_text(event, storable)
+        with self._cond:
+            has_room = self._cond.wait_for(
+                lambda: self._closed or len(self._pending) < self._max_queue,
+                self._enqueue_timeout,
+            )
             if self._closed:
                 raise RuntimeError("the audit trail is closed")
-            self._pending.append(event)
+            if not has_room:
+                raise AuditUnavailableError(
+                    "the audit trail cannot record decisions now; try again later"
+                )
+            self._pending.append((_time.monotonic(), event))
             self._recorded += 1
             if len(self._pending) in (1, self._batch_size):
                 self._cond.notify_all()  # wake the writer: a batch starts or is full
+        if durable:
+            self.wait_durable()
+
+    def wait_durable(self) -> None:
+        """Return once every event recorded before the call is committed, else raise 503."""
+        try:
+            self.flush(self._durable_timeout)
+        except TimeoutError:
+            raise AuditUnavailableError(
+                "the decision could not be recorded in the audit trail; try again later"
+            ) from None
 
     def flush(self, timeout: float = 5.0) -> None:
         """Block until every event recorded before the call is written, else TimeoutError."""
@@ -224,28 +253,65 @@ class AuditTrail:
                 self._cond.wait(None if deadline is None else deadline - _time.monotonic())
             if self._stop:
                 return None
-            return list(islice(self._pending, self._batch_size))
+            return [event for _, event in islice(self._pending, self._batch_size)]
 
     def _run(self) -> None:
         backoff = 0.0
         while (batch := self._next_batch()) is not None:
             try:
-                self._write(batch)
+                self._write_isolating(batch)
             except Exception:  # database down, locked, ...: keep the events and retry
                 first_failure = backoff == 0.0
                 backoff = min(MAX_BACKOFF, backoff * 2 or 0.05)
                 message = "writing %d audit events failed; retrying in %.2fs"
                 log.error(message, len(batch), backoff, exc_info=first_failure)
                 with self._cond:
+                    self._write_failures += 1
+                    if self._failing_since is None:
+                        self._failing_since = _time.monotonic()
                     if not self._stop:
                         self._cond.wait_for(lambda: self._stop, backoff)
                 continue
             backoff = 0.0
             with self._cond:
-                for _ in batch:
-                    self._pending.popleft()
-                self._written += len(batch)
-                self._cond.notify_all()
+                self._failing_since = None
+
+    def _write_isolating(self, batch: list[AuditEvent]) -> None:
+        """Write ``batch``; when its content is refused, write its events one by one, an event
+        refused on its own in escaped form, and one refused even so is logged and dropped.
+        Database failures propagate (the unwritten rest stays queued)."""
+        try:
+            self._write(batch)
+        except Exception as exc:
+            if not _event_fault(exc):
+                raise
+        else:
+            self._consumed(len(batch))
+            return
+        if len(batch) > 1:
+            for event in batch:
+                self._write_isolating([event])
+            return
+        escaped = with_text(batch[0], ascii_only)
+        try:
+            self._write([escaped])
+        except Exception as exc:
+            if not _event_fault(exc):
+                raise
+            log.error("audit event dropped, the database refused it: %r (%s)", escaped, exc)
+            self._consumed(1, dropped=1)
+        else:
+            log.warning("audit event written in escaped form: %r", escaped)
+            self._consumed(1, escaped=1)
+
+    def _consumed(self, count: int, *, escaped: int = 0, dropped: int = 0) -> None:
+        with self._cond:
+            for _ in range(count):
+                self._pending.popleft()
+            self._written += count
+            self._escaped += escaped
+            self._dropped += dropped
+            self._cond.notify_all()
 
     def _write(self, batch: list[AuditEvent]) -> None:
         """Append ``batch`` after the locked chain head, in one transaction."""
@@ -269,13 +335,13 @@ def _new_row(row_id: int, event: AuditEvent, key: bytes, prev_hash: str) -> dict
     iss, sub = event.subject_iss, event.subject_sub
     row = SimpleNamespace(
         id=row_id,
-        time=_utc(event.time),
+        time=utc(event.time),
         subject=None if iss is None or sub is None else pseudonymous_subject(key, iss, sub),
         visa_ids=json.dumps(list(event.visa_ids), separators=(",", ":")),
         prev_hash=prev_hash,
         **{name: getattr(event, name) for name in COPIED},
     )
-    row.row_hash = chain_hash(prev_hash, _fields(row))
+    row.row_hash = chain_hash(prev_hash, hashed_fields(row))
     return vars(row)
 
 
@@ -296,57 +362,3 @@ def _lock_head(session: Session) -> tuple[int, str]:
         raise RuntimeError("audit_chain_head is missing but audit_records is not empty")
     session.execute(insert(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH))
     return 0, GENESIS_HASH
-
-
-def verify_chain(session_factory: sessionmaker[Session]) -> ChainReport:
-    """Recompute the chain: finds edited, deleted (middle or tail), reordered or forged rows.
-
-    The head is read first; rows appended meanwhile by live writers are checked too.
-    """
-    with session_factory() as session:
-        head = session.get(AuditChainHead, HEAD_ID)
-        head_id, head_hash = (head.last_id, head.last_hash) if head else (None, None)
-        query = select(AuditRecord).order_by(AuditRecord.id)
-        rows = session.scalars(query.execution_options(yield_per=1000))
-        count, prev_hash = 0, GENESIS_HASH
-        for row in rows:
-            count += 1  # ids run 1, 2, 3, ... in chain order
-            problem = _row_problem(row, count, prev_hash)
-            if problem is None and row.id == head_id and row.row_hash != head_hash:
-                problem = "row_hash differs from the chain head"
-            if problem is not None:
-                rows.close()
-                return ChainReport(False, count, min(row.id, count), problem)
-            prev_hash = row.row_hash
-    if head_id is None:
-        problem = "the chain head row is missing" if count else None
-        return ChainReport(not count, count, None, problem)
-    if count < head_id:
-        return ChainReport(False, count, count + 1, f"rows {count + 1} to {head_id} are missing")
-    return ChainReport(True, count, None, None)
-
-
-def _row_problem(row: AuditRecord, expected_id: int, prev_hash: str) -> str | None:
-    if row.id != expected_id:
-        return f"row {expected_id} is missing" if row.id > expected_id else "unexpected id"
-    if row.prev_hash != prev_hash:
-        return "prev_hash does not match the previous row"
-    if chain_hash(prev_hash, _fields(row)) != row.row_hash:
-        return "row_hash does not match the row's content"
-    return None
-
-
-def export_jsonl(
-    session_factory: sessionmaker[Session], out: TextIO, since: datetime | None = None
-) -> int:
-    """Write rows (from ``since`` on) as JSON lines, hashes included; returns the count."""
-    query = select(AuditRecord).order_by(AuditRecord.id).execution_options(yield_per=1000)
-    if since is not None:
-        query = query.where(AuditRecord.time >= _utc(since))
-    count = 0
-    with session_factory() as session:
-        for row in session.scalars(query):
-            line = {**_fields(row), "prev_hash": row.prev_hash, "row_hash": row.row_hash}
-            out.write(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n")
-            count += 1
-    return count

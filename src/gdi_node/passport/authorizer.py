@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gdi_node.errors import DomainError
-from gdi_node.passport.audit import AuditEvent, AuditTrail
+from gdi_node.passport.audit import AuditTrail
+from gdi_node.passport.audit_event import AuditEvent
 from gdi_node.passport.brokers import BrokerClient
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.errors import CredentialConflictError, CredentialError
@@ -21,6 +22,7 @@ from gdi_node.passport.permits import Permit, PermitPolicy
 from gdi_node.passport.principal import Principal
 from gdi_node.passport.tokens import header_of
 from gdi_node.passport.verifier import PASSPORT_TYP, PassportVerifier
+from gdi_node.settings import SecurityLevel
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,18 @@ class Authorizer:
             decision="allow" if allowed else "deny",
             disclosure=permit.disclosure,
             visa_ids=tuple(v.visa_id for v in permit.visas_used),
+            durable=allowed and level is not None and _is_grant(permit, level),
         )
         if level is not None:
             permit.require(level, principal)
         return permit
+
+    def confirm_recorded(self) -> None:
+        """Return once every decision recorded so far is committed to the audit trail (503
+        otherwise). Call before an answer discloses records of non-public data when the level
+        was settled after ``decide`` (Beacon granularity); ``decide`` with a record or file
+        ``level`` already does (decision record 0015)."""
+        self._audit.wait_durable()
 
     def _record(
         self,
@@ -131,6 +141,7 @@ class Authorizer:
         decision: str,
         disclosure: Disclosure,
         visa_ids: tuple[str, ...] = (),
+        durable: bool = False,
     ) -> None:
         identity = principal.identity if principal is not None else None
         self._audit.record(
@@ -146,8 +157,16 @@ class Authorizer:
                 visa_ids=visa_ids,
                 client_address=facts.client_address,
                 request_id=facts.request_id,
-            )
+            ),
+            durable=durable,
         )
+
+
+def _is_grant(permit: Permit, level: Disclosure) -> bool:
+    """Whether an allowed decision at ``level`` grants records or file bytes of non-public
+    data: such a decision is committed to the audit trail before it is answered."""
+    public = permit.security_level is SecurityLevel.PUBLIC
+    return level.rank >= Disclosure.RECORD.rank and not public
 
 
 def _is_passport(token: str) -> bool:

@@ -53,6 +53,12 @@ def build_authorization(
         trust,
         implicit_dac_sources=[local.dac_source] if local is not None else [],
     )
-    audit = AuditTrail(session_factory, load_or_create_subject_key(settings.audit_key_file))
+    audit = AuditTrail(
+        session_factory,
+        load_or_create_subject_key(settings.audit_key_file),
+        flush_interval=settings.audit.batch_seconds,
+        durable_timeout=settings.audit.durable_timeout_seconds,
+        stuck_after=settings.audit.stuck_after_seconds,
+    )
     authorizer = Authorizer(verifier, BrokerClient(verifier, http), policy, audit)
     return AuthorizationStack(authorizer, local, audit, http)
