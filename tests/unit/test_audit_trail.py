@@ -13,6 +13,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -514,29 +515,44 @@ def test_an_event_the_database_refuses_is_isolated_and_not_its_batch(
     assert verify_chain(sessions).ok
 
 
+@contextmanager
+def database_later(tmp_path: Path) -> Iterator[tuple[sessionmaker[Session], Any]]:
+    """Sessions on a SQLite file whose folder does not exist yet (every write fails), and a
+    function that creates and migrates it, returning sessions on the ready database."""
+    url = f"sqlite:///{tmp_path / 'later' / 'audit.sqlite3'}"
+    engines = [create_engine(url)]  # unlike make_engine, does not create the folder
+
+    def appear() -> sessionmaker[Session]:
+        engines.append(make_engine(url))
+        upgrade(engines[-1])
+        return make_session_factory(engines[-1])
+
+    try:
+        yield make_session_factory(engines[0]), appear
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 def test_a_writer_that_cannot_write_is_reported_stuck_until_it_writes_again(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'not-yet' / 'audit.sqlite3'}"
-    early = create_engine(url)
-    trail = AuditTrail(make_session_factory(early), KEY, flush_interval=0.01, stuck_after=0.2)
-    assert not trail.health().stuck
-    trail.record(event(1))
-    wait_for(lambda: trail.health().stuck)
-    health = trail.health()
-    assert health.alive
-    assert health.pending == 1
-    assert health.write_failures >= 1
-    assert health.failing_seconds > 0
-    ready = make_engine(url)
-    upgrade(ready)
-    trail.flush(timeout=30)
-    assert not trail.health().stuck
-    assert trail.health().failing_seconds == 0
-    trail.close()
-    assert not trail.health().alive
-    early.dispose()
-    ready.dispose()
+    with database_later(tmp_path) as (early, appear):
+        trail = AuditTrail(early, KEY, flush_interval=0.01, stuck_after=0.2)
+        assert not trail.health().stuck
+        trail.record(event(1))
+        wait_for(lambda: trail.health().stuck)
+        health = trail.health()
+        assert health.alive
+        assert health.pending == 1
+        assert health.write_failures >= 1
+        assert health.failing_seconds > 0
+        appear()
+        trail.flush(timeout=30)
+        assert not trail.health().stuck
+        assert trail.health().failing_seconds == 0
+        trail.close()
+        assert not trail.health().alive
 
 
 def test_a_durable_record_returns_only_once_its_row_is_committed(
@@ -554,32 +570,24 @@ def test_a_durable_record_returns_only_once_its_row_is_committed(
 def test_a_durable_record_that_cannot_be_committed_is_refused_with_503_and_kept(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'absent' / 'audit.sqlite3'}"
-    early = create_engine(url)
-    trail = AuditTrail(make_session_factory(early), KEY, flush_interval=0.01, durable_timeout=0.2)
-    with pytest.raises(AuditUnavailableError) as raised:
-        trail.record(event(1), durable=True)
-    assert raised.value.status == 503
-    assert raised.value.headers["Retry-After"]
-    assert trail.pending == 1  # kept: written once the database is back
-    ready = make_engine(url)
-    upgrade(ready)
-    trail.close(timeout=30)
-    assert verify_chain(make_session_factory(ready)).rows == 1
-    early.dispose()
-    ready.dispose()
+    with database_later(tmp_path) as (early, appear):
+        trail = AuditTrail(early, KEY, flush_interval=0.01, durable_timeout=0.2)
+        with pytest.raises(AuditUnavailableError) as raised:
+            trail.record(event(1), durable=True)
+        assert raised.value.status == 503
+        assert raised.value.headers["Retry-After"]
+        assert trail.pending == 1  # kept: written once the database is back
+        ready = appear()
+        trail.close(timeout=30)
+        assert verify_chain(ready).rows == 1
 
 
 def test_a_full_queue_refuses_with_503_after_the_enqueue_timeout(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'absent' / 'audit.sqlite3'}"
-    early = create_engine(url)
-    trail = AuditTrail(
-        make_session_factory(early), KEY, max_queue=1, flush_interval=0.01, enqueue_timeout=0.2
-    )
-    trail.record(event(1))
-    with pytest.raises(AuditUnavailableError):
-        trail.record(event(2))
-    assert trail.pending == 1
-    with pytest.raises(TimeoutError):
-        trail.close(timeout=0.2)
-    early.dispose()
+    with database_later(tmp_path) as (early, _appear):
+        trail = AuditTrail(early, KEY, max_queue=1, flush_interval=0.01, enqueue_timeout=0.2)
+        trail.record(event(1))
+        with pytest.raises(AuditUnavailableError):
+            trail.record(event(2))
+        assert trail.pending == 1
+        with pytest.raises(TimeoutError):
+            trail.close(timeout=0.2)
