@@ -6,6 +6,9 @@ chaining from 64 zeros; the ``audit_chain_head`` row (last id and hash) is locke
 and updated with the batch, so writers in several processes never fork the chain and a cut
 tail is noticed. Ids are assigned from the head, so they are consecutive in chain order.
 Subjects are stored as an HMAC-SHA256 pseudonym of ``iss + "\\0" + sub`` under a node key.
+``refused_visas`` (migration 0009) lists the ControlledAccessGrants a decision refused because
+their issuer is not bound to their DAC source; it is hashed only when set, so rows written
+before it existed verify unchanged.
 """
 
 from __future__ import annotations
@@ -42,6 +45,19 @@ MAX_BACKOFF = 5.0
 COPIED = ("operation", "dataset_id", "object_id", "decision", "disclosure", "client_address",
           "request_id")  # fmt: skip
 HASHED = ("id", "time", "subject", "visa_ids", *COPIED)
+OPTIONAL_HASHED = "refused_visas"  # part of the hash only when not NULL
+
+
+@dataclass(frozen=True)
+class RefusedVisa:
+    """A grant a decision refused: its id, its issuer and the DAC source it claimed."""
+
+    visa_id: str
+    iss: str
+    source: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"id": self.visa_id, "iss": self.iss, "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,7 @@ class AuditEvent:
     visa_ids: tuple[str, ...]
     client_address: str | None
     request_id: str | None
+    refused_visas: tuple[RefusedVisa, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,9 @@ def _fields(row: Any) -> dict[str, Any]:
     fields = {name: getattr(row, name) for name in HASHED}
     fields["time"] = _utc(row.time).isoformat(timespec="microseconds")
     fields["visa_ids"] = _json_or_text(row.visa_ids)
+    refused = getattr(row, OPTIONAL_HASHED)
+    if refused is not None:
+        fields[OPTIONAL_HASHED] = _json_or_text(refused)
     return fields
 
 
@@ -120,6 +140,7 @@ def _validate(event: AuditEvent) -> None:
     if event.time.tzinfo is None:
         raise ValueError("time must be timezone-aware")
     texts = [getattr(event, name) for name in COPIED] + list(event.visa_ids)
+    texts += [text for refused in event.refused_visas for text in refused.as_json().values()]
     if any(text is not None and "\0" in text for text in texts):
         raise ValueError("audit fields may not contain NUL characters")
 
@@ -267,11 +288,13 @@ class AuditTrail:
 def _new_row(row_id: int, event: AuditEvent, key: bytes, prev_hash: str) -> dict[str, Any]:
     """Column values of the ``audit_records`` row that chains ``event`` after ``prev_hash``."""
     iss, sub = event.subject_iss, event.subject_sub
+    refused = [r.as_json() for r in event.refused_visas]
     row = SimpleNamespace(
         id=row_id,
         time=_utc(event.time),
         subject=None if iss is None or sub is None else pseudonymous_subject(key, iss, sub),
         visa_ids=json.dumps(list(event.visa_ids), separators=(",", ":")),
+        refused_visas=json.dumps(refused, separators=(",", ":")) if refused else None,
         prev_hash=prev_hash,
         **{name: getattr(event, name) for name in COPIED},
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gdi_node.errors import DomainError
-from gdi_node.passport.audit import AuditEvent, AuditTrail
+from gdi_node.passport.audit import AuditEvent, AuditTrail, RefusedVisa
 from gdi_node.passport.brokers import BrokerClient
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.errors import CredentialConflictError, CredentialError
@@ -116,6 +116,7 @@ class Authorizer:
             decision="allow" if allowed else "deny",
             disclosure=permit.disclosure,
             visa_ids=tuple(v.visa_id for v in permit.visas_used),
+            refused=tuple(RefusedVisa(v.visa_id, v.iss, v.source) for v in permit.refused_grants),
         )
         if level is not None:
             permit.require(level, principal)
@@ -131,6 +132,7 @@ class Authorizer:
         decision: str,
         disclosure: Disclosure,
         visa_ids: tuple[str, ...] = (),
+        refused: tuple[RefusedVisa, ...] = (),
     ) -> None:
         identity = principal.identity if principal is not None else None
         self._audit.record(
@@ -146,6 +148,7 @@ class Authorizer:
                 visa_ids=visa_ids,
                 client_address=facts.client_address,
                 request_id=facts.request_id,
+                refused_visas=refused,
             )
         )
 
