@@ -1,6 +1,7 @@
 """A small GA4GH world on loopback for passport tests: a broker (LS-AAI style, RS256), a REMS
-style DAC visa issuer (RS256, jku), a second visa issuer (ES256) trusted to link identities, and
-an untrusted issuer. Settings and the node's authorization stack are built against them."""
+style DAC visa issuer (RS256, jku) bound to the DAC it speaks for, a second visa issuer (ES256)
+trusted to link identities but bound to no DAC, and an untrusted issuer. Settings and the
+node's authorization stack are built against them."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ class World:
                 }
             ],
             "visa_issuers": [
-                {"issuer": rems.issuer, "jwks_urls": [rems.jwks_url]},
+                # the DAC's own visa issuer: the only one whose grants for DAC count
+                {"issuer": rems.issuer, "jwks_urls": [rems.jwks_url], "grant_sources": [DAC]},
                 {
                     "issuer": aai.issuer,
                     "jwks_urls": [aai.jwks_url],

@@ -198,7 +198,9 @@ class DatasetSettings(_Strict):
 
     ``grants`` are the ControlledAccessGrants ``value`` strings that grant it (exact,
     case-sensitive; the dataset id when empty), ``dac_sources`` the visa ``source`` values
-    trusted to grant them, ``disclosure`` the most each audience may see (defaults by level).
+    (DACs) that decide on it, ``disclosure`` the most each audience may see (defaults by level).
+    A grant counts only when signed by a visa issuer bound to its source
+    (``trust.visa_issuers[].grant_sources``; decision record 0010).
     """
 
     id: str
@@ -266,6 +268,26 @@ class Settings(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"dataset ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_grant_sources(self) -> Settings:
+        """A binding restricted to datasets must name declared datasets that list its source."""
+        declared = {d.id: d for d in self.datasets}
+        for issuer in self.trust.visa_issuers:
+            for bound in issuer.grant_sources:
+                for dataset_id in bound.datasets:
+                    dataset = declared.get(dataset_id)
+                    if dataset is None:
+                        raise ValueError(
+                            f"trust.visa_issuers {issuer.issuer}: grant_sources names dataset"
+                            f" {dataset_id!r}, which is not in datasets"
+                        )
+                    if bound.source not in dataset.dac_sources:
+                        raise ValueError(
+                            f"trust.visa_issuers {issuer.issuer}: dataset {dataset_id!r} does"
+                            f" not list {bound.source!r} in its dac_sources"
+                        )
         return self
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ and the local issuer of the embedded default."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from gdi_node.db.migrate import upgrade
 from gdi_node.passport.audit_chain import verify_chain
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
-from tests.passport_world import World
+from tests.passport_world import DAC, DATASET_URN, World
 
 
 @pytest.fixture
@@ -94,6 +95,15 @@ def test_invalid_credential_is_401_never_anonymous(api: Any, world: World) -> No
     assert response.json()["errors"][0]["code"] == "InvalidAuthentication"
 
 
+def test_a_passport_without_the_passport_claim_is_401(api: Any, world: World) -> None:
+    from tests.passport_peers import REMOVE
+
+    token = world.broker.passport("alice", [], extra_claims={"ga4gh_passport_v1": REMOVE})
+    response = api.get("/permissions", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert "ga4gh_passport_v1" in response.json()["errors"][0]["message"]
+
+
 def test_oversized_body_is_413(api: Any) -> None:
     response = api.post(
         "/permissions",
@@ -125,6 +135,67 @@ def test_every_decision_is_audited_with_a_pseudonymous_subject(
     engine = make_engine(node_settings.effective_database_url)
     assert verify_chain(make_session_factory(engine)).ok
     engine.dispose()
+
+
+def test_a_grant_from_an_issuer_not_bound_to_its_dac_is_refused_and_audited_as_such(
+    api: Any, world: World, node_settings: Settings
+) -> None:
+    """Passport v1.2 General Requirements 8.3 (decision record 0010): the AAI is a trusted visa
+    issuer but does not speak for DAC; its grant is refused, and the decision's audit row
+    names the refused visa, its issuer and the source it claimed, apart from the visas used."""
+    refused = world.aai.visa(
+        "alice", "ControlledAccessGrants", DATASET_URN, DAC, by="dac", jti="aai-grant-1"
+    )
+    passport = world.broker.passport("alice", [refused])
+    headers = {"Authorization": f"Bearer {passport}", "X-Request-ID": "r-refused"}
+    got = listed(api.get("/permissions", headers=headers))
+    assert got["DS-CTRL"]["audience"] == "anonymous"
+    assert got["DS-CTRL"]["disclosure"] == "boolean"
+    both = world.broker.passport("alice", [refused, world.grant(jti="rems-grant-1")])
+    headers = {"Authorization": f"Bearer {both}", "X-Request-ID": "r-both"}
+    assert listed(api.get("/permissions", headers=headers))["DS-CTRL"]["audience"] == "controlled"
+    api.app.app.config["GDI_NODE_RUNTIME"].authorization.audit.flush()
+    rows = {(r["request_id"], r["dataset_id"]): r for r in audit_rows(node_settings)}
+    entry = {"id": "aai-grant-1", "iss": world.aai.issuer, "source": DAC}
+    alone = rows[("r-refused", "DS-CTRL")]
+    assert (alone["decision"], alone["visa_ids"], alone["refused_visas"]) == ("allow", [], [entry])
+    beside = rows[("r-both", "DS-CTRL")]
+    assert (beside["visa_ids"], beside["refused_visas"]) == (["rems-grant-1"], [entry])
+    assert "refused_visas" not in rows[("r-refused", "DS-OPEN")]  # nothing refused there
+    engine = make_engine(node_settings.effective_database_url)
+    assert verify_chain(make_session_factory(engine)).ok
+    engine.dispose()
+
+
+def test_the_local_issuer_is_bound_to_its_own_dac_source_only(
+    api: Any, world: World, node_settings: Settings
+) -> None:
+    """Another trusted issuer cannot grant in the local DAC's name, and the local issuer
+    cannot grant in the name of another DAC."""
+    local = LocalIssuer.for_settings(node_settings)
+    in_local_name = world.rems.visa(
+        "alice", "ControlledAccessGrants", DATASET_URN, local.dac_source, by="dac"
+    )
+    got = listed(
+        api.get(
+            "/permissions",
+            headers={"Authorization": f"Bearer {world.broker.passport('alice', [in_local_name])}"},
+        )
+    )
+    assert got["DS-CTRL"]["audience"] == "anonymous"
+    now = int(time.time())
+    grant = {"type": "ControlledAccessGrants", "by": "dac", "value": DATASET_URN, "source": DAC}
+    in_dac_name = local.visa("alice", grant, now + 600, now)
+    got = listed(
+        api.get(
+            "/permissions",
+            headers={"Authorization": f"Bearer {world.broker.passport('alice', [in_dac_name])}"},
+        )
+    )
+    assert got["DS-CTRL"]["audience"] == "anonymous"
+    own = local.passport(node_settings, "alice", ["DS-CTRL"], ttl=600)
+    got = listed(api.get("/permissions", headers={"Authorization": f"Bearer {own}"}))
+    assert got["DS-CTRL"]["audience"] == "controlled"
 
 
 def test_local_issuer_publishes_its_keys_and_its_passports_are_accepted(

@@ -33,6 +33,7 @@ from gdi_node.passport.audit import (
     pseudonymous_subject,
 )
 from gdi_node.passport.audit_chain import chain_hash, export_jsonl, verify_chain
+from gdi_node.passport.audit_event import RefusedVisa
 
 KEY = bytes(range(32))
 ISS = "https://aai.example.org/oidc/"
@@ -261,6 +262,31 @@ def test_editing_a_middle_row_is_detected_with_its_id(
     assert not report.ok
     assert report.first_bad_id == 5
     assert report.problem
+
+
+def test_refused_grants_are_chained_and_hiding_or_adding_one_is_detected(
+    sessions: sessionmaker[Session], trail: AuditTrail
+) -> None:
+    """Decision record 0010: the refused grants of a decision are part of its row's hash when
+    present; rows without any (all rows written before migration 0009) hash as before."""
+    refused = (RefusedVisa("aai-grant-1", "https://aai.example.org/", "https://dac.example/1"),)
+    for i in range(1, 5):
+        trail.record(event(i, refused_visas=refused if i == 2 else ()))
+    trail.flush()
+    assert verify_chain(sessions).ok
+    stored = [json.loads(line).get("refused_visas") for line in _exported(sessions)]
+    entry = {
+        "id": "aai-grant-1",
+        "iss": "https://aai.example.org/",
+        "source": "https://dac.example/1",
+    }
+    assert stored == [None, [entry], None, None]
+    edit(sessions, 2, refused_visas=None)
+    assert (verify_chain(sessions).ok, verify_chain(sessions).first_bad_id) == (False, 2)
+    edit(sessions, 2, refused_visas=json.dumps([entry], separators=(",", ":")))
+    assert verify_chain(sessions).ok
+    edit(sessions, 3, refused_visas=json.dumps([entry]))
+    assert (verify_chain(sessions).ok, verify_chain(sessions).first_bad_id) == (False, 3)
 
 
 def test_a_forged_but_consistent_row_hash_breaks_the_next_link(

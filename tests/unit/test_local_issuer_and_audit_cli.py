@@ -85,6 +85,16 @@ def test_issue_refuses_unknown_datasets_and_bad_durations(config: Path) -> None:
     assert "duration" in result.stderr
 
 
+def test_issue_refuses_an_affiliation_that_is_not_role_at_affiliation(config: Path) -> None:
+    """Passport v1.2 AffiliationAndRole: a visa without ``@`` would be ignored by every
+    clearinghouse (this node included), so the local issuer does not mint one."""
+    args = ("--config", str(config), "passport", "issue", "--sub", "a", "--affiliation")
+    result = run(*args, "faculty")
+    assert result.exit_code == 1
+    assert "not of the form role@affiliation" in result.stderr
+    assert run(*args, "faculty@uni.example").exit_code == 0
+
+
 def test_issue_warns_when_the_node_does_not_trust_the_local_issuer(
     tmp_path: Path, make_settings: Callable[..., Settings]
 ) -> None:

@@ -29,6 +29,17 @@ def test_access_token_visas_come_from_userinfo_and_are_cached(world: World, stac
     assert world.peers.requests_to(world.broker.userinfo_url) == 1
 
 
+def test_a_userinfo_answer_without_visas_is_a_principal_without_visas(
+    world: World, stack: Any
+) -> None:
+    """AAI 1.0 brokers may leave ``ga4gh_passport_v1`` out of /userinfo for a user without
+    visas; unlike a passport (where the claim is required) that is no visas, not an error."""
+    token = world.broker.access_token("alice", scope="openid")
+    principal = stack.authorizer.principal(Credentials(bearer=token), FACTS)
+    assert principal.identity == (world.broker.issuer, "alice")
+    assert principal.visas == ()
+
+
 def test_revoked_access_token_is_refused(world: World, stack: Any) -> None:
     token = world.broker.access_token("alice", visas=[world.grant()])
     world.broker.revoke(token)

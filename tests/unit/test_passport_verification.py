@@ -741,3 +741,127 @@ def test_documented_statuses_401_for_anonymous_403_for_authenticated(
     assert permit.allows(Disclosure.RECORD)
     with pytest.raises(NotFoundErrorType):
         stack.authorizer.decide(granted, "DS-UNKNOWN", FACTS, level=Disclosure.BOOLEAN)
+
+
+# -- Passport 1.2 / AAI 1.2 rules on asserted, typ, AffiliationAndRole and the passport claim ------
+
+
+@pytest.mark.parametrize("asserted", [0, -1, -1_700_000_000])
+def test_visa_asserted_must_be_a_positive_time(world: World, stack: Any, asserted: int) -> None:
+    principal = principal_of(
+        stack, world.broker.passport("alice", [world.grant(asserted=asserted)])
+    )
+    assert "'asserted' is not a positive time" in reasons(principal)
+    assert permit_of(stack, principal).audience is Audience.ANONYMOUS
+
+
+def test_visa_asserted_in_the_future_beyond_the_clock_skew_is_ignored(
+    world: World, stack: Any
+) -> None:
+    now = int(time.time())
+    future = world.grant(asserted=now + 3600)
+    principal = principal_of(stack, world.broker.passport("alice", [future]))
+    assert "'asserted' is in the future" in reasons(principal)
+    assert permit_of(stack, principal).audience is Audience.ANONYMOUS
+    within_skew = world.grant(asserted=now + 20, iat=now + 20)  # clocks 20 s apart (skew 60 s)
+    principal = principal_of(stack, world.broker.passport("alice", [within_skew]))
+    assert permit_of(stack, principal).audience is Audience.CONTROLLED
+
+
+def test_visa_asserted_later_than_its_iat_is_ignored(world: World, stack: Any) -> None:
+    """Passport v1.2 "asserted": the assertion is made before the visa recording it is minted
+    (``iat``); a visa claiming otherwise grants nothing."""
+    now = int(time.time())
+    visa = world.grant(iat=now - 600, asserted=now - 300)
+    principal = principal_of(stack, world.broker.passport("alice", [visa]))
+    assert "'asserted' is later than the visa's 'iat'" in reasons(principal)
+    assert permit_of(stack, principal).audience is Audience.ANONYMOUS
+    same_second = world.grant(iat=now - 600, asserted=now - 600)
+    principal = principal_of(stack, world.broker.passport("alice", [same_second]))
+    assert permit_of(stack, principal).audience is Audience.CONTROLLED
+
+
+def _registered_access_token(world: World, typ: Any) -> str:
+    return world.aai.visa(
+        "alice",
+        "ResearcherStatus",
+        "https://doi.org/10.1038/s41431-018-0219-y",
+        world.aai.issuer,
+        by="so",
+        form="access",
+        header_overrides={"typ": typ},
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "typ"),
+    [
+        ("document", "vnd.ga4gh.passport+jwt"),  # a passport is not a visa
+        ("document", "at+jwt"),  # an access token's typ on a document token
+        ("document", "secevent+jwt"),
+        ("document", 7),
+        ("access", "vnd.ga4gh.passport+jwt"),
+        ("access", "vnd.ga4gh.visa+jwt"),  # the document token's typ on an access token
+    ],
+)
+def test_a_visa_whose_typ_names_another_kind_of_token_is_ignored(
+    world: World, stack: Any, form: str, typ: Any
+) -> None:
+    """Passport v1.2 Visa Format "typ": vnd.ga4gh.visa+jwt (or JWT) for Visa Document Tokens,
+    the access token typ (at+jwt, or JWT) for Visa Access Tokens; optional."""
+    if form == "document":
+        visa = world.grant(header_overrides={"typ": typ})
+    else:
+        visa = _registered_access_token(world, typ)
+    principal = principal_of(stack, world.broker.passport("alice", [visa]))
+    assert f"is not the typ of a visa {form} token" in reasons(principal)
+    assert principal.visas == ()
+
+
+@pytest.mark.parametrize(
+    ("form", "typ"),
+    [
+        ("document", "vnd.ga4gh.visa+jwt"),
+        ("document", "application/vnd.ga4gh.visa+JWT"),  # RFC 7515 4.1.9: prefix, any case
+        ("document", "JWT"),
+        ("document", REMOVE),  # typ is optional
+        ("access", "at+jwt"),
+        ("access", "JWT"),
+        ("access", REMOVE),
+    ],
+)
+def test_the_visa_typs_the_spec_allows_are_accepted(
+    world: World, stack: Any, form: str, typ: Any
+) -> None:
+    if form == "document":
+        visa = world.grant(header_overrides={"typ": typ})
+    else:
+        visa = _registered_access_token(world, typ)
+    principal = principal_of(stack, world.broker.passport("alice", [visa]))
+    assert principal.ignored == ()
+    assert len(principal.visas) == 1
+
+
+@pytest.mark.parametrize("value", ["faculty", "faculty@", "@uni.example"])
+def test_affiliation_and_role_without_role_at_affiliation_is_not_a_valid_visa(
+    world: World, stack: Any, value: str
+) -> None:
+    """Passport v1.2 AffiliationAndRole is ``role@affiliation``; a value that cannot be split
+    at its first ``@`` is an error, so the visa is ignored and cannot satisfy a condition."""
+    clause = {"type": "AffiliationAndRole", "value": "pattern:*"}
+    grant = world.grant(conditions=[[clause]])
+    principal = principal_of(
+        stack, world.broker.passport("alice", [grant, affiliation(world, value)])
+    )
+    assert "AffiliationAndRole value is not 'role@affiliation'" in reasons(principal)
+    assert permit_of(stack, principal).audience is Audience.ANONYMOUS
+
+
+def test_a_passport_without_the_passport_claim_is_not_a_passport(world: World, stack: Any) -> None:
+    """AAI 1.2 Passport Format: ``ga4gh_passport_v1`` is REQUIRED (an empty list is fine)."""
+    token = world.broker.passport("alice", [], extra_claims={"ga4gh_passport_v1": REMOVE})
+    with pytest.raises(CredentialError, match="must have the 'ga4gh_passport_v1' claim"):
+        principal_of(stack, token)
+    with pytest.raises(CredentialError, match="must have the 'ga4gh_passport_v1' claim"):
+        stack.authorizer.principal(Credentials(passports=(token,)), FACTS)
+    assert principal_of(stack, world.broker.passport("alice", [])).visas == ()

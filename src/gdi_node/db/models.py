@@ -121,7 +121,9 @@ class AuditRecord(Base):
     """One authorization decision, appended to a SHA-256 hash chain (see gdi_node.passport.audit).
 
     ``subject`` is a keyed pseudonym of the principal (never the raw ``sub``), NULL when
-    anonymous; ``visa_ids`` is a JSON list of the ``jti`` of every visa the decision used.
+    anonymous; ``visa_ids`` is a JSON list of the ``jti`` of every visa the decision used;
+    ``refused_visas`` (NULL when none) a JSON list of ``{id, iss, source}`` of the
+    ControlledAccessGrants it refused because their issuer is not bound to their DAC source.
     """
 
     __tablename__ = "audit_records"
@@ -136,6 +138,7 @@ class AuditRecord(Base):
     decision: Mapped[str] = mapped_column(String(8))
     disclosure: Mapped[str] = mapped_column(String(16))
     visa_ids: Mapped[str] = mapped_column(Text)
+    refused_visas: Mapped[str | None] = mapped_column(Text, nullable=True)
     client_address: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))

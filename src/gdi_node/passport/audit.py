@@ -333,11 +333,13 @@ class AuditTrail:
 def _new_row(row_id: int, event: AuditEvent, key: bytes, prev_hash: str) -> dict[str, Any]:
     """Column values of the ``audit_records`` row that chains ``event`` after ``prev_hash``."""
     iss, sub = event.subject_iss, event.subject_sub
+    refused = [r.as_json() for r in event.refused_visas]
     row = SimpleNamespace(
         id=row_id,
         time=utc(event.time),
         subject=None if iss is None or sub is None else pseudonymous_subject(key, iss, sub),
         visa_ids=json.dumps(list(event.visa_ids), separators=(",", ":")),
+        refused_visas=json.dumps(refused, separators=(",", ":")) if refused else None,
         prev_hash=prev_hash,
         **{name: getattr(event, name) for name in COPIED},
     )

@@ -2,8 +2,11 @@
 
 Each row stores ``row_hash = sha256(prev_hash + "\\n" + canonical JSON of its fields, id and time
 included)``, chaining from 64 zeros; the ``audit_chain_head`` row holds the last id and hash, so a
-cut tail is noticed. ``gdi-node audit verify`` and ``audit export`` read through this module; the
-writer (gdi_node.passport.audit) appends through ``chain_hash``.
+cut tail is noticed. ``refused_visas`` (migration 0009) lists the ControlledAccessGrants a
+decision refused because their issuer is not bound to their DAC source; it is hashed only when
+set, so rows written before it existed verify unchanged. ``gdi-node audit verify`` and
+``audit export`` read through this module; the writer (gdi_node.passport.audit) appends
+through ``chain_hash``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ HEAD_ID = 1
 COPIED = ("operation", "dataset_id", "object_id", "decision", "disclosure", "client_address",
           "request_id")  # fmt: skip
 HASHED = ("id", "time", "subject", "visa_ids", *COPIED)
+OPTIONAL_HASHED = "refused_visas"  # part of the hash only when not NULL
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ def hashed_fields(row: Any) -> dict[str, Any]:
     fields = {name: getattr(row, name) for name in HASHED}
     fields["time"] = utc(row.time).isoformat(timespec="microseconds")
     fields["visa_ids"] = _json_or_text(row.visa_ids)
+    refused = getattr(row, OPTIONAL_HASHED)
+    if refused is not None:
+        fields[OPTIONAL_HASHED] = _json_or_text(refused)
     return fields
 
 

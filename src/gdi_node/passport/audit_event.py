@@ -1,8 +1,8 @@
 """One authorization decision as the audit trail takes it, and the rules it must meet.
 
 Fields a caller influences (subject, dataset and object ids, client address, request id, visa
-ids) are made storable when recorded: NUL and lone UTF-16 surrogates, which no database text
-column takes, are escaped, so nothing a caller sends can make the trail's writer fail.
+ids, refused grants) are made storable when recorded: NUL and lone UTF-16 surrogates, which no
+database text column takes, are escaped, so nothing a caller sends can make the writer fail.
 """
 
 from __future__ import annotations
@@ -20,6 +20,18 @@ CALLER_TEXT = ("subject_iss", "subject_sub", "dataset_id", "object_id", "client_
 
 
 @dataclass(frozen=True)
+class RefusedVisa:
+    """A grant a decision refused: its id, its issuer and the DAC source it claimed."""
+
+    visa_id: str
+    iss: str
+    source: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"id": self.visa_id, "iss": self.iss, "source": self.source}
+
+
+@dataclass(frozen=True)
 class AuditEvent:
     """One authorization decision, as handed to ``AuditTrail.record``."""
 
@@ -34,6 +46,7 @@ class AuditEvent:
     visa_ids: tuple[str, ...]
     client_address: str | None
     request_id: str | None
+    refused_visas: tuple[RefusedVisa, ...] = ()
 
 
 def storable(text: str) -> str:
@@ -58,7 +71,12 @@ def with_text(event: AuditEvent, convert: Callable[[str], str]) -> AuditEvent:
     changes: dict[str, Any] = {
         name: convert(value) for name in CALLER_TEXT if (value := getattr(event, name)) is not None
     }
-    return replace(event, visa_ids=tuple(convert(v) for v in event.visa_ids), **changes)
+    refused = tuple(
+        RefusedVisa(convert(r.visa_id), convert(r.iss), convert(r.source))
+        for r in event.refused_visas
+    )
+    visa_ids = tuple(convert(v) for v in event.visa_ids)
+    return replace(event, visa_ids=visa_ids, refused_visas=refused, **changes)
 
 
 def validate_event(event: AuditEvent) -> None:

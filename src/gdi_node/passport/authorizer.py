@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from gdi_node.errors import DomainError
 from gdi_node.passport.audit import AuditTrail
-from gdi_node.passport.audit_event import AuditEvent
+from gdi_node.passport.audit_event import AuditEvent, RefusedVisa
 from gdi_node.passport.brokers import BrokerClient
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.errors import CredentialConflictError, CredentialError
@@ -119,6 +119,7 @@ class Authorizer:
             disclosure=permit.disclosure,
             visa_ids=tuple(v.visa_id for v in permit.visas_used),
             durable=allowed and level is not None and _is_grant(permit, level),
+            refused=tuple(RefusedVisa(v.visa_id, v.iss, v.source) for v in permit.refused_grants),
         )
         if level is not None:
             permit.require(level, principal)
@@ -142,6 +143,7 @@ class Authorizer:
         disclosure: Disclosure,
         visa_ids: tuple[str, ...] = (),
         durable: bool = False,
+        refused: tuple[RefusedVisa, ...] = (),
     ) -> None:
         identity = principal.identity if principal is not None else None
         self._audit.record(
@@ -157,6 +159,7 @@ class Authorizer:
                 visa_ids=visa_ids,
                 client_address=facts.client_address,
                 request_id=facts.request_id,
+                refused_visas=refused,
             ),
             durable=durable,
         )

@@ -84,7 +84,8 @@ class BrokerClient:
         user = body.get("sub")
         if not isinstance(user, str) or (sub is not None and user != sub):
             raise CredentialError("the broker's /userinfo subject does not match the token")
-        visas, ignored = self._verifier.verify_visas(body.get("ga4gh_passport_v1"))
+        # AAI 1.0 brokers may leave the claim out for a user without visas: none, then.
+        visas, ignored = self._verifier.verify_visas(body.get("ga4gh_passport_v1", []))
         return build_principal(
             (broker.issuer, user), visas, self._verifier.linking_issuers, ignored
         )

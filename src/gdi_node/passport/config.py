@@ -2,17 +2,20 @@
 
 GA4GH AAI 1.2 (Conformance for Claim Clearinghouses) leaves trust to configuration: the brokers
 and passport issuers whose tokens are accepted, the visa issuers with the JWKS URLs each may use
-(a visa's ``jku`` must be on its issuer's list before anything is fetched), and which issuers may
-link identities. Everything not listed is untrusted.
+(a visa's ``jku`` must be on its issuer's list before anything is fetched), which issuers may
+link identities, and which DAC sources each visa issuer may assert ControlledAccessGrants for
+(Passport v1.2, General Requirements 8.3: trust in the broker, the visa issuer **and** the
+assertion source together; decision record 0010). Everything not listed is untrusted.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 REGISTERED_ACCESS_DOI = "https://doi.org/10.1038/s41431-018-0219-y"
 
@@ -68,8 +71,24 @@ class DisclosureLimits(_Strict):
         return limit
 
 
+class GrantSource(_Strict):
+    """One DAC (a visa ``source``) a visa issuer speaks for in ControlledAccessGrants visas.
+
+    ``datasets`` empty: every dataset that lists ``source`` in its ``dac_sources``; otherwise
+    only these datasets (each must list ``source``).
+    """
+
+    source: str = Field(min_length=1, max_length=255)
+    datasets: tuple[str, ...] = ()
+
+
 class TrustedIssuer(_Strict):
-    """A passport issuer / broker, or a visa issuer, with the JWKS URLs allowed for it."""
+    """A passport issuer / broker, or a visa issuer, with the JWKS URLs allowed for it.
+
+    ``grant_sources`` (visa issuers only) binds the issuer to the DAC sources whose
+    ControlledAccessGrants it may sign; a grant it signs for any other source is refused. A
+    plain string is short for ``{source: <string>}``.
+    """
 
     issuer: str
     jwks_urls: tuple[str, ...] = Field(min_length=1)
@@ -78,6 +97,14 @@ class TrustedIssuer(_Strict):
     client_id: str | None = None
     client_secret: str | None = None
     links_identities: bool = False
+    grant_sources: tuple[GrantSource, ...] = ()
+
+    @field_validator("grant_sources", mode="before")
+    @classmethod
+    def _grant_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"source": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @field_validator("issuer", "userinfo_url", "token_exchange_url")
     @classmethod
@@ -147,3 +174,13 @@ class TrustSettings(_Strict):
     jwks_cache_seconds: int = Field(default=600, ge=0)
     jwks_min_refetch_seconds: int = Field(default=60, ge=0)
     userinfo_cache_max_entries: int = Field(default=10_000, ge=1)
+
+    @model_validator(mode="after")
+    def _grant_sources_on_visa_issuers(self) -> TrustSettings:
+        misplaced = [i.issuer for i in self.passport_issuers if i.grant_sources]
+        if misplaced:
+            raise ValueError(
+                f"passport_issuers {', '.join(misplaced)}: grant_sources belongs on the issuer's"
+                " entry in trust.visa_issuers (only visa issuers sign grants)"
+            )
+        return self

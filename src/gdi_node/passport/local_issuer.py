@@ -23,6 +23,7 @@ from joserfc.jwk import ECKey
 
 from gdi_node.errors import InvalidInputError
 from gdi_node.passport.config import TrustedIssuer
+from gdi_node.passport.visas import is_role_at_affiliation
 from gdi_node.secrets import write_once
 from gdi_node.settings import Settings
 
@@ -113,6 +114,9 @@ class LocalIssuer:
         unknown = [d for d in datasets if d not in declared]
         if unknown:
             raise InvalidInputError(f"unknown dataset(s): {', '.join(unknown)}")
+        malformed = [a for a in affiliations if not is_role_at_affiliation(a)]
+        if malformed:  # Passport v1.2 AffiliationAndRole: a visa without it would be ignored
+            raise InvalidInputError(f"affiliation(s) not of the form role@affiliation: {malformed}")
         now = int(time.time())
         exp = now + ttl
         wanted: list[dict[str, Any]] = []

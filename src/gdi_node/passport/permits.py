@@ -1,8 +1,11 @@
 """Permits: the one answer to "what may this principal do with this dataset".
 
 The audience of a principal for a dataset is ``controlled`` when it holds an accepted
-ControlledAccessGrants visa whose ``value`` is one of the dataset's grant values and whose
-``source`` is a DAC trusted for it; ``registered`` with Registered Access (AcceptedTermsAndPolicies
+ControlledAccessGrants visa whose ``value`` is one of the dataset's grant values, whose
+``source`` is one of the dataset's DACs and whose issuer is bound to that DAC for the dataset
+(Passport v1.2, General Requirements 8.3; ``gdi_node.passport.grants``). A grant for the dataset
+from any other issuer is refused: it grants nothing and the permit names it, so the audit row
+of the decision shows it. ``registered`` with Registered Access (AcceptedTermsAndPolicies
 and ResearcherStatus, both from one identity); otherwise ``anonymous``. The dataset's disclosure
 limit for that audience applies, and the residency rule caps record-level data and file bytes
 of REGISTERED and CONTROLLED datasets to requests from configured networks (else aggregates).
@@ -18,6 +21,7 @@ from ipaddress import ip_address
 
 from gdi_node.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from gdi_node.passport.config import Audience, Disclosure, TrustSettings
+from gdi_node.passport.grants import GrantBindings
 from gdi_node.passport.principal import Principal
 from gdi_node.passport.visas import Visa
 from gdi_node.settings import DatasetSettings, SecurityLevel
@@ -34,6 +38,7 @@ class Permit:
     residency_ok: bool
     visas_used: tuple[Visa, ...]
     expires_at: int | None
+    refused_grants: tuple[Visa, ...] = ()  # grants for the dataset from issuers not bound to it
 
     def allows(self, level: Disclosure) -> bool:
         return self.disclosure.rank >= level.rank
@@ -65,12 +70,23 @@ class PermitPolicy:
         self,
         datasets: Sequence[DatasetSettings],
         trust: TrustSettings,
-        implicit_dac_sources: Sequence[str] = (),
+        implicit_grantors: Sequence[tuple[str, str]] = (),
     ) -> None:
+        """``implicit_grantors``: (issuer, source) pairs whose source is a DAC of every dataset
+        and whose issuer is bound to it (the local issuer of demos and tests)."""
         self._datasets = {d.id: d for d in datasets}
         self._trust = trust
-        self._implicit_dacs = frozenset(implicit_dac_sources)
+        self._implicit_dacs = frozenset(source for _, source in implicit_grantors)
+        self._bindings = GrantBindings(trust, implicit_grantors)
         self._networks = trust.residency.parsed()
+
+    def unbound_dac_sources(self) -> list[tuple[str, str]]:
+        """(dataset id, DAC source) pairs no visa issuer is bound to: such grants are refused."""
+        return [
+            (dataset.id, source)
+            for dataset in self._datasets.values()
+            for source in self._bindings.sources_without_issuer(dataset.id, dataset.dac_sources)
+        ]
 
     @property
     def dataset_ids(self) -> list[str]:
@@ -85,7 +101,10 @@ class PermitPolicy:
             return False
         return any(address in network for network in self._networks)
 
-    def _grant(self, principal: Principal, dataset: DatasetSettings) -> Visa | None:
+    def _grant(
+        self, principal: Principal, dataset: DatasetSettings
+    ) -> tuple[Visa | None, tuple[Visa, ...]]:
+        """The grant to use (earliest expiry) and the refused grants from unbound issuers."""
         sources = set(dataset.dac_sources) | self._implicit_dacs
         grants = [
             v
@@ -94,7 +113,12 @@ class PermitPolicy:
             and v.value in dataset.grant_values
             and v.source in sources
         ]
-        return min(grants, key=lambda v: v.exp, default=None)
+        bound: list[Visa] = []
+        refused: list[Visa] = []
+        for visa in grants:
+            allowed = self._bindings.allows(visa.iss, visa.source, dataset.id)
+            (bound if allowed else refused).append(visa)
+        return min(bound, key=lambda v: v.exp, default=None), tuple(refused)
 
     def _registered(self, principal: Principal) -> tuple[Visa, Visa] | None:
         rules = self._trust.registered_access
@@ -127,7 +151,7 @@ class PermitPolicy:
             raise NotFoundError(f"no dataset {dataset_id!r}")
         used: tuple[Visa, ...] = ()
         audience = Audience.ANONYMOUS
-        grant = self._grant(principal, dataset)
+        grant, refused = self._grant(principal, dataset)
         if grant is not None:
             audience, used = Audience.CONTROLLED, (grant,)
         else:
@@ -148,4 +172,5 @@ class PermitPolicy:
             residency_ok=residency_ok,
             visas_used=used,
             expires_at=min((v.exp for v in used), default=None),
+            refused_grants=refused,
         )

@@ -26,6 +26,14 @@ from gdi_node.passport.transport import TrustedHttp
 from gdi_node.passport.visas import STANDARD_TYPES, Visa, visa_from_claims
 
 PASSPORT_TYP = "vnd.ga4gh.passport+jwt"
+PASSPORT_CLAIM = "ga4gh_passport_v1"
+# Passport v1.2, Visa Format "typ" (optional): a Visa Document Token is RECOMMENDED to say
+# vnd.ga4gh.visa+jwt and MAY say JWT; a Visa Access Token follows the access token format
+# (AAI 1.0: JWT; RFC 9068: at+jwt). Media types compare case-insensitively and may carry the
+# "application/" prefix (RFC 7515 section 4.1.9). Anything else, a passport's typ included, is
+# another kind of token and is not accepted as a visa.
+DOCUMENT_VISA_TYPS = frozenset({"vnd.ga4gh.visa+jwt", "jwt"})
+ACCESS_VISA_TYPS = frozenset({"at+jwt", "jwt"})
 VISA_ACCESS_TOKEN_MAX_AGE = 3600  # AAI 1.2: older visa access tokens need polling
 PRINCIPAL_CACHE_SECONDS = 60
 
@@ -45,6 +53,17 @@ class _RequestBudget:
 
 def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _check_visa_typ(typ: object, *, document: bool) -> None:
+    """Refuse a visa whose ``typ`` header names another kind of token (see DOCUMENT_VISA_TYPS)."""
+    if typ is None:
+        return  # OPTIONAL
+    allowed = DOCUMENT_VISA_TYPS if document else ACCESS_VISA_TYPS
+    kind = "visa document token" if document else "visa access token"
+    media = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
+    if media not in allowed:
+        raise CredentialError(f"typ {typ!r} is not the typ of a {kind}")
 
 
 class PassportVerifier:
@@ -108,7 +127,7 @@ class PassportVerifier:
             token, exp = self.verify_passport_token(raw)
             expires.append(exp)
             identity = identity or (token.issuer, str(token.claims["sub"]))
-            found, skipped = self.verify_visas(token.claims.get("ga4gh_passport_v1"), budget)
+            found, skipped = self.verify_visas(token.claims[PASSPORT_CLAIM], budget)
             visas += found
             ignored += skipped
         assert identity is not None
@@ -116,10 +135,14 @@ class PassportVerifier:
         return principal, min([*expires, *(v.exp for v in visas)])
 
     def verify_passport_token(self, raw: object) -> tuple[tokens.UnverifiedToken, int]:
-        """A verified passport token and its ``exp``."""
+        """A verified passport token and its ``exp`` (AAI 1.2, Passport Format: ``typ``
+        vnd.ga4gh.passport+jwt and the ``ga4gh_passport_v1`` claim are both REQUIRED; the
+        claim may be an empty list)."""
         token = tokens.parse(raw, max_bytes=self.trust.limits.max_token_bytes, what="passport")
         if token.header.get("typ") != PASSPORT_TYP:
             raise CredentialError(f"a passport must have typ {PASSPORT_TYP!r}")
+        if PASSPORT_CLAIM not in token.claims:
+            raise CredentialError(f"a passport must have the {PASSPORT_CLAIM!r} claim")
         issuer = self._passport_issuers.get(token.issuer)
         if issuer is None:
             raise CredentialError(f"passport issuer {token.issuer!r} is not trusted")
@@ -132,8 +155,6 @@ class PassportVerifier:
     ) -> tuple[list[Visa], list[tuple[str, str]]]:
         """Accepted visas and (visa id, reason) for each ignored one."""
         limits = self.trust.limits
-        if raws is None:
-            raws = []
         if not isinstance(raws, list):
             raise CredentialError("'ga4gh_passport_v1' is not a list of visas")
         if len(raws) > limits.max_visas:
@@ -179,10 +200,13 @@ class PassportVerifier:
             raise CredentialError("visa has neither a jku (document) nor the openid scope (access)")
         elif "aud" in token.claims:
             raise CredentialError("a visa access token must not have 'aud'")
+        _check_visa_typ(token.header.get("typ"), document=jku is not None)
         exp = self.verify_token(token, issuer, jku)
         jti = token.claims.get("jti")
         visa_id = jti if isinstance(jti, str) and jti else f"sha256:{key[:16]}"
-        visa = visa_from_claims(token.claims, visa_id, exp)
+        visa = visa_from_claims(
+            token.claims, visa_id, exp, now=now, skew=self.trust.clock_skew_seconds
+        )
         self._poll_if_stale(token, visa, now)
         self._visa_cache.put(key, exp, visa)
         return visa

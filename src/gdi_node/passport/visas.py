@@ -3,18 +3,21 @@ conditions, Pattern Matching, LinkedIdentities).
 
 ``value`` and ``source`` are opaque, case-sensitive strings of at most 255 characters (GDI uses
 URNs as well as URLs). Visa types this node does not use are ignored, as the spec requires of
-custom types.
+custom types. ``asserted`` (Visa Object Claims, "asserted": when the Visa Assertion Source made
+the assertion, whereas ``iat`` is when the visa was minted) must be a positive time, not in the
+future beyond the clock skew, and not later than the visa's ``iat``. An AffiliationAndRole
+``value`` is ``role@affiliation`` (Standard Visa Types, AffiliationAndRole: it is partitioned at
+the first ``@``, "or otherwise producing an error (i.e. denying permission)").
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 from gdi_node.passport.errors import CredentialError
+from gdi_node.passport.patterns import pattern_matches
 
 STANDARD_TYPES = frozenset(
     {
@@ -75,15 +78,43 @@ def _conditions(raw: object) -> tuple[tuple[dict[str, str], ...], ...] | None:
     return tuple(groups)
 
 
-def visa_from_claims(claims: dict[str, Any], visa_id: str, exp: int) -> Visa:
-    """Build a Visa from verified JWT claims, checking the Visa Object rules."""
+def _asserted(obj: dict[str, Any], iat: int, now: int, skew: int) -> int:
+    """The ``asserted`` time, if it is one the assertion can have been made at."""
+    asserted = obj.get("asserted")
+    if isinstance(asserted, bool) or not isinstance(asserted, int):
+        raise CredentialError("visa claim 'asserted' is missing or not an integer")
+    if asserted <= 0:
+        raise CredentialError("visa claim 'asserted' is not a positive time")
+    if asserted > now + skew:
+        raise CredentialError("visa claim 'asserted' is in the future")
+    if asserted > iat:
+        raise CredentialError("visa claim 'asserted' is later than the visa's 'iat'")
+    return asserted
+
+
+def is_role_at_affiliation(value: str) -> bool:
+    """An AffiliationAndRole value: ``role@affiliation``, both parts non-empty."""
+    role, at, affiliation = value.partition("@")
+    return bool(role and at and affiliation)
+
+
+def _check_value(visa_type: str, value: str) -> None:
+    if visa_type == "AffiliationAndRole" and not is_role_at_affiliation(value):
+        raise CredentialError("AffiliationAndRole value is not 'role@affiliation'")
+
+
+def visa_from_claims(
+    claims: dict[str, Any], visa_id: str, exp: int, *, now: int, skew: int
+) -> Visa:
+    """Build a Visa from verified JWT claims (``iat`` already checked to be a number),
+    checking the Visa Object rules at time ``now`` with ``skew`` seconds of clock skew."""
     obj = claims.get("ga4gh_visa_v1")
     if not isinstance(obj, dict):
         raise CredentialError("visa has no 'ga4gh_visa_v1' object")
     visa_type = _string(obj, "type")
-    asserted = obj.get("asserted")
-    if isinstance(asserted, bool) or not isinstance(asserted, int):
-        raise CredentialError("visa claim 'asserted' is missing or not an integer")
+    asserted = _asserted(obj, int(claims["iat"]), now, skew)
+    value = _string(obj, "value")
+    _check_value(visa_type, value)
     by = obj.get("by")
     if by is not None and (not isinstance(by, str) or by not in BY_VALUES):
         raise CredentialError(f"visa claim 'by' has an unknown value {by!r}")
@@ -95,19 +126,12 @@ def visa_from_claims(claims: dict[str, Any], visa_id: str, exp: int) -> Visa:
         sub=str(claims["sub"]),
         exp=exp,
         type=visa_type,
-        value=_string(obj, "value"),
+        value=value,
         source=_string(obj, "source"),
         by=by,
         asserted=asserted,
         conditions=_conditions(obj.get("conditions")),
     )
-
-
-@lru_cache(maxsize=1024)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    """Passport Pattern Matching: ``?`` one character, ``*`` any run, no escapes."""
-    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts), re.DOTALL)
 
 
 def _claim_matches(rule: str, actual: str | None) -> bool:
@@ -117,9 +141,9 @@ def _claim_matches(rule: str, actual: str | None) -> bool:
     if prefix == "const":
         return actual == expected
     if prefix == "pattern":
-        return _pattern(expected).fullmatch(actual) is not None
+        return pattern_matches(expected, actual)
     if prefix == "split_pattern":
-        return any(_pattern(expected).fullmatch(part) for part in actual.split(";"))
+        return any(pattern_matches(expected, part) for part in actual.split(";"))
     return False  # unknown prefix: the clause fails
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,8 @@ from gdi_node.passport.permits import PermitPolicy
 from gdi_node.passport.transport import TrustedHttp
 from gdi_node.passport.verifier import PassportVerifier
 from gdi_node.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,15 @@ def build_authorization(
     policy = PermitPolicy(
         settings.datasets,
         trust,
-        implicit_dac_sources=[local.dac_source] if local is not None else [],
+        implicit_grantors=[(local.issuer, local.dac_source)] if local is not None else [],
     )
+    for dataset_id, source in policy.unbound_dac_sources():
+        log.warning(
+            "dataset %s: no visa issuer is bound to DAC source %s (trust.visa_issuers[]."
+            "grant_sources), so its ControlledAccessGrants are refused",
+            dataset_id,
+            source,
+        )
     audit = AuditTrail(
         session_factory,
         load_or_create_subject_key(settings.audit_key_file),
