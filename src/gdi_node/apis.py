@@ -21,6 +21,7 @@ from gdi_node.beacon import api as beacon_api
 from gdi_node.beacon import framework as beacon_framework
 from gdi_node.beacon import service as beacon_service
 from gdi_node.beacon.metadata_service import MetadataQueries
+from gdi_node.db.consent import ConsentGate
 from gdi_node.db.engine import (
     database_reachable,
     make_read_session_factory,
@@ -138,11 +139,13 @@ def check_operation_table(mount: ApiMount) -> None:
 
 @dataclass(frozen=True)
 class HtsgetParts:
-    """The htsget services of one app (the data service is also used by a middleware)."""
+    """The htsget services of one app (the data service is also used by a middleware), with
+    the URL signer and the consent gate DRS shares."""
 
     tickets: htsget_service.HtsgetService
     data: DataService
     signer: UrlSigner
+    consent: ConsentGate
 
     @classmethod
     def build(
@@ -150,15 +153,19 @@ class HtsgetParts:
     ) -> HtsgetParts:
         objects = htsget_service.ObjectLookup(make_session_factory(engine))
         signer = UrlSigner(load_or_create_secret(settings.url_signing_key_file))
+        consent = ConsentGate(make_read_session_factory(engine))
+        authorizer = authorization.authorizer
         tickets = htsget_service.HtsgetService(
             settings,
             objects=objects,
             indexes=IndexCache(),
             signer=signer,
-            authorizer=authorization.authorizer,
+            authorizer=authorizer,
+            consent=consent,
             started_at=lambda: started,
         )
-        return cls(tickets, DataService(settings, objects, signer), signer)
+        data = DataService(settings, objects, signer, consent=consent, authorizer=authorizer)
+        return cls(tickets, data, signer, consent)
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,7 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
         make_session_factory(runtime.engine),
         runtime.htsget.signer,
         authorizer,
+        consent=runtime.htsget.consent,
         issuers=drs_issuers(runtime.settings, runtime.authorization),
         started_at=runtime.started_at.isoformat,
     )

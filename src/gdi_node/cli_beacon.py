@@ -94,7 +94,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
 
     @main.group()
     def consent() -> None:
-        """Research consent: opt-outs take effect in every Beacon answer at once."""
+        """Research consent: opt-outs take effect in every Beacon answer and file at once."""
 
     def _ids(individuals: tuple[str, ...], file: Path | None) -> list[str]:
         from gdi_node.beacon.consent import read_id_file
@@ -120,7 +120,8 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
     def opt_out(
         config: Path | None, individuals: tuple[str, ...], file: Path | None, reason: str
     ) -> None:
-        """Leave individuals out of every research answer, from the next query on."""
+        """Leave individuals out of every research answer and withhold their files (DRS,
+        htsget), from the next request on."""
         from gdi_node.beacon.consent import ConsentRegistry
         from gdi_node.bootstrap import migrated_sessions
 

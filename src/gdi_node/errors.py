@@ -48,6 +48,11 @@ class ForbiddenError(DomainError):
     code = "PermissionDenied"
 
 
+class ConsentWithdrawnError(ForbiddenError):
+    """Research access to a file ended: it holds the data of a person who opted out of research
+    use (decision record 0012). Raised only to callers permitted the file otherwise."""
+
+
 class NotFoundError(DomainError):
     status = 404
     code = "NotFound"

@@ -2,8 +2,9 @@
 runs and analyses to the htsget tickets and DRS objects of their files.
 
 A dataset hands over every file registered in it; a run or analysis the files that carry its
-id as an alias (``gdi-node ingest files --alias``). Files aliased to anyone who opted out of
-research use (their individual, biosample, run or analysis ids) are never handed over.
+id as an alias (``gdi-node ingest files --alias``). Files DRS and htsget withhold from research
+use, those of anyone who opted out (gdi_node.db.consent, decision record 0012), are never
+handed over.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.entries import E
+from gdi_node.db.consent import Withheld, withheld_for
 from gdi_node.db.models import DataObject, ObjectAlias
 
 _FORMAT_TERMS = {
@@ -26,26 +27,21 @@ _FORMAT_TERMS = {
 _HTSGET_ENDPOINT = {"BAM": "reads", "CRAM": "reads", "VCF": "variants", "BCF": "variants"}
 
 
-def opted_out_aliases(session: Session, opted_out: Collection[str]) -> set[str]:
-    """Ids that name opted-out people or their records: their individual ids and the ids of
-    their biosamples, runs and analyses."""
-    if not opted_out:
-        return set()
-    ids = set(opted_out)
-    rows = session.execute(select(E.c.entry_id).where(E.c.individual_id.in_(list(opted_out))))
-    ids.update(entry_id for (entry_id,) in rows)
-    return ids
+def withheld_files(session: Session, opted_out: Collection[str]) -> Withheld:
+    """What marks the files of the opted-out people: aliases naming them or their records,
+    checksums of genotype files holding their samples."""
+    return withheld_for(session, opted_out)
 
 
-def _withheld(session: Session, object_ids: list[str], excluded: set[str]) -> set[str]:
-    if not excluded or not object_ids:
+def _withheld(session: Session, object_ids: list[str], excluded: Withheld) -> set[str]:
+    if not (excluded.names or excluded.checksums) or not object_ids:
         return set()
     rows = session.execute(
-        select(ObjectAlias.object_id).where(
-            ObjectAlias.object_id.in_(object_ids), ObjectAlias.alias.in_(sorted(excluded))
-        )
+        select(DataObject.id, DataObject.sha256, ObjectAlias.alias)
+        .outerjoin(ObjectAlias, ObjectAlias.object_id == DataObject.id)
+        .where(DataObject.id.in_(object_ids))
     )
-    return {object_id for (object_id,) in rows}
+    return {object_id for object_id, sha256, alias in rows if excluded.covers([alias], sha256)}
 
 
 def _links(public_url: str, object_id: str, name: str, file_format: str) -> list[dict[str, Any]]:
@@ -70,7 +66,7 @@ def _links(public_url: str, object_id: str, name: str, file_format: str) -> list
 
 
 def _handed_over(
-    session: Session, public_url: str, rows: Sequence[Any], excluded: set[str]
+    session: Session, public_url: str, rows: Sequence[Any], excluded: Withheld
 ) -> list[dict[str, Any]]:
     """The links of the files in ``rows`` (id, name, format) not aliased to ``excluded``."""
     withheld = _withheld(session, [r.id for r in rows], excluded)
@@ -83,7 +79,7 @@ def _handed_over(
 
 
 def dataset_handovers(
-    session: Session, public_url: str, dataset_id: str, excluded: set[str]
+    session: Session, public_url: str, dataset_id: str, excluded: Withheld
 ) -> list[dict[str, Any]]:
     rows = session.execute(
         select(DataObject.id, DataObject.name, DataObject.format)
@@ -94,7 +90,7 @@ def dataset_handovers(
 
 
 def entry_handovers(
-    session: Session, public_url: str, dataset_id: str, entry_ids: list[str], excluded: set[str]
+    session: Session, public_url: str, dataset_id: str, entry_ids: list[str], excluded: Withheld
 ) -> list[dict[str, Any]]:
     """Handovers of the files aliased to any of ``entry_ids`` (runs, analyses) in a dataset."""
     if not entry_ids:

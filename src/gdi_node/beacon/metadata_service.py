@@ -25,13 +25,14 @@ from gdi_node.beacon.entry_service import (
     carriers_of,
     select_entries,
 )
-from gdi_node.beacon.handovers import dataset_handovers, entry_handovers, opted_out_aliases
+from gdi_node.beacon.handovers import dataset_handovers, entry_handovers, withheld_files
 from gdi_node.beacon.metadata_files import ENTRY_TYPES
 from gdi_node.beacon.repository import VariantRepository
 from gdi_node.beacon.requests import BeaconRequest
 from gdi_node.beacon.responses import response_meta, shape_g_variants
 from gdi_node.beacon.scopes import Scopes
 from gdi_node.beacon.variants import AlleleKey
+from gdi_node.db.consent import Withheld
 from gdi_node.errors import NotFoundError
 from gdi_node.passport.authorizer import RequestFacts
 from gdi_node.passport.config import Audience, Disclosure
@@ -161,7 +162,7 @@ class MetadataQueries:
         """Per dataset, handovers to the files of the runs/analyses shown (file permits only)."""
         if path not in ("runs", "analyses"):
             return {}
-        excluded = opted_out_aliases(session, scopes.opted_out)
+        excluded = withheld_files(session, scopes.opted_out)
         out = {}
         for answer in answers:
             if not answer.results or not permits[answer.dataset_id].allows(Disclosure.FILE):
@@ -202,7 +203,7 @@ class MetadataQueries:
             stored = {r.dataset_id: r for r in repo.entries("dataset", list(permits))}
             records = dict(zip(stored, repo.documents(list(stored.values())), strict=True))
             documents, handovers = [], []
-            excluded: set[str] | None = None
+            excluded: Withheld | None = None
             for dataset_id, permit in permits.items():
                 ref = stored.get(dataset_id)
                 if matched and (ref is None or not all(m.passes(ref) for m in matched)):
@@ -210,7 +211,7 @@ class MetadataQueries:
                 documents.append(self._dataset_document(dataset_id, records.get(dataset_id)))
                 if permit.allows(Disclosure.FILE):
                     if excluded is None:
-                        excluded = opted_out_aliases(session, scopes.opted_out)
+                        excluded = withheld_files(session, scopes.opted_out)
                     handovers += dataset_handovers(session, self._public_url, dataset_id, excluded)
         response = beacon.collections(request, documents, framework.BY_PATH["datasets"])
         if handovers:

@@ -6,6 +6,10 @@ a caller without it gets the passport layer's 401/403/404 (docs/authorization.md
 object's metadata. ``https`` access is a signed, Range-capable URL of the node's data endpoint
 expiring no later than the visas used; ``htsget`` the object's htsget endpoint; ``file`` the
 path on the node's file system, offered only to requests from the residency networks.
+
+An object (file, index or bundle) holding the data of a person who opted out of research use
+is refused with 403 to callers otherwise permitted it, and audited as a deny for that object
+(gdi_node.db.consent, decision record 0012).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.db.catalogue import CatalogueRepository
+from gdi_node.db.consent import ConsentGate
 from gdi_node.drs.entries import Entry, EntryLookup
 from gdi_node.drs.objects import BUNDLE_SUFFIX, Kind, Resolved, drs_object
 from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
@@ -73,6 +78,7 @@ class DrsService:
         signer: UrlSigner,
         authorizer: Authorizer,
         *,
+        consent: ConsentGate,
         issuers: Issuers,
         started_at: Callable[[], str],
     ) -> None:
@@ -80,6 +86,7 @@ class DrsService:
         self._sessions = sessions
         self._signer = signer
         self._authorizer = authorizer
+        self._consent = consent
         self._issuers = issuers
         self._started_at = started_at
 
@@ -148,7 +155,7 @@ class DrsService:
         permits = self._permits(found, principal, facts)
         in_residency = self._in_residency(facts)
         for object_id, resolved in found:
-            permit = permits[resolved.dataset_id]
+            permit = permits[resolved.id]
             if isinstance(permit, DomainError):
                 unresolved.add(permit.status, object_id)
             else:
@@ -167,7 +174,7 @@ class DrsService:
         permits = self._permits(found, principal, facts)
         access_ids = dict(wanted)
         for object_id, resolved in found:
-            permit = permits[resolved.dataset_id]
+            permit = permits[resolved.id]
             try:
                 if isinstance(permit, DomainError):
                     raise permit
@@ -188,22 +195,29 @@ class DrsService:
     def _permits(
         self, found: list[tuple[str, Resolved]], principal: Principal, facts: RequestFacts
     ) -> dict[str, Permit | DomainError]:
-        """One decision per dataset of a bulk request, audited with all its object ids."""
-        by_dataset: dict[str, list[str]] = {}
+        """Per object id, the answer of one decision per dataset of a bulk request, audited
+        with all its object ids; the objects withheld by an opt-out get a decision of their
+        own (a deny for callers otherwise permitted them)."""
+        withheld = self._consent.withheld_among({r.data.id for _, r in found})
+        groups: dict[tuple[str, bool], list[str]] = {}
         for _, resolved in found:
-            by_dataset.setdefault(resolved.dataset_id, []).append(resolved.id)
+            key = (resolved.dataset_id, resolved.data.id in withheld)
+            groups.setdefault(key, []).append(resolved.id)
         permits: dict[str, Permit | DomainError] = {}
-        for dataset_id, object_ids in by_dataset.items():
+        for (dataset_id, refused), object_ids in groups.items():
+            answer: Permit | DomainError
             try:
-                permits[dataset_id] = self._authorizer.decide(
+                answer = self._authorizer.decide(
                     principal,
                     dataset_id,
                     facts,
                     level=Disclosure.FILE,
                     object_id=",".join(object_ids),
+                    withheld=refused,
                 )
             except DomainError as exc:
-                permits[dataset_id] = exc
+                answer = exc
+            permits.update(dict.fromkeys(object_ids, answer))
         return permits
 
     def bulk_authorizations(self, ids: Sequence[str]) -> dict[str, Any]:
@@ -265,7 +279,12 @@ class DrsService:
 
     def _permit(self, resolved: Resolved, principal: Principal, facts: RequestFacts) -> Permit:
         return self._authorizer.decide(
-            principal, resolved.dataset_id, facts, level=Disclosure.FILE, object_id=resolved.id
+            principal,
+            resolved.dataset_id,
+            facts,
+            level=Disclosure.FILE,
+            object_id=resolved.id,
+            withheld=self._consent.withheld(resolved.data.id),
         )
 
     def _document(self, resolved: Resolved, in_residency: bool) -> dict[str, Any]:

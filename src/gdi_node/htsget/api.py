@@ -7,7 +7,7 @@ from typing import Any
 
 import flask
 
-from gdi_node.htsget.data import DataService
+from gdi_node.htsget.data import AUDIT_OPERATION, DataService
 from gdi_node.htsget.requests import Datatype, from_body, from_query
 from gdi_node.htsget.service import HtsgetService
 from gdi_node.passport.authorizer import Authorizer
@@ -46,7 +46,14 @@ def operations(
         return post("variants", "htsget.postVariants", id, body)
 
     def get_data(id: str, part: str, exp: int, sig: str) -> flask.Response:
-        answer = data.response(id, part, exp, sig, flask.request.headers.get("Range"))
+        answer = data.response(
+            id,
+            part,
+            exp,
+            sig,
+            flask.request.headers.get("Range"),
+            facts=request_facts(AUDIT_OPERATION),
+        )
         return flask.Response(
             answer.chunks(data.chunk_bytes),
             status=answer.status,

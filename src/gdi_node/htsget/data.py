@@ -1,6 +1,11 @@
 """The data endpoint behind ticket URLs: byte ranges of catalogue objects, or transcoded slices,
 authorised by the URL's signature (htsget 1.3 §Ticket URLs), with HTTP Range support
-(RFC 9110 §14) and constant memory whatever the slice size."""
+(RFC 9110 §14) and constant memory whatever the slice size.
+
+A valid signature is not enough once the file is withheld from research use by an opt-out:
+every request checks consent again (one statement), so tickets and DRS access URLs issued
+before an opt-out stop working at once, and work again after an opt-in (decision record 0012).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from gdi_node.db.consent import ConsentGate
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.htsget.service import ObjectLookup, ResolvedObject, StoredFile, decode_regions
 from gdi_node.htsget.signing import UrlSigner
 from gdi_node.htsget.transcode import transcoded
+from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.settings import Settings
 
 T = TypeVar("T", ResolvedObject, StoredFile)
@@ -96,12 +103,30 @@ def _sub_range(header: str | None, length: int) -> tuple[int, int] | None:
     return start, end
 
 
+AUDIT_OPERATION = "htsget.getData"  # the data endpoint's operation in the audit trail
+
+
 class DataService:
-    def __init__(self, settings: Settings, objects: ObjectLookup, signer: UrlSigner) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        objects: ObjectLookup,
+        signer: UrlSigner,
+        *,
+        consent: ConsentGate,
+        authorizer: Authorizer,
+    ) -> None:
         self._settings = settings
         self._objects = objects
         self._signer = signer
+        self._consent = consent
+        self._authorizer = authorizer
         self.chunk_bytes = settings.htsget.data_chunk_bytes
+
+    def _consented(self, found: T, data_object_id: str, facts: RequestFacts) -> T:
+        if self._consent.withheld(data_object_id):
+            self._authorizer.withhold(found.dataset_id, found.id, facts)
+        return found
 
     def _available(self, found: T) -> T:
         if not size_matches(found.path, found.size):
@@ -111,17 +136,26 @@ class DataService:
         return found
 
     def response(
-        self, object_id: str, part: str, exp: int, sig: str, range_header: str | None
+        self,
+        object_id: str,
+        part: str,
+        exp: int,
+        sig: str,
+        range_header: str | None,
+        *,
+        facts: RequestFacts,
     ) -> DataResponse:
         self._signer.check(object_id, part, exp, sig)
         if match := _BYTES_PART.match(part):
-            stored = self._available(self._objects.stored_file(object_id))
+            stored = self._objects.stored_file(object_id)
+            stored = self._available(self._consented(stored, stored.data_object_id, facts))
             start, end = int(match.group(1)), int(match.group(2))
             if not start <= end <= stored.size:
                 raise InvalidInputError("the data URL names bytes outside the object")
             return self._bytes(stored, start, end, range_header)
         if match := _TRANSCODE_PART.match(part):
-            obj = self._available(self._objects.get(object_id))
+            obj = self._objects.get(object_id)
+            obj = self._available(self._consented(obj, obj.id, facts))
             _served, kind, regions = match.groups()
             body = transcoded(
                 obj.path,

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 
 from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
 from gdi_node.htsget.cors import preflight_headers, response_headers
-from gdi_node.htsget.data import DataResponse, DataService
+from gdi_node.htsget.data import AUDIT_OPERATION, DataResponse, DataService
 from gdi_node.htsget.signing import DATA_PATH
 from gdi_node.htsget.streaming import error_answer
 from gdi_node.observability import (
@@ -36,6 +36,7 @@ from gdi_node.observability import (
     record_access,
     valid_request_id,
 )
+from gdi_node.passport.authorizer import RequestFacts
 from gdi_node.settings import DataListenerSettings
 
 log = logging.getLogger(__name__)
@@ -256,7 +257,9 @@ class DataListener:
             if origin is not None:
                 common.extend(response_headers(origin.encode()))
             try:
-                answer = await self._answer(request)
+                peer = writer.get_extra_info("peername")
+                facts = RequestFacts(AUDIT_OPERATION, peer[0] if peer else None, request_id)
+                answer = await self._answer(request, facts)
             except Exception as exc:
                 status, body, headers = error_answer(exc)
                 writer.write(_head(status, [*headers, *common]) + body)
@@ -283,7 +286,7 @@ class DataListener:
         finally:
             self._record(request, path, status, request_id, started)
 
-    async def _answer(self, request: _Request) -> DataResponse:
+    async def _answer(self, request: _Request, facts: RequestFacts) -> DataResponse:
         path, _, query = request.target.partition("?")
         if not path.startswith(PREFIX) or len(path) == len(PREFIX):
             raise NotFoundError(f"nothing is served at {path!r} on the data listener")
@@ -303,7 +306,13 @@ class DataListener:
             raise InvalidInputError("exp must be an integer") from None
         object_id = unquote(path[len(PREFIX) :])
         return await asyncio.to_thread(
-            self.data.response, object_id, params["part"], exp, params["sig"], range_header
+            self.data.response,
+            object_id,
+            params["part"],
+            exp,
+            params["sig"],
+            range_header,
+            facts=facts,
         )
 
     async def _send_file(self, answer: DataResponse, writer: asyncio.StreamWriter) -> None:

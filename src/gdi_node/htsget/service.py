@@ -3,7 +3,8 @@
 Native formats are byte ranges of the original file computed from its index; a CRAM asked for
 as BAM or a BCF asked for as VCF is transcoded by the data endpoint (igv.js reads BAM and VCF
 only over htsget). Every ticket is authorised by the passport layer for file bytes and expires
-no later than the visas that granted it.
+no later than the visas that granted it, and none is issued for a file withheld from research
+use by an opt-out (gdi_node.db.consent, decision record 0012).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.db.catalogue import CatalogueRepository
+from gdi_node.db.consent import ConsentGate
 from gdi_node.db.models import DataObject
 from gdi_node.errors import NotFoundError, UnsupportedFormatError
 from gdi_node.expiring_lru import ExpiringLru
@@ -86,12 +88,14 @@ class ResolvedObject:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """Any file the data endpoint may serve bytes of: a data object or an index object."""
+    """Any file the data endpoint may serve bytes of: a data object or an index object
+    (``data_object_id`` names the data object itself, or the one the index belongs to)."""
 
     id: str
     dataset_id: str
     path: Path
     size: int
+    data_object_id: str
 
 
 class ObjectLookup:
@@ -138,11 +142,12 @@ class ObjectLookup:
             repo = CatalogueRepository(session)
             row = repo.get_object(file_id)
             if row is not None:
-                return StoredFile(row.id, row.dataset_id, Path(row.path), row.size)
+                return StoredFile(row.id, row.dataset_id, Path(row.path), row.size, row.id)
             index = repo.get_index(file_id)
             if index is None:
                 raise NotFoundError(f"no object {file_id!r}")
-            return StoredFile(index.id, index.data_object.dataset_id, Path(index.path), index.size)
+            owner = index.data_object
+            return StoredFile(index.id, owner.dataset_id, Path(index.path), index.size, owner.id)
 
 
 class HtsgetService:
@@ -156,6 +161,7 @@ class HtsgetService:
         indexes: IndexCache,
         signer: UrlSigner,
         authorizer: Authorizer,
+        consent: ConsentGate,
         started_at: Callable[[], str],
     ) -> None:
         self._settings = settings
@@ -163,6 +169,7 @@ class HtsgetService:
         self._indexes = indexes
         self._signer = signer
         self._authorizer = authorizer
+        self._consent = consent
         self._started_at = started_at
 
     def service_info(self, datatype: Datatype) -> dict[str, Any]:
@@ -192,7 +199,12 @@ class HtsgetService:
         if obj.format.value not in FORMATS[request.datatype]:
             raise NotFoundError(f"no {request.datatype} object {object_id!r}")
         permit = self._authorizer.decide(
-            principal, obj.dataset_id, facts, level=Disclosure.FILE, object_id=obj.id
+            principal,
+            obj.dataset_id,
+            facts,
+            level=Disclosure.FILE,
+            object_id=obj.id,
+            withheld=self._consent.withheld(obj.id),
         )
         now = self._signer.now()
         exp = now + self._settings.htsget.ticket_ttl_seconds

@@ -22,7 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gdi_node.app_errors import report_for
 from gdi_node.errors import DomainError, htsget_envelope
-from gdi_node.htsget.data import DataResponse, DataService
+from gdi_node.htsget.data import AUDIT_OPERATION, DataResponse, DataService
+from gdi_node.observability import request_id_var
+from gdi_node.passport.authorizer import RequestFacts
 from gdi_node.passport.request import Incoming
 
 OPERATION = "getData"
@@ -69,11 +71,14 @@ class DataStreamingMiddleware:
             watcher.cancel()
 
     def _answer(self, scope: Scope) -> DataResponse:
-        params = Incoming.from_scope(scope).args
+        incoming = Incoming.from_scope(scope)
+        params = incoming.args
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         object_id = scope["path_params"]["id"]
+        facts = RequestFacts(AUDIT_OPERATION, incoming.client_address, request_id_var.get())
+        exp, range_header = int(params["exp"]), headers.get("range")
         return self.data.response(
-            object_id, params["part"], int(params["exp"]), params["sig"], headers.get("range")
+            object_id, params["part"], exp, params["sig"], range_header, facts=facts
         )
 
     async def _send_file(self, answer: DataResponse, send: Send, gone: asyncio.Event) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
-from gdi_node.errors import DomainError
+from gdi_node.errors import ConsentWithdrawnError, DomainError
 from gdi_node.passport.audit import AuditTrail
 from gdi_node.passport.audit_event import AuditEvent, RefusedVisa
 from gdi_node.passport.brokers import BrokerClient
@@ -100,8 +101,14 @@ class Authorizer:
         *,
         level: Disclosure | None = None,
         object_id: str | None = None,
+        withheld: bool = False,
     ) -> Permit:
-        """The permit for one dataset; with ``level``, raise 401/403/404 unless allowed."""
+        """The permit for one dataset; with ``level``, raise 401/403/404 unless allowed.
+
+        ``withheld``: the object holds data of a person who opted out of research use. A
+        caller the permit allows ``level`` is then refused (403, audited as a deny with the
+        permit's disclosure); any other caller gets the permit's usual answer, which tells
+        nothing of consent (decision record 0012)."""
         try:
             permit = self.policy.permit(principal, dataset_id, facts.client_address)
         except DomainError:
@@ -110,6 +117,15 @@ class Authorizer:
             )
             raise
         allowed = level is None or permit.allows(level)
+        if allowed and withheld and level is not None:
+            self.withhold(
+                dataset_id,
+                object_id,
+                facts,
+                principal=principal,
+                disclosure=permit.disclosure,
+                visa_ids=tuple(v.visa_id for v in permit.visas_used),
+            )
         self._record(
             principal,
             facts,
@@ -131,6 +147,33 @@ class Authorizer:
         was settled after ``decide`` (Beacon granularity); ``decide`` with a record or file
         ``level`` already does (decision record 0015)."""
         self._audit.wait_durable()
+
+    def withhold(
+        self,
+        dataset_id: str,
+        object_id: str | None,
+        facts: RequestFacts,
+        *,
+        principal: Principal | None = None,
+        disclosure: Disclosure = Disclosure.FILE,
+        visa_ids: tuple[str, ...] = (),
+    ) -> NoReturn:
+        """Refuse a file withheld from research use by an opt-out: audited as a deny for the
+        object with the disclosure the caller held (``file`` for a signed data URL, which
+        carries no identity), raised as 403 (decision record 0012)."""
+        self._record(
+            principal,
+            facts,
+            dataset_id,
+            object_id,
+            decision="deny",
+            disclosure=disclosure,
+            visa_ids=visa_ids,
+        )
+        raise ConsentWithdrawnError(
+            f"object {object_id!r} is not available for research use: a person whose data it"
+            " holds withdrew consent"
+        )
 
     def _record(
         self,
