@@ -31,6 +31,7 @@ class DatasetAnswer:
     count: Reported
     results: list[dict[str, Any]]
     rare_revealed: int = 0
+    withheld: str | None = None  # why the answer is empty (gdi_node.beacon.small_scopes)
 
     @property
     def exists(self) -> bool:

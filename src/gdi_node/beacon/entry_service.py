@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyroaring import BitMap
-from sqlalchemy.orm import Session
 
 from gdi_node.beacon.answers import DatasetAnswer
 from gdi_node.beacon.entries import EntryRef, EntryRepository
@@ -109,16 +108,15 @@ class EntryAnswerContext:
 
 
 def answer_entries(
-    session: Session,
-    scopes: Scopes,
-    selection: Selection,
+    repo: EntryRepository,
+    selected: dict[str, list[EntryRef]],
     contexts: list[EntryAnswerContext],
     request: BeaconRequest,
 ) -> list[DatasetAnswer]:
-    repo = EntryRepository(session)
+    """Each dataset's answer from its ``selected`` records (select_entries)."""
     answers = []
     for context in contexts:
-        refs = select_entries(repo, scopes, selection, context.dataset_id)
+        refs = selected[context.dataset_id]
         page: list[dict[str, Any]] = []
         if context.level is Granularity.RECORD and refs:
             first = request.skip * request.limit

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gdi_node.beacon import framework
 from gdi_node.beacon.carriers import from_bytes
-from gdi_node.beacon.entries import EntryRepository
+from gdi_node.beacon.entries import EntryRef, EntryRepository
 from gdi_node.beacon.entry_index import CUSTOM_FIELDS, FIELD_LABELS
 from gdi_node.beacon.entry_service import (
     LINKS,
@@ -31,6 +31,7 @@ from gdi_node.beacon.repository import VariantRepository
 from gdi_node.beacon.requests import BeaconRequest
 from gdi_node.beacon.responses import response_meta, shape_g_variants
 from gdi_node.beacon.scopes import Scopes
+from gdi_node.beacon.small_scopes import people_of, withheld_info
 from gdi_node.beacon.variants import AlleleKey
 from gdi_node.db.consent import Withheld
 from gdi_node.errors import NotFoundError
@@ -84,10 +85,14 @@ class MetadataQueries:
                 EntryAnswerContext(d, beacon.level(granularity, p), beacon.policy_for(p).report)
                 for d, p in permits.items()
             ]
-            answers = answer_entries(session, scopes, selection, contexts, request)
+            repo = EntryRepository(session)
+            selected = {d: select_entries(repo, scopes, selection, d) for d in ids}
+            withheld = self._small_scopes(
+                repo, scopes, selection, selected, source=source, permits=permits
+            )
+            answers = answer_entries(repo, selected, contexts, request)
+            answers = beacon.small_scopes.withhold(answers, withheld)
             handovers = self._handovers(session, scopes, path, answers, permits)
-        if only_id is not None and not any(a.exists for a in answers):
-            raise NotFoundError(f"no {ENTRY_TYPES[path]} {only_id!r} the caller may know of")
         rare = beacon.budget.config.rare_carriers
         # a small exact count singles out a few people: charged like a rare allele (not for
         # datasets the caller holds a grant for, as with alleles)
@@ -102,6 +107,11 @@ class MetadataQueries:
         beacon.budget.spend(
             budget_key, beacon.budget.config.base_cost + small * beacon.budget.config.rare_cost
         )
+        if only_id is not None and not any(a.exists for a in answers):  # spent: not a free probe
+            message = f"no {ENTRY_TYPES[path]} {only_id!r} the caller may know of"
+            if withheld:
+                message += f" ({', '.join(sorted(withheld))}: {beacon.small_scopes.reason})"
+            raise NotFoundError(message)
         meta = response_meta(beacon.beacon_id, request, framework.BY_PATH[path], granularity)
         response = shape_g_variants(meta, request, granularity, answers)
         for result_set in response.get("response", {}).get("resultSets", []):
@@ -131,6 +141,42 @@ class MetadataQueries:
             return Selection(selection.path, carriers=held, matched=selection.matched)
         column = LINKS[(source_path, selection.path)]
         return Selection(selection.path, linked=(column, source_id), matched=selection.matched)
+
+    def _small_scopes(
+        self,
+        repo: EntryRepository,
+        scopes: Scopes,
+        selection: Selection,
+        selected: dict[str, list[EntryRef]],
+        *,
+        source: tuple[str, str] | None,
+        permits: dict[str, Permit],
+    ) -> frozenset[str]:
+        """The datasets whose narrowed scope is too small to answer below record permission
+        (gdi_node.beacon.small_scopes). The scope is what an id, a linked entry, a cohort or
+        filters narrow the query to: the ``selected`` records themselves, except below
+        ``/g_variants/{id}``, where the carriers are the answer and the filters the scope.
+        Nothing is read when nothing narrows the query."""
+        path = selection.path
+        if source is not None and source[0] == "g_variants":
+            if not selection.matched:
+                return frozenset()
+            narrowed = Selection(path, matched=selection.matched)
+
+            def people(d: str) -> int:
+                return people_of(select_entries(repo, scopes, narrowed, d))
+
+        elif source is None and selection.only_id is None and not selection.matched:
+            return frozenset()
+        else:
+
+            def people(d: str) -> int:
+                return people_of(selected[d])
+
+        def universe(d: str) -> int:
+            return people_of(select_entries(repo, scopes, Selection(path), d))
+
+        return self._beacon.small_scopes.withheld(permits, people, universe)
 
     @staticmethod
     def _carriers(
@@ -295,7 +341,11 @@ class MetadataQueries:
             known = cohort_id is None or self._cohort_known(session, repo, cohort_id, permits)
             if not known:
                 raise NotFoundError(f"no cohort {cohort_id!r} the caller may know of")
-            summary = repo.summary(list(permits), cohort=cohort_id)
+            withheld = frozenset[str]()
+            if cohort_id is not None:  # the terms of a few members are theirs
+                withheld = self._small_cohort(session, cohort_id, permits)
+            answered = [d for d in permits if d not in withheld]
+            summary = repo.summary(answered, cohort=cohort_id)
         terms: list[dict[str, Any]] = []
         resources = {}
         for term, scopes in sorted(summary.terms.items()):
@@ -322,7 +372,23 @@ class MetadataQueries:
             item["label"] = FIELD_LABELS.get(field_id, f"{field_id} ({kind})")
             terms.append(item)
         page = terms[request.skip * request.limit : (request.skip + 1) * request.limit]
-        return {
+        response: dict[str, Any] = {
             "meta": framework.informational_meta(beacon.settings),
             "response": {"filteringTerms": page, "resources": list(resources.values())},
         }
+        if withheld:
+            response["info"] = withheld_info(dict.fromkeys(withheld, beacon.small_scopes.reason))
+        return response
+
+    def _small_cohort(
+        self, session: Session, cohort_id: str, permits: dict[str, Permit]
+    ) -> frozenset[str]:
+        """The datasets where the cohort (its members with a sample) is a scope too small to
+        list the terms of below record permission (gdi_node.beacon.small_scopes)."""
+        scopes = self._beacon.scopes_of(session)
+        members = scopes.groups.get(("cohort", cohort_id), BitMap())
+        return self._beacon.small_scopes.withheld(
+            permits,
+            people=lambda d: scopes.people_in(d, members & scopes.datasets.get(d, BitMap())),
+            universe=lambda d: scopes.people.get(d, 0),
+        )

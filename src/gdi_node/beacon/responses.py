@@ -10,6 +10,7 @@ from typing import Any
 from gdi_node.beacon import framework
 from gdi_node.beacon.answers import DatasetAnswer
 from gdi_node.beacon.requests import BeaconRequest, Granularity, ResultsetsShown
+from gdi_node.beacon.small_scopes import withheld_info
 
 
 def response_meta(
@@ -38,6 +39,21 @@ def response_meta(
 
 
 def shape_g_variants(
+    meta: dict[str, Any],
+    request: BeaconRequest,
+    granularity: Granularity,
+    answers: list[DatasetAnswer],
+) -> dict[str, Any]:
+    """The response at ``granularity``; datasets answered as if nothing were known (a small
+    scope, gdi_node.beacon.small_scopes) are named in the top-level ``info``."""
+    withheld = {a.dataset_id: a.withheld for a in answers if a.withheld is not None}
+    shaped = _shape(meta, request, granularity, answers)
+    if withheld:
+        shaped["info"] = withheld_info(withheld)
+    return shaped
+
+
+def _shape(
     meta: dict[str, Any],
     request: BeaconRequest,
     granularity: Granularity,

@@ -9,6 +9,7 @@ generation, and the next query rebuilds the scopes, so an opt-out takes effect a
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass
 
 from pyroaring import BitMap
@@ -33,6 +34,15 @@ class Scopes:
     opted_out: frozenset[str]  # individual ids
     owners: dict[int, tuple[str, str, str]]  # sample_no -> (dataset, individual, biosample)
     samples_of: dict[tuple[str, str], BitMap]  # (dataset, individual) -> consenting samples
+    people: dict[str, int]  # per dataset, how many consenting individuals have a sample
+
+    def people_in(self, dataset_id: str, samples: BitMap) -> int:
+        """How many individuals own ``samples``, consenting samples of ``dataset_id`` (a
+        person may have given several; where nobody did, without looking them up)."""
+        if len(self.datasets.get(dataset_id, ())) == self.people.get(dataset_id, 0):
+            return len(samples)
+        owners = self.owners
+        return len({owners[s][1] for s in samples if s in owners})
 
     def samples_of_individuals(self, dataset_id: str, individuals: set[str]) -> BitMap:
         """The consenting samples of ``individuals`` in ``dataset_id``."""
@@ -86,6 +96,7 @@ def _build(session: Session, generation: int) -> Scopes:
         opted_out=frozenset(rows.opted_out_individuals),
         owners=owners,
         samples_of=samples_of,
+        people=dict(Counter(dataset_id for dataset_id, _ in samples_of)),
     )
 
 

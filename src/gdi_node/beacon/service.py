@@ -24,6 +24,7 @@ from gdi_node.beacon.precision import EXACT, CountPolicy
 from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
 from gdi_node.beacon.responses import response_meta, shape_g_variants
 from gdi_node.beacon.scopes import ScopeCache, Scopes
+from gdi_node.beacon.small_scopes import SmallScopes
 from gdi_node.beacon.variant_answers import Asked, VariantAnswers, Within
 from gdi_node.beacon.variants import AlleleKey
 from gdi_node.errors import InvalidInputError, NotFoundError
@@ -68,6 +69,7 @@ class BeaconService:
         self._budget = QueryBudget(sessions, settings.beacon.budget)
         beacon = settings.beacon
         self._policy = CountPolicy(beacon.small_count_threshold, beacon.count_rounding)
+        self._small_scopes = SmallScopes(beacon.small_count_threshold)
         self._filter_index = FilterIndexCache(self._load_ontologies)
         self._public_url = settings.public_url
         self._variants = VariantAnswers(self)
@@ -93,6 +95,12 @@ class BeaconService:
     @property
     def budget(self) -> QueryBudget:
         return self._budget
+
+    @property
+    def small_scopes(self) -> SmallScopes:
+        """The one check of narrowed scopes both the variant and the entry answers go
+        through (decision record 0013)."""
+        return self._small_scopes
 
     @property
     def ontologies(self) -> Ontologies:

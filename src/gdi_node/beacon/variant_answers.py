@@ -75,6 +75,10 @@ class VariantAnswers:
         repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele)
         ids = list(permits)
         restricted = self._restriction(session, scopes, request, ids, asked.within)
+        withheld: frozenset[str] = frozenset()
+        if restricted is not None:  # a narrowed scope: none of a few people's genotypes
+            withheld = self._small_scopes(scopes, permits, restricted)
+            restricted = {d: BitMap() if d in withheld else s for d, s in restricted.items()}
         # without opt-outs in these datasets (and no filter narrowing them), the stored
         # carrier counts are exact: read no bitmaps but those of the records shown
         light = key is None and restricted is None and all(d in scopes.complete for d in ids)
@@ -84,7 +88,8 @@ class VariantAnswers:
             contexts = {d: replace(c, scope=restricted[d]) for d, c in contexts.items()}
         if key is not None:
             rows = repo.by_allele(key, ids)
-            return self._answer_rows(rows, contexts, scopes, request, repo, light=False)
+            answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
+            return self._beacon.small_scopes.withhold(answers, withheld)
         assemblies, located = locate(query)
         if _counted_in_database(query, restricted, contexts, scopes):
             where = (query, located, assemblies)
@@ -92,7 +97,20 @@ class VariantAnswers:
         if speculative:
             return None
         rows = repo.find(query, located, ids, assemblies, full=not light)
-        return self._answer_rows(rows, contexts, scopes, request, repo, light=light)
+        answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
+        return self._beacon.small_scopes.withhold(answers, withheld)
+
+    def _small_scopes(
+        self, scopes: Scopes, permits: dict[str, Permit], restricted: dict[str, BitMap]
+    ) -> frozenset[str]:
+        """The datasets whose narrowed scope (``restricted``: its samples) is too small to
+        answer below record permission, from the people owning those samples among the
+        people with a sample in the dataset (read from ``scopes``: no query)."""
+        return self._beacon.small_scopes.withheld(
+            permits,
+            people=lambda d: scopes.people_in(d, restricted[d]),
+            universe=lambda d: scopes.people.get(d, 0),
+        )
 
     def _restriction(
         self,
