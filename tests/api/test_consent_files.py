@@ -337,3 +337,27 @@ def test_an_opt_out_reaches_every_worker_of_a_served_node_at_the_next_request(
         assert statuses() == {name: {403} for name in urls}
         consent("opt-in")
         assert all(codes <= {200, 206} for codes in statuses().values())
+
+
+def test_beacon_lists_no_record_linked_to_a_person_who_opted_out(node: Node) -> None:
+    """RUN-5B names only IND-5's biosample and AN-5B only that run: after IND-5 opts out,
+    Beacon lists neither, as DRS withholds their files; opting in lists them again."""
+    with client_of(node.settings) as client:
+
+        def listed(path: str) -> set[str]:
+            answer = client.get(f"{BEACON}/{path}?requestedGranularity=record&limit=100")
+            assert answer.status_code == 200, answer.text
+            return {
+                record["id"]
+                for result_set in answer.json()["response"]["resultSets"]
+                for record in result_set["results"]
+            }
+
+        assert {"RUN-5B", "RUN-5"} <= listed("runs")
+        assert {"AN-5B", "AN-5"} <= listed("analyses")
+        node.opt_out(["IND-5"])
+        assert not {"RUN-5B", "RUN-5"} & listed("runs")
+        assert not {"AN-5B", "AN-5"} & listed("analyses")
+        assert "RUN-4" in listed("runs")
+        node.opt_in(["IND-5"])
+        assert "RUN-5B" in listed("runs")

@@ -55,12 +55,14 @@ class Selection:
 
 
 def consenting(refs: list[EntryRef], scopes: Scopes) -> list[EntryRef]:
-    """Records of people who did not opt out (their individual id is not in the list)."""
+    """Records of people who did not opt out: neither their individual id nor, for a run or
+    analysis that names only a biosample or run, the record it hangs from is theirs."""
+    if not scopes.opted_out:
+        return refs
     return [
         r
         for r in refs
-        if (r.individual_id or (r.entry_id if r.entry_type == "individual" else None))
-        not in scopes.opted_out
+        if r.individual_id not in scopes.opted_out and r.entry_id not in scopes.opted_out_records
     ]
 
 

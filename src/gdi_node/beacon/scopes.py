@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gdi_node.beacon.carriers import from_bytes
 from gdi_node.beacon.generation import current_generation
 from gdi_node.beacon.repository import sample_rows
+from gdi_node.db.consent import records_of
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Scopes:
     excluded: BitMap
     opted_out_samples: dict[str, int]  # per dataset, how many of its samples opted out
     opted_out: frozenset[str]  # individual ids
+    opted_out_records: frozenset[str]  # ids of their records, linked ones included
     owners: dict[int, tuple[str, str, str]]  # sample_no -> (dataset, individual, biosample)
     samples_of: dict[tuple[str, str], BitMap]  # (dataset, individual) -> consenting samples
     people: dict[str, int]  # per dataset, how many consenting individuals have a sample
@@ -94,6 +96,7 @@ def _build(session: Session, generation: int) -> Scopes:
         excluded=excluded,
         opted_out_samples={d: len(members & excluded) for d, members in datasets.items()},
         opted_out=frozenset(rows.opted_out_individuals),
+        opted_out_records=records_of(session, rows.opted_out_individuals),
         owners=owners,
         samples_of=samples_of,
         people=dict(Counter(dataset_id for dataset_id, _ in samples_of)),

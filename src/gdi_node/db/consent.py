@@ -114,6 +114,29 @@ def withheld_for(session: Session, individuals: Collection[str]) -> Withheld:
     return Withheld(frozenset(names), frozenset(_genotype_checksums(session, samples)))
 
 
+def records_of(session: Session, individuals: Collection[str]) -> frozenset[str]:
+    """Ids of the Beacon records of ``individuals``: their own, and those linked to them only
+    through one of their biosamples or runs (a run naming only its biosample, an analysis
+    naming only its run), plus the biosample ids of their genotyped samples."""
+    if not individuals:
+        return frozenset()
+    names = set(individuals)
+    biosamples: set[str] = set()
+    runs: set[str] = set()
+    for chunk in _chunks(individuals):
+        for entry_id, biosample, run in session.execute(
+            select(*_LINKS).where(_ENTRY.c.individual_id.in_(chunk))
+        ):
+            names.add(entry_id)
+            biosamples.update([biosample] if biosample else [])
+            runs.update([run] if run else [])
+        for (biosample,) in session.execute(
+            select(_SAMPLE.c.biosample_id).where(_SAMPLE.c.individual_id.in_(chunk))
+        ):
+            biosamples.update([biosample] if biosample else [])
+    return frozenset(names | _linked_records(session, biosamples, runs))
+
+
 def _linked_records(session: Session, biosamples: set[str], runs: set[str]) -> set[str]:
     """Ids of the records linked to ``biosamples`` or ``runs`` (runs naming only a biosample,
     analyses naming only a run), followed until nothing new is linked."""
