@@ -47,6 +47,7 @@ from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
 from gdi_node.parameters import KeptValidatorParameterValidator, RedactedJSONBodyValidator
 from gdi_node.passport.wiring import build_authorization
+from gdi_node.proxies import ProxyHeadersMiddleware, TrustedProxies
 from gdi_node.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,11 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
         max_bytes=settings.trust.limits.max_body_bytes,
     )
     app.add_middleware(TextGuard, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(  # first: every layer below sees the client it names
+        ProxyHeadersMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        proxies=TrustedProxies(settings.server.proxy_networks()),
+    )
     app.add_middleware(
         ObservabilityMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
