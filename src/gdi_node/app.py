@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import connexion
+from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException, ResolverError
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
+from gdi_node import routing
 from gdi_node.apis import (
     Handler,
     HtsgetParts,
@@ -37,14 +39,15 @@ from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.direct import DirectAnswerMiddleware
 from gdi_node.drs import service as drs_service
 from gdi_node.errors import DomainError
-from gdi_node.guards import BodySizeGuard, ControlCharacterGuard
+from gdi_node.guards import BodySizeGuard, ControlCharacterGuard, TextGuard
 from gdi_node.htsget import service as htsget_service
 from gdi_node.htsget.cors import CorsMiddleware
 from gdi_node.htsget.listener import DataListener
 from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
-from gdi_node.parameters import KeptValidatorParameterValidator
+from gdi_node.parameters import KeptValidatorParameterValidator, RedactedJSONBodyValidator
 from gdi_node.passport.wiring import build_authorization
+from gdi_node.proxies import ProxyHeadersMiddleware, TrustedProxies
 from gdi_node.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,6 +121,7 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
     # serialised in a quarter of the time and 30 % fewer bytes.
     compact = Jsonifier(json, separators=(",", ":"))
     app = connexion.FlaskApp(__name__, lifespan=lifespan, jsonifier=compact)
+    routing.route_exactly(app.app)  # before any route is added: rules read it when added
     # OPTIONS is an operation of its own in DRS (Authorizations); Flask's automatic answer on
     # every route would shadow it. CORS preflights are answered by CorsMiddleware.
     app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
@@ -132,7 +136,10 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
                 resolver=OperationTableResolver(mount.name, dict(mount.operations)),
                 strict_validation=True,
                 validate_responses=validate_responses,
-                validator_map={"parameter": KeptValidatorParameterValidator},
+                validator_map={
+                    "parameter": KeptValidatorParameterValidator,
+                    "body": MediaTypeDict({"*/*json": RedactedJSONBodyValidator}),
+                },
             )
     except Exception:
         authorization.close()
@@ -143,6 +150,12 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
         BodySizeGuard,
         position=MiddlewarePosition.BEFORE_ROUTING,
         max_bytes=settings.trust.limits.max_body_bytes,
+    )
+    app.add_middleware(TextGuard, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(  # first: every layer below sees the client it names
+        ProxyHeadersMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        proxies=TrustedProxies(settings.server.proxy_networks()),
     )
     app.add_middleware(
         ObservabilityMiddleware,
@@ -171,5 +184,6 @@ def create_app(settings: Settings, *, validate_responses: bool = False) -> conne
     handler = error_handler(mounts, MethodIndex(mounts))
     for exc_type in (DomainError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc_type, handler)
+    routing.use_exact_routing(app.middleware)  # after add_middleware, which finds its class
     app.app.config["GDI_NODE_RUNTIME"] = runtime
     return app

@@ -12,13 +12,24 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from gdi_node.apis import ApiMount, MethodIndex
-from gdi_node.errors import DomainError, Envelope, ErrorReport
+from gdi_node.db.engine import database_unavailable
+from gdi_node.errors import DatabaseUnavailableError, DomainError, Envelope, ErrorReport
 
 log = logging.getLogger("gdi_node.app")
 
 
+def answerable(exc: Exception) -> Exception:
+    """``exc``, or the DomainError a caller should get for it: an unreachable database is a 503
+    with ``Retry-After`` (logged in one line; the node recovers when the database is back)."""
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", str(exc).partition("\n")[0])
+        return DatabaseUnavailableError("the database is unavailable; retry later")
+    return exc
+
+
 def report_for(exc: Exception) -> ErrorReport:
-    """Classify ``exc``; unexpected ones are logged with their traceback and reported as 500."""
+    """Classify ``exc`` (after :func:`answerable`); unexpected ones are logged with their
+    traceback and reported as 500."""
     if isinstance(exc, DomainError):
         return ErrorReport(exc.status, exc.code, exc.message)
     if isinstance(exc, ProblemException):
@@ -43,6 +54,7 @@ def envelope_for(path: str, mounts: Sequence[ApiMount]) -> Envelope:
 
 def error_handler(mounts: Sequence[ApiMount], methods: MethodIndex) -> Any:
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        exc = answerable(exc)
         report = report_for(exc)
         body = envelope_for(request.url.path, mounts)(report)
         headers = {

@@ -73,6 +73,13 @@ class UnavailableError(DomainError):
     code = "Unavailable"
 
 
+class DatabaseUnavailableError(UnavailableError):
+    """The database cannot be reached now; the caller may retry (RFC 9110 §10.2.3)."""
+
+    RETRY_AFTER_SECONDS: ClassVar[int] = 5
+    headers: ClassVar[dict[str, str]] = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 # Codes for statuses that reach the handlers without a DomainError (validation, routing, crashes).
 _CODE_BY_STATUS = {
     400: "InvalidInput",

@@ -74,7 +74,9 @@ def run_server(settings: Settings, config_file: Path | None, *, migrate: bool = 
         timeout_graceful_shutdown=int(server.graceful_timeout),
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # the app reads X-Forwarded-* itself, from server.trusted_proxies only (0011);
+        # uvicorn's handling would trust loopback by default
+        proxy_headers=False,
         server_header=False,
     )
     if stop_signals:

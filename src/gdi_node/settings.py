@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -75,10 +76,30 @@ class NodeInfo(_Strict):
 
 
 class ServerSettings(_Strict):
+    """The HTTP server. ``trusted_proxies`` (CIDR) are the reverse proxies whose
+    ``X-Forwarded-For`` names the client; none by default, so the TCP peer is the client
+    (gdi_node.proxies, decision record 0011)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     graceful_timeout: float = Field(default=10.0, gt=0, le=600)
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP network in CIDR notation, e.g. 10.0.0.0/8"
+                ) from None
+        return value
+
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(item, strict=False) for item in self.trusted_proxies)
 
 
 class LoggingSettings(_Strict):

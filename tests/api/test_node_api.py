@@ -75,14 +75,14 @@ def test_health_answers_without_touching_the_database(
 def test_ready_when_database_is_reachable_and_migrated(client: Any) -> None:
     response = client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "schema": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "schema": "ok", "audit": "ok"}}
 
 
 def test_not_ready_when_database_is_not_migrated(settings: Settings) -> None:
     with create_app(settings, validate_responses=True).test_client() as client:
         response = client.get("/ready")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "schema": "failed"}
+    assert response.json()["checks"] == {"database": "ok", "schema": "failed", "audit": "ok"}
 
 
 def test_not_ready_when_database_is_unreachable(make_settings: Callable[..., Settings]) -> None:
@@ -92,7 +92,7 @@ def test_not_ready_when_database_is_unreachable(make_settings: Callable[..., Set
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "checks": {"database": "failed", "schema": "failed"},
+        "checks": {"database": "failed", "schema": "failed", "audit": "ok"},
     }
 
 

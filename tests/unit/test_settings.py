@@ -184,3 +184,15 @@ def test_a_data_listener_needs_a_port_and_an_absolute_public_url() -> None:
                 "GDI_NODE_HTSGET__DATA_LISTENER__PUBLIC_URL": "data.example.org",
             },
         )
+
+
+def test_trusted_proxies_are_networks_none_by_default_and_settable_by_variable() -> None:
+    assert load_settings(None, env={}).server.trusted_proxies == ()
+    env = {"GDI_NODE_SERVER__TRUSTED_PROXIES": "[10.42.0.0/16, '2001:db8::/32']"}
+    server = load_settings(None, env=env).server
+    assert [str(n) for n in server.proxy_networks()] == ["10.42.0.0/16", "2001:db8::/32"]
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, env={"GDI_NODE_SERVER__TRUSTED_PROXIES": "[ingress.local]"})
+    message = str(caught.value)
+    assert "server.trusted_proxies (from GDI_NODE_SERVER__TRUSTED_PROXIES)" in message
+    assert "'ingress.local' is not an IP network in CIDR notation" in message

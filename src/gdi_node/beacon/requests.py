@@ -20,6 +20,11 @@ from gdi_node.errors import InvalidInputError
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
+# The largest integer a position, length or page number may be: what every JSON client holds
+# exactly (RFC 7493 §2.2, I-JSON), far above any sequence length, and small enough that the
+# range arithmetic of a query (bins, page offsets of at most MAX_LIMIT) stays within the
+# databases' 64-bit integers. Larger values are a 400 naming the parameter.
+MAX_INTEGER = 2**53 - 1
 _BASES = re.compile(r"^[ACGTUNRYSWKMBDHV]*$")
 _ALIASES = {"geneid": "geneId", "allele": "genomicAlleleShortForm"}
 
@@ -120,6 +125,8 @@ def _ints(name: str, value: Any) -> tuple[int, ...]:
         raise InvalidInputError(f"{name} must be one or two integers") from None
     if len(numbers) > 2 or any(n < 0 for n in numbers):
         raise InvalidInputError(f"{name} must be one or two non-negative integers")
+    if any(n > MAX_INTEGER for n in numbers):
+        raise InvalidInputError(f"{name} must be at most {MAX_INTEGER}")
     return numbers
 
 
@@ -141,6 +148,8 @@ def _length(name: str, value: Any) -> int | None:
         raise InvalidInputError(f"{name} must be an integer") from None
     if number < 0:
         raise InvalidInputError(f"{name} must not be negative")
+    if number > MAX_INTEGER:
+        raise InvalidInputError(f"{name} must be at most {MAX_INTEGER}")
     return number
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Request threads (a2wsgi's pool; anyio's for Beacon and the data endpoint) each hold a
@@ -114,3 +115,26 @@ def database_reachable(engine: Engine) -> bool:
     except Exception:  # any driver error means "not ready"
         return False
     return True
+
+
+# SQLite result codes (primary, the low byte) that say the database cannot be used right now,
+# as opposed to a statement that is wrong (SQLITE_ERROR: no such table, syntax...).
+_SQLITE_UNAVAILABLE = frozenset(
+    {5, 6, 7, 10, 13, 14, 15}  # BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached or used now (a retry may work),
+    not that a statement or the data is wrong: a refused or dropped connection, a server
+    shutting down or out of connections, a pool that gave none in time, a busy SQLite file."""
+    if isinstance(exc, DisconnectionError | PoolTimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in _SQLITE_UNAVAILABLE

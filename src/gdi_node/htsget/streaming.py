@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gdi_node.app_errors import report_for
+from gdi_node.app_errors import answerable, report_for
 from gdi_node.errors import DomainError, htsget_envelope
 from gdi_node.htsget.data import AUDIT_OPERATION, DataResponse, DataService
 from gdi_node.observability import request_id_var
@@ -123,6 +123,7 @@ async def _send_stream(chunks: Iterator[bytes], send: Send, gone: asyncio.Event)
 
 def error_answer(exc: Exception) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     """Status, htsget-envelope body and headers (with Content-Type/-Length) for ``exc``."""
+    exc = answerable(exc)
     report = report_for(exc)
     body = json.dumps(htsget_envelope(report)).encode()
     extra: dict[str, Any] = (
