@@ -72,7 +72,8 @@ def allele_counts(
     """Counts of one allele within a dataset (or a population/cohort of it), as served."""
     with sessions() as session:
         scopes = ScopeCache().get(session)
-        rows = VariantRepository(session, scopes.max_span).by_allele(key, [dataset])
+        repo = VariantRepository(session, scopes.max_span, hidden=scopes.hidden)
+        rows = repo.by_allele(key, [dataset])
     scope = scopes.datasets.get(dataset, BitMap())
     if group is not None:
         scope = scope & scopes.groups.get(group, BitMap())

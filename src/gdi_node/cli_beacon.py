@@ -64,7 +64,8 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
     ) -> None:
         """Load a VCF/BCF's variants and genotypes into the allele-frequency database.
 
-        One transaction: interrupted or failed, nothing is loaded. The same file twice changes
+        Answers see the whole file or nothing of it (the node may serve meanwhile); interrupted
+        or failed, nothing is shown and what was written is deleted. The same file twice changes
         nothing. Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read.
         """
         from gdi_node.beacon.ingest import VcfIngestor

@@ -75,7 +75,8 @@ def test_health_answers_without_touching_the_database(
 def test_ready_when_database_is_reachable_and_migrated(client: Any) -> None:
     response = client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "schema": "ok", "audit": "ok"}}
+    checks = {"database": "ok", "schema": "ok", "audit": "ok"}
+    assert response.json() == {"status": "ok", "checks": checks}
 
 
 def test_not_ready_when_database_is_not_migrated(settings: Settings) -> None:

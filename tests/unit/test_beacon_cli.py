@@ -1,5 +1,6 @@
 """``gdi-node ingest vcf`` and ``gdi-node consent`` from the command line, including a load
-killed half-way (nothing half-loaded), on SQLite and PostgreSQL."""
+killed half-way (nothing half-loaded shown, and removed by the next load), on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from gdi_node.beacon.scopes import ScopeCache
+from gdi_node.beacon.variants import AlleleKey
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.cli import main
 from gdi_node.settings import Settings
-from tests.beacon_data import table_counts, write_vcf
+from tests.beacon_data import allele_counts, table_counts, write_vcf
 
 SAMPLES = ["A", "B", "C"]
 RECORDS = [
@@ -85,7 +88,7 @@ def test_consent_commands_record_opt_outs_and_opt_ins(config_file: Path, tmp_pat
     assert "individual ids" in err
 
 
-def test_a_load_killed_half_way_leaves_nothing_and_can_be_run_again(
+def test_a_load_killed_half_way_shows_nothing_and_the_next_load_removes_what_it_wrote(
     config_file: Path, settings: Settings, tmp_path: Path
 ) -> None:
     rng = random.Random(7)
@@ -119,8 +122,24 @@ def test_a_load_killed_half_way_leaves_nothing_and_can_be_run_again(
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     process.stderr.close()
+    first = AlleleKey("GRCh38", "22", 999, "A", "G")
     with migrated_sessions(settings) as sessions:
-        assert table_counts(sessions) == before
+        assert allele_counts(sessions, first, "DS-PUBLIC").allele_count == 0
+        with sessions() as session:
+            scopes = ScopeCache().get(session)
+        assert not scopes.datasets  # no sample shown
+        assert not scopes.callsets  # no callset shown
+        assert table_counts(sessions)["beacon_variants"] > 0  # rows of the killed load
     code, out, _ = run("-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC")
     assert code == 0, out
     assert "60,000 records" in out
+    with migrated_sessions(settings) as sessions:
+        counts = table_counts(sessions)
+        assert allele_counts(sessions, first, "DS-PUBLIC").allele_count > 0
+    assert counts == before | {  # the killed load's rows are gone
+        "beacon_callsets": 1,
+        "beacon_samples": 200,
+        "beacon_variants": 60_000,
+        "beacon_variant_terms": 60_000,
+        "beacon_variant_bins": counts["beacon_variant_bins"],
+    }

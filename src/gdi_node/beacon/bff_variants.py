@@ -25,9 +25,15 @@ from sqlalchemy.orm import Session
 from gdi_node.beacon import carriers
 from gdi_node.beacon.annotations import molecular_effect_ids, short_protein_change
 from gdi_node.beacon.assemblies import Assembly, known_assemblies
-from gdi_node.beacon.callsets import alleles_stored_twice, delete_callset, find_callset
-from gdi_node.beacon.ingest import sample_numbers, write_alleles
+from gdi_node.beacon.callsets import (
+    alleles_stored_twice,
+    delete_callset,
+    find_callset,
+    ready_callsets,
+)
+from gdi_node.beacon.ingest import write_alleles
 from gdi_node.beacon.metadata_files import load_json
+from gdi_node.beacon.sample_numbers import sample_numbers
 from gdi_node.beacon.sample_sheet import SampleInfo
 from gdi_node.beacon.variant_bins import write_bins
 from gdi_node.beacon.variants import genomic_hgvs, variant_type
@@ -187,7 +193,7 @@ def load_bff_variants(
         )  # fmt: skip
     if batch:
         write_alleles(session, batch)
-    chroms = {str(row["chrom"]) for row, _ in batch}
-    callset.shares_alleles = alleles_stored_twice(session, dataset_id, assembly.id, chroms)
+    counted = ready_callsets(session, dataset_id) | {callset.id}
+    callset.shares_alleles = alleles_stored_twice(session, callset.id, counted)
     write_bins(session, callset.id)
     return BffVariantsResult(path.name, status, len(rows), len(targets))

@@ -1,9 +1,13 @@
 """``gdi-node ingest vcf``: load a VCF/BCF into the allele-frequency database.
 
-One transaction per file: an interrupted or failed load leaves nothing behind. Loading the
-same file (by content) into the same dataset again changes nothing; a file of the same name
-with other content needs ``update=True`` and replaces the earlier load. Memory stays bounded:
-records are read one at a time (htslib through cyvcf2) and written in batches.
+Queries see a load whole or not at all, and keep being answered while it runs: rows are
+written in short transactions under a callset that queries leave out, and shown in one short
+transaction at the end (gdi_node.beacon.callset_load, decision record 0014). A failed or
+interrupted load shows nothing and deletes what it wrote (a killed one is removed by the next
+load). Loading the same file (by content) into the same dataset again changes nothing; a file
+of the same name with other content needs ``update=True`` and replaces the earlier load, which
+queries see until the new one is shown. Memory stays bounded: records are read one at a time
+(htslib through cyvcf2) and written in batches.
 
 Multi-allelic records are split: every alternate allele becomes one stored variant with its own
 carrier sets (gdi_node.beacon.carriers), annotations (gdi_node.beacon.annotations) and terms.
@@ -22,34 +26,34 @@ import numpy as np
 import numpy.typing as npt
 from cyvcf2 import VCF
 from pyroaring import BitMap
-from sqlalchemy import Table, delete, insert, select, text
+from sqlalchemy import Engine, Table, insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon import carriers
 from gdi_node.beacon.annotations import AlleleAnnotation, AnnotationFormat
 from gdi_node.beacon.assemblies import Assembly, known_assemblies
-from gdi_node.beacon.callsets import alleles_stored_twice, delete_callset, find_callset
-from gdi_node.beacon.generation import bump_generation
-from gdi_node.beacon.sample_sheet import SampleInfo, read_sample_sheet
-from gdi_node.beacon.variant_bins import write_bins
-from gdi_node.beacon.variants import genomic_hgvs, variant_type
-from gdi_node.db.models import (
-    BeaconCallset,
-    BeaconSample,
-    BeaconSampleGroup,
-    BeaconVariant,
-    BeaconVariantTerm,
-    Dataset,
+from gdi_node.beacon.callset_load import (
+    Started,
+    Unchanged,
+    Wanted,
+    Written,
+    discard_load,
+    show_load,
+    start_load,
+    write_step,
 )
-from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError
+from gdi_node.beacon.callsets import delete_in_steps, remove_hidden
+from gdi_node.beacon.load_lease import leases_for
+from gdi_node.beacon.sample_sheet import SampleInfo, read_sample_sheet
+from gdi_node.beacon.variants import genomic_hgvs, variant_type
+from gdi_node.db.models import BeaconVariant, BeaconVariantTerm
+from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import digest_file
 
 Progress = Callable[[int, int], None]  # (records read, alleles written)
 Term = tuple[str, str]  # (kind, term) of beacon_variant_terms
 _VARIANTS = cast(Table, BeaconVariant.__table__)
 _TERMS = cast(Table, BeaconVariantTerm.__table__)
-_SAMPLES = cast(Table, BeaconSample.__table__)
-_GROUPS = cast(Table, BeaconSampleGroup.__table__)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def _annotation_formats(vcf: VCF) -> list[AnnotationFormat]:
 
 
 class VcfIngestor:
+    """Loads VCF/BCF files; ``batch_size`` alleles are written per transaction."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -124,82 +130,77 @@ class VcfIngestor:
             raise InvalidInputError(
                 f"the sample sheet names samples not in {path.name}: {', '.join(missing[:10])}"
             )
-        sha256 = digest_file(path).sha256
-        with self._sessions() as session, session.begin():
-            if session.get(Dataset, dataset_id) is None:
-                raise NotFoundError(
-                    f"dataset {dataset_id!r} is not declared; add it under 'datasets:' in the"
-                    " configuration"
-                )
-            existing = find_callset(session, dataset_id, path.name)
-            status = "loaded"
-            if existing is not None:
-                if existing.sha256 == sha256 and not sample_sheet:
-                    return VcfIngestResult(
-                        existing.id, path.name, "unchanged", existing.sample_count,
-                        existing.record_count, existing.allele_count, 0.0,
-                    )  # fmt: skip
-                if existing.sha256 != sha256 and not update:
-                    raise ConflictError(
-                        f"{path.name} is already loaded into {dataset_id} with other content;"
-                        " pass --update to replace it"
-                    )
-                delete_callset(session, existing.id)
-                status = "replaced"
-            infos = [sheet.get(name) or SampleInfo.plain(name) for name in names]
-            numbers = sample_numbers(session, dataset_id, infos, bool(sheet))
-            callset = BeaconCallset(
-                dataset_id=dataset_id,
-                name=path.name,
-                sha256=sha256,
-                assembly=assembly.id,
-                sample_count=len(names),
-                samples=carriers.to_bytes(carriers.bitmap_of(numbers)),
-                record_count=0,
-                allele_count=0,
-                max_span=0,
-            )
-            session.add(callset)
-            session.flush()
-            records, alleles, span, chroms = self._load_records(
-                session, vcf, callset, assembly, numbers
-            )
-            callset.record_count, callset.allele_count, callset.max_span = records, alleles, span
-            callset.shares_alleles = alleles_stored_twice(session, dataset_id, assembly.id, chroms)
-            write_bins(session, callset.id)
-            bump_generation(session)
+        wanted = Wanted(
+            dataset_id=dataset_id,
+            name=path.name,
+            sha256=digest_file(path).sha256,
+            assembly=assembly.id,
+            samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
+            from_sheet=bool(sheet),
+            update=update,
+        )
+        leases = leases_for(_engine(self._sessions))
+        remove_hidden(self._sessions, leases)
+        try:
+            started = start_load(self._sessions, wanted, leases)
+        except Unchanged as same:
+            return _unchanged(path.name, same)
+        try:
+            written = self._load_records(started, vcf, assembly)
+            replaced = show_load(self._sessions, started, written)
+        except Unchanged as same:  # another load showed the same content meanwhile
+            discard_load(self._sessions, started.callset_id)
+            return _unchanged(path.name, same)
+        except BaseException:
+            discard_load(self._sessions, started.callset_id)
+            raise
+        finally:
+            started.lease.release()
+        if replaced is not None:
+            delete_in_steps(self._sessions, replaced)
         _refresh_statistics(self._sessions)
         return VcfIngestResult(
-            callset.id, path.name, status, len(names), records, alleles,
-            time.perf_counter() - began,
+            started.callset_id, path.name, "loaded" if replaced is None else "replaced",
+            len(names), written.records, written.alleles, time.perf_counter() - began,
         )  # fmt: skip
 
-    def _load_records(
-        self,
-        session: Session,
-        vcf: VCF,
-        callset: BeaconCallset,
-        assembly: Assembly,
-        numbers: npt.NDArray[np.uint32],
-    ) -> tuple[int, int, int, set[str]]:
+    def _load_records(self, started: Started, vcf: VCF, assembly: Assembly) -> Written:
+        """Read the records and write their alleles, one transaction per batch."""
         formats = _annotation_formats(vcf)
+        numbers = started.numbered.numbers
+        target = (started.callset_id, started.wanted.dataset_id)
         records = alleles = span = 0
-        chroms: set[str] = set()
         batch: list[tuple[dict[str, Any], list[Term]]] = []
         for record in _records(vcf):
             records += 1
-            for row, terms in _alleles(record, callset, assembly, numbers, formats):
+            for row, terms in _alleles(record, target, assembly, numbers, formats):
                 batch.append((row, terms))
                 span = max(span, row["end"] - row["start"])
-                chroms.add(row["chrom"])
             if len(batch) >= self._batch_size:
-                alleles += write_alleles(session, batch)
+                alleles += self._write(started, batch)
                 batch = []
                 self._progress(records, alleles)
         if batch:
-            alleles += write_alleles(session, batch)
+            alleles += self._write(started, batch)
         self._progress(records, alleles)
-        return records, alleles, span, chroms
+        return Written(records, alleles, span)
+
+    def _write(self, started: Started, batch: list[tuple[dict[str, Any], list[Term]]]) -> int:
+        rows = [row for row, _ in batch]
+        return write_step(self._sessions, started, rows, lambda s: write_alleles(s, batch))
+
+
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("VcfIngestor needs sessions bound to an engine")
+    return bind
+
+
+def _unchanged(name: str, same: Unchanged) -> VcfIngestResult:
+    return VcfIngestResult(
+        same.callset_id, name, "unchanged", same.samples, same.records, same.alleles, 0.0
+    )
 
 
 def _records(vcf: VCF) -> Iterator[Any]:
@@ -211,7 +212,7 @@ def _records(vcf: VCF) -> Iterator[Any]:
 
 def _alleles(
     record: Any,
-    callset: BeaconCallset,
+    target: tuple[int, str],  # (callset id, dataset id)
     assembly: Assembly,
     numbers: npt.NDArray[np.uint32],
     formats: Sequence[AnnotationFormat],
@@ -253,8 +254,8 @@ def _alleles(
             document["genomicHgvs"] = [hgvs]
         yield (
             {
-                "callset_id": callset.id,
-                "dataset_id": callset.dataset_id,
+                "callset_id": target[0],
+                "dataset_id": target[1],
                 "assembly": assembly.id,
                 "chrom": chrom,
                 "start": start,
@@ -301,60 +302,6 @@ def write_alleles(session: Session, batch: list[tuple[dict[str, Any], list[Term]
     if terms:
         session.execute(insert(_TERMS), terms)
     return len(batch)
-
-
-def sample_numbers(
-    session: Session, dataset_id: str, infos: list[SampleInfo], from_sheet: bool
-) -> npt.NDArray[np.uint32]:
-    """Node-wide numbers of the VCF's samples: existing ones kept, new ones assigned (one
-    INSERT for all new samples, one for their groups)."""
-    known = {
-        row.name: row
-        for row in session.scalars(
-            select(BeaconSample).where(BeaconSample.dataset_id == dataset_id)
-        )
-    }
-    new = [info for info in infos if info.name not in known]
-    if new:
-        numbers_of_new = session.execute(
-            insert(_SAMPLES).returning(_SAMPLES.c.sample_no, sort_by_parameter_order=True),
-            [
-                {
-                    "dataset_id": dataset_id,
-                    "name": info.name,
-                    "individual_id": info.individual_id,
-                    "biosample_id": info.biosample_id,
-                }
-                for info in new
-            ],
-        ).scalars()
-        assigned = dict(zip((info.name for info in new), numbers_of_new, strict=True))
-    else:
-        assigned = {}
-    regroup: list[tuple[int, SampleInfo]] = [(assigned[i.name], i) for i in new]
-    if from_sheet:
-        for info in infos:
-            row = known.get(info.name)
-            if row is not None:
-                row.individual_id, row.biosample_id = info.individual_id, info.biosample_id
-                regroup.append((row.sample_no, info))
-    _set_groups(session, regroup)
-    numbers = [assigned[i.name] if i.name in assigned else known[i.name].sample_no for i in infos]
-    return np.asarray(numbers, dtype=np.uint32)
-
-
-def _set_groups(session: Session, samples: list[tuple[int, SampleInfo]]) -> None:
-    numbers = [sample_no for sample_no, _ in samples]
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
-        session.execute(delete(BeaconSampleGroup).where(BeaconSampleGroup.sample_no.in_(chunk)))
-    rows = [
-        {"sample_no": sample_no, "kind": kind, "name": name}
-        for sample_no, info in samples
-        for kind, name in info.groups()
-    ]
-    if rows:
-        session.execute(insert(_GROUPS), rows)
 
 
 _ANALYSED = ("beacon_variants", "beacon_variant_bins", "beacon_variant_terms", "beacon_samples")

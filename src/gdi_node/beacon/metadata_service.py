@@ -178,15 +178,20 @@ class MetadataQueries:
 
         return self._beacon.small_scopes.withheld(permits, people, universe)
 
-    @staticmethod
     def _carriers(
-        session: Session, scopes: Scopes, key: AlleleKey, dataset_ids: list[str], path: str
+        self, session: Session, scopes: Scopes, key: AlleleKey, dataset_ids: list[str], path: str
     ) -> dict[str, set[str]]:
         """Per dataset, the ids of the ``path`` entries carrying the allele: the individuals
         of the consenting samples that hold it, or for ``biosamples`` those samples' own
         biosamples (not every biosample of a carrier: another sample of the same person
-        may not hold it, or may not have been sequenced)."""
-        rows = VariantRepository(session, scopes.max_span).by_allele(key, dataset_ids)
+        may not hold it, or may not have been sequenced). Read again from fresh scopes when
+        the generation moved meanwhile (gdi_node.beacon.variant_answers, decision 0014)."""
+        while True:
+            repo = VariantRepository(session, scopes.max_span, hidden=scopes.hidden)
+            rows = repo.by_allele(key, dataset_ids)
+            if repo.generation() == scopes.generation:
+                break
+            scopes = self._beacon.scopes_of(session)
         which = 2 if path == "biosamples" else 1  # owner = (dataset, individual, biosample)
         out: dict[str, set[str]] = {d: set() for d in dataset_ids}
         for row in rows:

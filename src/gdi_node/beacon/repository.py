@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.assemblies import known_assemblies
+from gdi_node.beacon.callsets import READY
 from gdi_node.beacon.carriers import from_bytes
 from gdi_node.beacon.generation import current_generation, with_generation
 from gdi_node.beacon.requests import VariantQuery
@@ -43,17 +44,20 @@ class VariantRepository:
     """``spans``: per dataset, the longest stored variant (``Scopes.max_span``); it bounds how
     far before a range a variant overlapping it can start. ``one_row_per_allele``: datasets
     none of whose callsets share an allele (``Scopes.one_row_per_allele``), whose alleles are
-    counted as rows instead of grouped (gdi_node.beacon.callsets)."""
+    counted as rows instead of grouped (gdi_node.beacon.callsets). ``hidden``: per dataset,
+    its callsets that are not ready (``Scopes.hidden``), whose rows are left out."""
 
     def __init__(
         self,
         session: Session,
         spans: Mapping[str, int],
         one_row_per_allele: Collection[str] = frozenset(),
+        hidden: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         self._session = session
         self._spans = spans
         self._one_row = one_row_per_allele
+        self._hidden = hidden or {}
 
     def find(
         self,
@@ -155,6 +159,7 @@ class VariantRepository:
             )
         )
         statement = select(*FULL_COLUMNS).where(V.c.dataset_id == dataset_id, places)
+        statement = self._without_hidden(statement, [dataset_id])
         rows = self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id))
         return [r for r in rows if (r.assembly, r.chrom, r.start, r.ref, r.alt) in wanted]
 
@@ -165,7 +170,19 @@ class VariantRepository:
         dataset_ids: Sequence[str],
         assemblies: Sequence[str],
     ) -> Where:
-        return where_of(query, located, dataset_ids, assemblies, self._spans)
+        hidden = self._hidden_in(dataset_ids)
+        return where_of(query, located, dataset_ids, assemblies, self._spans, hidden=hidden)
+
+    def _hidden_in(self, dataset_ids: Sequence[str]) -> list[int]:
+        return [c for d in dataset_ids for c in self._hidden.get(d, ())]
+
+    def _without_hidden(self, statement: Select[Any], dataset_ids: Sequence[str]) -> Select[Any]:
+        hidden = self._hidden_in(dataset_ids)
+        return statement.where(V.c.callset_id.not_in(hidden)) if hidden else statement
+
+    def generation(self) -> int:
+        """The Beacon generation now (read after rows: gdi_node.beacon.variant_answers)."""
+        return current_generation(self._session)
 
     def full_rows(self, ids: Sequence[int]) -> list[Any]:
         """Full rows by id, in position order."""
@@ -183,7 +200,7 @@ class VariantRepository:
             V.c.ref == key.ref,
             V.c.alt == key.alt,
         )
-        return list(self._session.execute(statement))
+        return list(self._session.execute(self._without_hidden(statement, dataset_ids)))
 
 
 @dataclass(frozen=True)
@@ -239,8 +256,9 @@ class SampleRows:
     opted_out: list[int]
     opted_out_individuals: list[str]
     groups: list[tuple[int, str, str]]  # (sample_no, kind, name)
-    # (id, dataset_id, samples bitmap, max_span, shares_alleles)
+    # the ready callsets: (id, dataset_id, samples bitmap, max_span, shares_alleles)
     callsets: list[tuple[int, str, bytes, int, bool]]
+    hidden: list[tuple[int, str]]  # (id, dataset_id) of the callsets that are not ready
 
 
 def sample_rows(session: Session) -> SampleRows:
@@ -266,19 +284,22 @@ def sample_rows(session: Session) -> SampleRows:
             select(BeaconSampleGroup.sample_no, BeaconSampleGroup.kind, BeaconSampleGroup.name)
         )
     ]
-    callsets = [
-        (r[0], r[1], r[2], int(r[3]), bool(r[4]))
-        for r in session.execute(
-            select(
-                BeaconCallset.id,
-                BeaconCallset.dataset_id,
-                BeaconCallset.samples,
-                BeaconCallset.max_span,
-                BeaconCallset.shares_alleles,
-            )
+    callsets, hidden = [], []
+    for r in session.execute(
+        select(
+            BeaconCallset.id,
+            BeaconCallset.dataset_id,
+            BeaconCallset.samples,
+            BeaconCallset.max_span,
+            BeaconCallset.shares_alleles,
+            BeaconCallset.state,
         )
-    ]
-    return SampleRows(samples, opted_out, opted_out_individuals, groups, callsets)
+    ):
+        if r[5] == READY:
+            callsets.append((r[0], r[1], r[2], int(r[3]), bool(r[4])))
+        else:
+            hidden.append((r[0], r[1]))
+    return SampleRows(samples, opted_out, opted_out_individuals, groups, callsets, hidden)
 
 
 def locate(query: VariantQuery) -> tuple[list[str], Located | None]:

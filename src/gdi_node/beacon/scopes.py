@@ -4,6 +4,9 @@ everyone who opted out of research use.
 Built from the database once per Beacon data generation (gdi_node.beacon.generation) and
 shared by the requests of one worker; a consent change or an ingest in any process moves the
 generation, and the next query rebuilds the scopes, so an opt-out takes effect at once.
+
+Only ready callsets count (decision record 0014): a sample is in a scope once a ready callset
+holds it, and the rows of the other callsets of a dataset (``hidden``) are left out of queries.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ class Scopes:
     generation: int
     datasets: dict[str, BitMap]  # consenting samples per dataset
     complete: frozenset[str]  # datasets none of whose samples opted out
-    callsets: dict[int, BitMap]  # every sample of a callset (opted-out ones too)
+    callsets: dict[int, BitMap]  # every sample of a ready callset (opted-out ones too)
+    hidden: dict[str, tuple[int, ...]]  # per dataset, its callsets that are not ready
     groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting samples
     max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
     one_row_per_allele: frozenset[str]  # datasets none of whose callsets share an allele
@@ -67,11 +71,18 @@ class Scopes:
 
 def _build(session: Session, generation: int) -> Scopes:
     rows = sample_rows(session)
+    callsets = {callset_id: from_bytes(blob) for callset_id, _, blob, _, _ in rows.callsets}
+    genotyped = BitMap.union(*callsets.values()) if callsets else BitMap()
     excluded = BitMap(rows.opted_out)
     datasets: dict[str, BitMap] = {}
     owners: dict[int, tuple[str, str, str]] = {}
     samples_of: dict[tuple[str, str], BitMap] = {}
+    hidden: dict[str, tuple[int, ...]] = {}
+    for callset_id, dataset_id in rows.hidden:
+        hidden[dataset_id] = (*hidden.get(dataset_id, ()), callset_id)
     for sample_no, dataset_id, individual, biosample in rows.samples:
+        if sample_no not in genotyped:  # only in a callset being loaded (or in none)
+            continue
         datasets.setdefault(dataset_id, BitMap()).add(sample_no)
         owners[sample_no] = (dataset_id, individual, biosample)
         if sample_no not in excluded:
@@ -84,12 +95,14 @@ def _build(session: Session, generation: int) -> Scopes:
             sharing.add(dataset_id)
     groups: dict[tuple[str, str], BitMap] = {}
     for sample_no, kind, name in rows.groups:
-        groups.setdefault((kind, name), BitMap()).add(sample_no)
+        if sample_no in genotyped:
+            groups.setdefault((kind, name), BitMap()).add(sample_no)
     return Scopes(
         generation=generation,
         datasets={d: members - excluded for d, members in datasets.items()},
         complete=frozenset(d for d, members in datasets.items() if members.isdisjoint(excluded)),
-        callsets={callset_id: from_bytes(blob) for callset_id, _, blob, _, _ in rows.callsets},
+        callsets=callsets,
+        hidden=hidden,
         groups={key: members - excluded for key, members in groups.items()},
         max_span=spans,
         one_row_per_allele=frozenset(spans) - sharing,

@@ -12,7 +12,11 @@ the budget before, and shapes the response after).
 
 The counted path reads the Beacon generation in the same statement as its first count, so it
 may start from the scopes a worker built last (``speculative``) and is redone from fresh ones
-when they were not current; every other path reads the generation first.
+when they were not current; every other path reads the generation first. Rows read in later
+statements are followed by one more read of the generation, and the answer is redone when it
+moved: a load creates its (hidden) callset and moves the generation before it writes any row,
+so an answer never holds rows of a callset its scopes did not know to leave out (decision
+record 0014).
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ class VariantAnswers:
         query = request.variant
         if speculative and (key is not None or asked.within is not None or request.filters):
             return None
-        repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele)
+        repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele, scopes.hidden)
         ids = list(permits)
         restricted = self._restriction(session, scopes, request, ids, asked.within)
         withheld: frozenset[str] = frozenset()
@@ -89,7 +93,7 @@ class VariantAnswers:
         if key is not None:
             rows = repo.by_allele(key, ids)
             answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
-            return self._beacon.small_scopes.withhold(answers, withheld)
+            return self._current_and_withheld(repo, scopes, answers, withheld)
         assemblies, located = locate(query)
         if _counted_in_database(query, restricted, contexts, scopes):
             where = (query, located, assemblies)
@@ -98,7 +102,19 @@ class VariantAnswers:
             return None
         rows = repo.find(query, located, ids, assemblies, full=not light)
         answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
-        return self._beacon.small_scopes.withhold(answers, withheld)
+        return self._current_and_withheld(repo, scopes, answers, withheld)
+
+    def _current_and_withheld(
+        self,
+        repo: VariantRepository,
+        scopes: Scopes,
+        answers: list[DatasetAnswer],
+        withheld: frozenset[str],
+    ) -> list[DatasetAnswer] | None:
+        """``answers`` with the withheld datasets emptied (decision record 0013), or None
+        (redo) when the generation moved while their rows were read (decision record 0014)."""
+        current = _if_current(repo, scopes, answers)
+        return None if current is None else self._beacon.small_scopes.withhold(current, withheld)
 
     def _small_scopes(
         self, scopes: Scopes, permits: dict[str, Permit], restricted: dict[str, BitMap]
@@ -197,7 +213,7 @@ class VariantAnswers:
     ) -> list[DatasetAnswer] | None:
         """Answers with the alleles counted by the database (stored carrier counts) and only
         the shown page's rows read; None when the count was made at another generation than
-        ``scopes``'."""
+        ``scopes``', or the generation moved before the page was read."""
         query, located, assemblies = where
         opted_out = {
             d: (scopes.opted_out_samples[d], scopes.datasets[d])
@@ -210,6 +226,7 @@ class VariantAnswers:
         totals = counted.totals
         counter = Counter(scopes)
         answers = []
+        paged = False
         for dataset_id, context in contexts.items():
             total = totals.get(dataset_id, 0)
             page: list[tuple[Allele, int]] = []
@@ -222,8 +239,18 @@ class VariantAnswers:
                     a.key: a for a in group_alleles(repo.rows_of([k for k, _ in keys], dataset_id))
                 }
                 page = [(found[k], carriers) for k, carriers in keys]
+                paged = True
             answers.append(answer_from_totals(context, total, page, scopes, counter))
-        return answers
+        return _if_current(repo, scopes, answers) if paged else answers
+
+
+def _if_current(
+    repo: VariantRepository, scopes: Scopes, answers: list[DatasetAnswer]
+) -> list[DatasetAnswer] | None:
+    """``answers`` if the generation still is that of ``scopes`` after its rows were read, else
+    None (redo): rows read after a load created a callset the scopes do not know of might be
+    rows of that half-written callset."""
+    return answers if repo.generation() == scopes.generation else None
 
 
 def _counted_in_database(

@@ -13,16 +13,21 @@ stores one row per allele (gdi_node.beacon.callsets), the count of alleles overl
 - plus rows starting in ``[start of last's bin, last)`` (the tail).
 
 So a count reads at most two bins' rows plus the reach, and about 100 bin rows per Mb and
-type. Bins are written with the callset's rows, in the same transaction, and deleted with
-them; carrier counts never change after a load (opt-outs are applied at query time).
+type. Bins are written with the callset's rows, in the same transactions, and deleted with
+them; carrier counts never change after a load (opt-outs are applied at query time). Like the
+rows, the bins of a callset that is not ready are left out (``hidden``, decision record 0014).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, union_all
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.variant_where import POSITIONS, V, Where, apply
@@ -30,7 +35,8 @@ from gdi_node.db.models import BeaconVariantBin
 
 BIN_SIZE = 10_000  # bases; changing it needs a migration that rebuilds the table
 B = cast(Table, BeaconVariantBin.__table__)
-_BINNABLE = frozenset({"datasets", "assemblies", "chrom", "types"}) | POSITIONS
+_BINNABLE = frozenset({"datasets", "hidden", "assemblies", "chrom", "types"}) | POSITIONS
+_KEYS = ("callset_id", "assembly", "chrom", "bin", "variant_type", "dataset_id")
 
 
 def write_bins(session: Session, callset_id: int) -> None:
@@ -44,6 +50,27 @@ def write_bins(session: Session, callset_id: int) -> None:
     )
     columns = ["callset_id", "assembly", "chrom", "bin", "variant_type", "dataset_id", "alleles"]
     session.execute(insert(B).from_select(columns, counted))
+
+
+def add_bins(session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Add variant rows just written (column values, as inserted) to their bins: one step of
+    a load, whose later steps may add to the same bins."""
+    counted = Counter(
+        (r["callset_id"], r["assembly"], r["chrom"], r["start"] // BIN_SIZE, r["variant_type"],
+         r["dataset_id"])
+        for r in rows
+        if r["carriers"] > 0
+    )  # fmt: skip
+    if not counted:
+        return
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(B)
+    statement = statement.on_conflict_do_update(
+        index_elements=[B.c[k] for k in _KEYS[:5]],
+        set_={"alleles": B.c.alleles + statement.excluded.alleles},
+    )
+    values = [dict(zip(_KEYS, key, strict=True)) | {"alleles": n} for key, n in counted.items()]
+    session.execute(statement, values)
 
 
 def delete_bins(session: Session, callset_id: int) -> None:

@@ -68,7 +68,8 @@ class Located:
 @dataclass
 class Where:
     """A query's conditions: ``shape`` names them (it alone decides the SQL), ``values`` binds
-    them. Conditions: ``datasets:N``/``assemblies:N`` (IN lists of N), ``chrom``, ``start=``,
+    them. Conditions: ``datasets:N``/``assemblies:N`` (IN lists of N), ``hidden:N`` (callsets
+    left out: NOT IN, decision record 0014), ``chrom``, ``start=``,
     ``start>=``, ``start<``, ``end>=``, ``end<``, ``end>``, ``alt=``/``alt~`` and
     ``ref=``/``ref~`` (``~``: with wildcards), ``types:N``, ``term:KIND`` (a join per term)."""
 
@@ -93,11 +94,16 @@ def where_of(
     dataset_ids: Sequence[str],
     assemblies: Sequence[str],
     spans: Mapping[str, int],
+    *,
+    hidden: Sequence[int] = (),
 ) -> Where:
     """The conditions of ``query`` in ``dataset_ids`` on ``assemblies``; ``spans`` (per
-    dataset, its longest variant) bound how far before a range an overlapping variant starts."""
+    dataset, its longest variant) bound how far before a range an overlapping variant starts;
+    the rows of the ``hidden`` callsets (not ready) are left out."""
     where = Where()
     where.add_list("datasets", list(dataset_ids))
+    if hidden:
+        where.add_list("hidden", sorted(hidden))
     where.add_list("assemblies", list(assemblies))
     _position(where, query, located, dataset_ids, spans)
     for column, pattern in (("alt", query.alternate_bases), ("ref", query.reference_bases)):
@@ -177,7 +183,10 @@ def apply(
     out (the caller bounds the positions itself)."""
     for n, condition in enumerate(shape):
         name, _, arity = condition.partition(":")
-        if name in _LISTS:
+        if name == "hidden":
+            left_out: list[Any] = [bindparam(f"p{n}_{i}") for i in range(int(arity))]
+            statement = statement.where(table.c.callset_id.not_in(left_out))
+        elif name in _LISTS:
             params: list[Any] = [bindparam(f"p{n}_{i}") for i in range(int(arity))]
             column = table.c[_LISTS[name]]
             clause: ColumnElement[bool] = (

@@ -189,6 +189,9 @@ class BeaconCallset(Base):
     # an allele of it is stored twice in its dataset (in it or in a callset loaded before it):
     # counts must then group the copies; when no callset of a dataset shares, rows are alleles
     shares_alleles: Mapped[bool] = mapped_column(Boolean, default=True)
+    # ready: answered from; loading: rows being written, left out of answers (loaded_time is
+    # its last progress); retired: replaced or failed, left out, rows being deleted (0014)
+    state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     loaded_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

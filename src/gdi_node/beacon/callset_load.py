@@ -1,0 +1,218 @@
+"""The transactions of a VCF load: short ones, the callset shown to queries all at once.
+
+A load holds the database's write lock (SQLite has one for the whole file; the audit trail and
+the query budget of every worker take it too) only for one step at a time, so other writers
+wait at most one step and readers never fail (decision record 0014):
+
+1. :func:`start_load`: one short transaction creates the callset ``loading`` under a name of
+   its own, numbers the new samples and moves the Beacon generation, so every worker's next
+   query knows to leave the callset's rows out before any row is written.
+   The load holds the callset's lease (gdi_node.beacon.load_lease) from that transaction on:
+   a later load removes the callset of a killed one (gdi_node.beacon.callsets.remove_hidden).
+2. :func:`write_step`: the rows of a batch and their bins, one transaction per batch.
+3. :func:`show_load`: one short transaction makes the callset ``ready`` under its file's name,
+   retires the callset it replaces, applies the sample sheet and moves the generation.
+4. :func:`discard_load`: a failed load's callset is retired and its rows deleted in steps.
+
+A reader sees the callset either not at all or whole: its rows, its samples, its sample sheet
+and the callset it replaces change in the one transaction of step 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.beacon import carriers
+from gdi_node.beacon.callsets import (
+    LOADING,
+    READY,
+    alleles_stored_twice,
+    delete_in_steps,
+    find_callset,
+    hidden_name,
+    ready_callsets,
+    retire,
+)
+from gdi_node.beacon.generation import bump_generation
+from gdi_node.beacon.load_lease import Lease, Leases
+from gdi_node.beacon.sample_numbers import Numbered, apply_sheet, number_samples
+from gdi_node.beacon.sample_sheet import SampleInfo
+from gdi_node.beacon.variant_bins import add_bins
+from gdi_node.db.models import BeaconCallset, Dataset, utcnow
+from gdi_node.errors import ConflictError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a load asks for: a file's content into a dataset."""
+
+    dataset_id: str
+    name: str  # the file's name: one callset per name and dataset
+    sha256: str
+    assembly: str
+    samples: list[SampleInfo]  # in VCF column order
+    from_sheet: bool
+    update: bool
+
+
+@dataclass(frozen=True)
+class Started:
+    """A callset being loaded (hidden from queries)."""
+
+    wanted: Wanted
+    callset_id: int
+    replaces: int | None  # the ready callset of the same name when the load started
+    numbered: Numbered
+    lease: Lease  # released once the callset is shown or discarded
+
+
+@dataclass(frozen=True)
+class Written:
+    records: int
+    alleles: int
+    max_span: int
+
+
+class Unchanged(Exception):
+    """The file is loaded already with this content: nothing to do."""
+
+    def __init__(self, callset: BeaconCallset) -> None:
+        super().__init__(callset.name)
+        self.callset_id = callset.id
+        self.samples = callset.sample_count
+        self.records = callset.record_count
+        self.alleles = callset.allele_count
+
+
+def _replaceable(existing: BeaconCallset | None, wanted: Wanted) -> int | None:
+    """The id of the ready callset a load replaces; Unchanged or ConflictError when it may
+    not replace it."""
+    if existing is None:
+        return None
+    if existing.sha256 == wanted.sha256 and not wanted.from_sheet:
+        raise Unchanged(existing)
+    if existing.sha256 != wanted.sha256 and not wanted.update:
+        raise ConflictError(
+            f"{wanted.name} is already loaded into {wanted.dataset_id} with other content;"
+            " pass --update to replace it"
+        )
+    return existing.id
+
+
+def start_load(sessions: sessionmaker[Session], wanted: Wanted, leases: Leases) -> Started:
+    """Step 1: the hidden callset, the new samples' numbers, the generation moved; the
+    callset's lease taken before any other process can see the callset."""
+    lease: Lease | None = None
+    try:
+        with sessions() as session, session.begin():
+            # first, so that what follows is read under the write lock (SQLite) or after other
+            # loads' steps 1 and 3 (PostgreSQL: the generation row's lock)
+            bump_generation(session)
+            if session.get(Dataset, wanted.dataset_id) is None:
+                raise NotFoundError(
+                    f"dataset {wanted.dataset_id!r} is not declared; add it under 'datasets:' in"
+                    " the configuration"
+                )
+            replaces = _replaceable(find_callset(session, wanted.dataset_id, wanted.name), wanted)
+            numbered = number_samples(session, wanted.dataset_id, wanted.samples, wanted.from_sheet)
+            callset = BeaconCallset(
+                dataset_id=wanted.dataset_id,
+                name=hidden_name(LOADING, uuid.uuid4().hex, wanted.name),
+                sha256=wanted.sha256,
+                assembly=wanted.assembly,
+                sample_count=len(wanted.samples),
+                samples=carriers.to_bytes(carriers.bitmap_of(numbered.numbers)),
+                record_count=0,
+                allele_count=0,
+                max_span=0,
+                state=LOADING,
+                loaded_time=utcnow(),
+            )
+            session.add(callset)
+            session.flush()
+            lease = leases.hold(callset.id)
+    except BaseException:
+        if lease is not None:
+            lease.release()
+        raise
+    return Started(wanted, callset.id, replaces, numbered, lease)
+
+
+def write_step(
+    sessions: sessionmaker[Session],
+    started: Started,
+    rows: Sequence[dict[str, Any]],
+    write: Callable[[Session], int],
+) -> int:
+    """Step 2: ``write(session)`` (the batch's rows) and their bins in one transaction."""
+    with sessions() as session, session.begin():
+        alive = session.execute(
+            update(BeaconCallset)
+            .where(BeaconCallset.id == started.callset_id, BeaconCallset.state == LOADING)
+            .values(loaded_time=utcnow())  # its last progress
+        )
+        if cast("CursorResult[Any]", alive).rowcount != 1:
+            raise ConflictError(f"the load of {started.wanted.name} was removed meanwhile")
+        written: int = write(session)
+        add_bins(session, rows)
+    return written
+
+
+def show_load(sessions: sessionmaker[Session], started: Started, written: Written) -> int | None:
+    """Step 3: the callset ready and the one it replaces retired, at once. Returns the id of
+    the retired callset (its rows are still to delete)."""
+    wanted = started.wanted
+    with sessions() as session:  # read before the write lock: the longest part of step 3
+        counted = ready_callsets(session, wanted.dataset_id) - {started.replaces}
+        shares = alleles_stored_twice(session, started.callset_id, counted | {started.callset_id})
+    with sessions() as session, session.begin():
+        bump_generation(session)  # first: see step 1
+        state = session.scalar(
+            select(BeaconCallset.state).where(BeaconCallset.id == started.callset_id)
+        )
+        if state != LOADING:
+            raise ConflictError(f"the load of {wanted.name} was removed meanwhile")
+        current = find_callset(session, wanted.dataset_id, wanted.name)
+        if current is not None and current.id != started.replaces:
+            _replaceable(current, wanted)  # another load showed this file meanwhile
+        if current is not None:
+            retire(session, current.id)
+        if ready_callsets(session, wanted.dataset_id) - counted - {started.callset_id}:
+            # a callset shown meanwhile was not compared with: mark this one as sharing, which
+            # only costs speed (gdi_node.beacon.callsets)
+            shares = True
+        apply_sheet(session, started.numbered)
+        session.execute(
+            update(BeaconCallset)
+            .where(BeaconCallset.id == started.callset_id)
+            .values(
+                name=wanted.name,
+                state=READY,
+                record_count=written.records,
+                allele_count=written.alleles,
+                max_span=written.max_span,
+                shares_alleles=shares,
+                loaded_time=utcnow(),
+            )
+        )
+        return current.id if current is not None else None
+
+
+def discard_load(sessions: sessionmaker[Session], callset_id: int) -> None:
+    """Step 4, after a failure: retire the callset and delete what was written. A failure
+    here is logged; the next load removes what is left (gdi_node.beacon.callsets)."""
+    try:
+        with sessions() as session, session.begin():
+            retire(session, callset_id)
+        delete_in_steps(sessions, callset_id)
+    except Exception:
+        log.warning("the rows of a failed load are left for the next load to remove", exc_info=True)
