@@ -9,8 +9,10 @@ then PostgreSQL (a throw-away server on loopback, as the test suite starts it):
   (GET) and controlled record answers (POST, durable audit), htsget tickets and a signed data
   URL, DRS objects and access URLs, and ``GET``/``POST /permissions``; bounded by time and by
   ``MAX_PER_CLIENT`` requests, loopback only;
-* meanwhile ``gdi-node ingest vcf`` loads a synthetic cohort (generated once into
-  ``$GDI_NODE_BENCH_CACHE``) into its own dataset, again with ``--update`` when it finishes.
+* meanwhile ``gdi-node ingest vcf`` loads a synthetic cohort into its own dataset and, when it
+  finishes, replaces it (``--update``) with a second cohort of other genotypes under the same
+  file name, and so on: a real load runs throughout (both generated once into
+  ``$GDI_NODE_BENCH_CACHE``).
 
 Printed per database: requests, answers by status and p50/p99 per request kind, and the loads
 that completed. Exits non-zero if any answer was a 5xx (or a request failed at transport level),
@@ -172,16 +174,21 @@ async def drive(calls: list[Call]) -> Observed:
 
 
 @contextmanager
-def loading(config: Path, vcf: Path, workdir: Path) -> Iterator[list[float]]:
-    """Keep ``gdi-node ingest vcf`` running (``--update`` after the first); yields the seconds
-    each completed load took. The load in progress at the end is interrupted (rolled back)."""
+def loading(config: Path, cohorts: list[Path], workdir: Path) -> Iterator[list[float]]:
+    """Keep ``gdi-node ingest vcf`` running, the cohorts in turn under one file name
+    (``--update`` after the first); yields the seconds each completed load took. The load in
+    progress at the end is interrupted (what it wrote is never shown)."""
     done: list[float] = []
     processes: list[subprocess.Popen[bytes]] = []
     stop = False
 
     def run() -> None:
         update: list[str] = []
+        vcf = workdir / "loaded-cohort.bcf"
+        turn = 0
         while not stop:
+            shutil.copyfile(cohorts[turn % len(cohorts)], vcf)
+            turn += 1
             started = time.monotonic()
             command = [str(GDI_NODE), "--config", str(config), "ingest", "vcf", str(vcf),
                        "--dataset", "LOAD", *update]  # fmt: skip
@@ -206,7 +213,9 @@ def loading(config: Path, vcf: Path, workdir: Path) -> Iterator[list[float]]:
         thread.join(timeout=120)
 
 
-def run_case(kind: str, database_url: str | None, vcf: Path) -> tuple[Observed, list[float], bool]:
+def run_case(
+    kind: str, database_url: str | None, cohorts: list[Path]
+) -> tuple[Observed, list[float], bool]:
     with tempfile.TemporaryDirectory(prefix="gdi-load-") as folder:
         tmp = Path(folder)
         port = free_port()
@@ -215,7 +224,7 @@ def run_case(kind: str, database_url: str | None, vcf: Path) -> tuple[Observed, 
         progress(f"{kind}: serving with 2 workers; {CLIENTS} clients for {SECONDS:.0f} s")
         with running_node(["--config", str(config), "serve", "--workers", "2"], port, tmp) as node:
             calls = with_data_url(calls, node.base_url)
-            with loading(config, vcf, tmp) as loads:
+            with loading(config, cohorts, tmp) as loads:
                 seen = asyncio.run(drive(calls))
         verify = subprocess.run([str(GDI_NODE), "--config", str(config), "audit", "verify"],
                                 capture_output=True, text=True, check=False)  # fmt: skip
@@ -269,15 +278,18 @@ def main() -> int:
     if not SHARED_VCF.exists():
         print(f"bench load: {SHARED_VCF} is missing (../shared beside the repository)")
         return 1
-    cohort = generate_cohort(CACHE / f"load-{LOAD_VARIANTS}x{LOAD_SAMPLES}.bcf", LOAD_VARIANTS,
-                             LOAD_SAMPLES)  # fmt: skip
+    cohorts = [
+        generate_cohort(CACHE / f"load-{LOAD_VARIANTS}x{LOAD_SAMPLES}-{seed}.bcf", LOAD_VARIANTS,
+                        LOAD_SAMPLES, seed=seed).path
+        for seed in (1, 2)
+    ]  # fmt: skip
     failures = 0
     for kind in ("SQLite", "PostgreSQL"):
         if kind == "SQLite":
-            seen, loads, chain_ok = run_case(kind, None, cohort.path)
+            seen, loads, chain_ok = run_case(kind, None, cohorts)
         else:
             with throwaway_postgres() as url:
-                seen, loads, chain_ok = run_case(kind, url, cohort.path)
+                seen, loads, chain_ok = run_case(kind, url, cohorts)
         print_case(kind, seen, loads, chain_ok)
         failures += seen.server_errors() + (0 if chain_ok else 1)
     if failures:
