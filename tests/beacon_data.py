@@ -12,11 +12,11 @@ import pysam
 from pyroaring import BitMap
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon.alleles import Counter, group_alleles
-from gdi_node.beacon.carriers import AlleleCounts
-from gdi_node.beacon.repository import VariantRepository
-from gdi_node.beacon.scopes import ScopeCache
-from gdi_node.beacon.variants import AlleleKey
+from gdi_node.beacon.model.carriers import AlleleCounts
+from gdi_node.beacon.model.variants import AlleleKey
+from gdi_node.beacon.queries.alleles import Counter, group_alleles
+from gdi_node.beacon.queries.scopes import ScopeCache
+from gdi_node.beacon.store.variant_rows import VariantRepository
 
 ANN_HEADER = (
     "##INFO=<ID=ANN,Number=.,Type=String,Description=\"Functional annotations: 'Allele |"

@@ -23,7 +23,7 @@ import yaml
 from sqlalchemy import create_engine, select
 
 import gdi_node
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
 from gdi_node.db.engine import normalise_url
 from gdi_node.db.models import AuditRecord

@@ -18,9 +18,9 @@ import yaml
 from sqlalchemy import Engine
 
 from gdi_node.beacon import api as beacon_api
-from gdi_node.beacon import framework as beacon_framework
-from gdi_node.beacon import service as beacon_service
-from gdi_node.beacon.metadata_service import MetadataQueries
+from gdi_node.beacon.framework import documents as beacon_framework
+from gdi_node.beacon.queries import service as beacon_service
+from gdi_node.beacon.queries.metadata import MetadataQueries
 from gdi_node.db.consent import ConsentGate
 from gdi_node.db.engine import (
     database_reachable,

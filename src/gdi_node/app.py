@@ -34,7 +34,7 @@ from gdi_node.apis import (
     openapi_spec,
 )
 from gdi_node.app_errors import error_handler
-from gdi_node.beacon import service as beacon_service
+from gdi_node.beacon.queries import service as beacon_service
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.direct import DirectAnswerMiddleware
 from gdi_node.drs import service as drs_service

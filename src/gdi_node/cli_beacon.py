@@ -68,7 +68,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         or failed, nothing is shown and what was written is deleted. The same file twice changes
         nothing. Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read.
         """
-        from gdi_node.beacon.ingest import VcfIngestor
+        from gdi_node.beacon.ingest.vcf import VcfIngestor
         from gdi_node.bootstrap import migrated_sessions
 
         settings = load(config)
@@ -98,7 +98,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         """Research consent: opt-outs take effect in every Beacon answer and file at once."""
 
     def _ids(individuals: tuple[str, ...], file: Path | None) -> list[str]:
-        from gdi_node.beacon.consent import read_id_file
+        from gdi_node.beacon.ingest.consent import read_id_file
 
         return [*individuals, *(read_id_file(file) if file else [])]
 
@@ -123,7 +123,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
     ) -> None:
         """Leave individuals out of every research answer and withhold their files (DRS,
         htsget), from the next request on."""
-        from gdi_node.beacon.consent import ConsentRegistry
+        from gdi_node.beacon.ingest.consent import ConsentRegistry
         from gdi_node.bootstrap import migrated_sessions
 
         with guard(), migrated_sessions(load(config)) as sessions:
@@ -136,7 +136,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
     @click.pass_obj
     def opt_in(config: Path | None, individuals: tuple[str, ...], file: Path | None) -> None:
         """Restore individuals who opted out."""
-        from gdi_node.beacon.consent import ConsentRegistry
+        from gdi_node.beacon.ingest.consent import ConsentRegistry
         from gdi_node.bootstrap import migrated_sessions
 
         with guard(), migrated_sessions(load(config)) as sessions:
@@ -147,7 +147,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
     @click.pass_obj
     def consent_list(config: Path | None) -> None:
         """Individuals currently opted out."""
-        from gdi_node.beacon.consent import ConsentRegistry
+        from gdi_node.beacon.ingest.consent import ConsentRegistry
         from gdi_node.bootstrap import migrated_sessions
 
         with guard(), migrated_sessions(load(config)) as sessions:
@@ -187,7 +187,7 @@ def _register_metadata(ingest: click.Group, load: Loader, guard: Guard) -> None:
         nothing is loaded. Records replace earlier ones with the same id: the same files twice
         leave the same state.
         """
-        from gdi_node.beacon.metadata_ingest import MetadataIngestor
+        from gdi_node.beacon.ingest.metadata import MetadataIngestor
         from gdi_node.bootstrap import migrated_sessions
 
         settings = load(config)

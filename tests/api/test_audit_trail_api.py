@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from gdi_node.app import create_app
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import make_engine
 from gdi_node.db.models import AuditRecord

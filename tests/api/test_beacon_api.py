@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from gdi_node.app import create_app
-from gdi_node.beacon.consent import ConsentRegistry
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.repository import VariantRepository
+from gdi_node.beacon.ingest.consent import ConsentRegistry
+from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.beacon.store.variant_rows import VariantRepository
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.models import BeaconCallset
 from gdi_node.passport.local_issuer import LocalIssuer

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.app import create_app
-from gdi_node.beacon.budget import BudgetExhaustedError, QueryBudget
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.beacon.store.budget import BudgetExhaustedError, QueryBudget
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import QueryBudgetSettings, Settings
 from tests.api.test_beacon_api import BEACON, passport, with_budget

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from gdi_node.app import create_app
-from gdi_node.beacon.consent import ConsentRegistry
-from gdi_node.beacon.metadata_ingest import MetadataIngestor
+from gdi_node.beacon.ingest.consent import ConsentRegistry
+from gdi_node.beacon.ingest.metadata import MetadataIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, passport

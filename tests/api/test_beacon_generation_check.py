@@ -1,5 +1,5 @@
 """A count the database makes reads the Beacon generation in its own statement
-(gdi_node.beacon.generation.with_generation): a worker answers it from the scopes it built
+(gdi_node.beacon.store.generation.with_generation): a worker answers it from the scopes it built
 last in one SQL statement, and redoes it from fresh scopes when any process changed the
 Beacon data in between, so an opt-out still takes effect at the next query. On SQLite and
 PostgreSQL."""
@@ -16,8 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from gdi_node.app import create_app
-from gdi_node.beacon import scopes as scopes_module
-from gdi_node.beacon.consent import ConsentRegistry
+from gdi_node.beacon.ingest.consent import ConsentRegistry
+from gdi_node.beacon.queries import scopes as scopes_module
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, loaded_node

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.app import create_app
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.scopes import ScopeCache
+from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.beacon.queries.scopes import ScopeCache
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, loaded_node

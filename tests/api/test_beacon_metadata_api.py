@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from gdi_node.app import create_app
-from gdi_node.beacon.consent import ConsentRegistry
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.metadata_ingest import MetadataIngestor
+from gdi_node.beacon.ingest.consent import ConsentRegistry
+from gdi_node.beacon.ingest.metadata import MetadataIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, passport, with_budget

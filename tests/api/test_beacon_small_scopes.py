@@ -1,6 +1,6 @@
 """A query scope that can single out fewer people than the small-count threshold is answered,
 below record permission, as if nothing were known (decision record 0013,
-gdi_node.beacon.small_scopes), on every route that answers booleans or counts: a path to one
+gdi_node.beacon.queries.small_scopes), on every route that answers booleans or counts: a path to one
 person, an id filter, a rare term, common filters whose intersection is one person, a cohort,
 and a scope that leaves out fewer people than the threshold.
 
@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from gdi_node.app import create_app
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.metadata_ingest import MetadataIngestor
+from gdi_node.beacon.ingest.metadata import MetadataIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import normalise_url
 from gdi_node.settings import Settings

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from gdi_node.app import create_app
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.passport.audit_chain import export_jsonl

@@ -22,9 +22,9 @@ import pytest
 import yaml
 
 from gdi_node.app import create_app
-from gdi_node.beacon.consent import ConsentRegistry
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.metadata_ingest import MetadataIngestor
+from gdi_node.beacon.ingest.consent import ConsentRegistry
+from gdi_node.beacon.ingest.metadata import MetadataIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import DataListenerSettings, Settings

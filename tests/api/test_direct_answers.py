@@ -11,7 +11,7 @@ import flask
 import pytest
 
 from gdi_node.app import create_app
-from gdi_node.beacon.service import BeaconService
+from gdi_node.beacon.queries.service import BeaconService
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.passport.request import Incoming
 from gdi_node.settings import Settings

@@ -34,8 +34,8 @@ from typing import Any
 import yaml
 from sqlalchemy import create_engine, text
 
-from gdi_node.beacon.consent import ConsentRegistry
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.consent import ConsentRegistry
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import normalise_url
 from gdi_node.settings import Settings

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import httpx
 
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from gdi_node.app import create_app
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import Settings
 from tests.beacon_data import write_vcf

@@ -16,7 +16,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gdi_node.app import create_app
-from gdi_node.beacon.ingest import VcfIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import make_engine
 from gdi_node.db.migrate import upgrade

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from gdi_node.beacon.scopes import ScopeCache
-from gdi_node.beacon.variants import AlleleKey
+from gdi_node.beacon.model.variants import AlleleKey
+from gdi_node.beacon.queries.scopes import ScopeCache
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.cli import main
 from gdi_node.settings import Settings

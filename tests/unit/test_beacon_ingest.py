@@ -13,8 +13,8 @@ from cyvcf2 import VCF
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.variants import AlleleKey
+from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.models import BeaconSample, BeaconVariant, BeaconVariantTerm
 from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError

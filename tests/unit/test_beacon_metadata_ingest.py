@@ -13,9 +13,9 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from gdi_node.beacon.consent import ConsentRegistry
-from gdi_node.beacon.entry_index import AGE, AGE_OF_ONSET, duration_days, index_record
-from gdi_node.beacon.metadata_ingest import MetadataIngestor, MetadataRejectedError
+from gdi_node.beacon.framework.entry_index import AGE, AGE_OF_ONSET, duration_days, index_record
+from gdi_node.beacon.ingest.consent import ConsentRegistry
+from gdi_node.beacon.ingest.metadata import MetadataIngestor, MetadataRejectedError
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.cli import main
 from gdi_node.db.models import BeaconEntry, BeaconEntryTerm, BeaconEntryValue

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gdi_node.beacon import ontology
-from gdi_node.beacon.ontology import (
+from gdi_node.beacon.model import ontology
+from gdi_node.beacon.model.ontology import (
     Ontologies,
     OntologyError,
     OntologyResource,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gdi_node.beacon.requests import (
+from gdi_node.beacon.framework.requests import (
     MAX_LIMIT,
     Granularity,
     ResultsetsShown,

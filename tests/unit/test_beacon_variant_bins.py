@@ -1,4 +1,4 @@
-"""Range counts from bins (gdi_node.beacon.variant_bins) equal counting every overlapping
+"""Range counts from bins (gdi_node.beacon.store.variant_bins) equal counting every overlapping
 allele; bins follow their callset through loads, replacements and the migration that adds
 them. On SQLite and PostgreSQL."""
 
@@ -15,12 +15,12 @@ from alembic import command
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.repository import VariantRepository, locate
-from gdi_node.beacon.requests import VariantQuery
-from gdi_node.beacon.scopes import ScopeCache
-from gdi_node.beacon.variant_bins import BIN_SIZE, binned_values
-from gdi_node.beacon.variant_where import where_of
+from gdi_node.beacon.framework.requests import VariantQuery
+from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.beacon.queries.scopes import ScopeCache
+from gdi_node.beacon.store.variant_bins import BIN_SIZE, binned_values
+from gdi_node.beacon.store.variant_rows import VariantRepository, locate
+from gdi_node.beacon.store.variant_where import where_of
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.migrate import alembic_config, upgrade
 from gdi_node.db.models import BeaconVariant, BeaconVariantBin

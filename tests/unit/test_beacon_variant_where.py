@@ -1,13 +1,13 @@
 """A variant query's SQL is decided by its shape alone and kept; its values are bound
-parameters (gdi_node.beacon.variant_where). What each condition matches is checked through the
+parameters (gdi_node.beacon.store.variant_where). What each condition matches is checked through the
 API (tests/api/test_beacon_api.py: sequence, range, bracket, wildcards, types, genes, HGVS)."""
 
 from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gdi_node.beacon.requests import VariantQuery
-from gdi_node.beacon.variant_where import Located, counted_rows, page_of_alleles, where_of
+from gdi_node.beacon.framework.requests import VariantQuery
+from gdi_node.beacon.store.variant_where import Located, counted_rows, page_of_alleles, where_of
 
 SPANS = {"DS": 40, "DS-ONE": 40}
 

@@ -2,7 +2,7 @@
 
 GET query strings are read as sent (``Incoming.args``), so both spellings the spec uses
 (``geneId``/``geneid``, ``genomicAlleleShortForm``/``allele``) and comma-joined lists reach the
-request parser (gdi_node.beacon.requests) unchanged; connexion has validated them already.
+request parser (gdi_node.beacon.framework.requests) unchanged; connexion has validated them already.
 The default model's operation names live only in the table at the end.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.entries import EntryRepository
-from gdi_node.beacon.entry_service import consenting
-from gdi_node.beacon.metadata_service import MetadataQueries
-from gdi_node.beacon.requests import BeaconRequest, from_get, from_post
-from gdi_node.beacon.scopes import Scopes
-from gdi_node.beacon.service import BeaconService
-from gdi_node.beacon.variant_answers import Within
+from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
+from gdi_node.beacon.queries.entry_answers import consenting
+from gdi_node.beacon.queries.metadata import MetadataQueries
+from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.queries.service import BeaconService
+from gdi_node.beacon.queries.variant_answers import Within
+from gdi_node.beacon.store.entry_rows import EntryRepository
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import incoming, request_credentials, request_facts
 

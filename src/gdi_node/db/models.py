@@ -163,7 +163,7 @@ class AuditChainHead(Base):
 # Genotypes are not stored row per sample. Every sample of an ingested VCF gets a node-wide
 # number; each variant allele keeps compact carrier sets (roaring bitmaps over those numbers),
 # so counts, frequencies, dataset/cohort/population scopes and consent exclusion are set
-# operations at query time (gdi_node.beacon.carriers).
+# operations at query time (gdi_node.beacon.model.carriers).
 
 VARIANT_ID = BigInteger().with_variant(Integer(), "sqlite")
 _LOCATED_COLUMNS = ("assembly", "chrom", "start", "end", "dataset_id", "ref", "alt", "carriers")
@@ -263,7 +263,7 @@ class BeaconVariant(Base):
 class BeaconVariantBin(Base):
     """Per callset, the alleles with a carrier whose start lies in one ``BIN_SIZE`` window of
     a sequence, per variant type: a range count sums the bins the range covers whole and
-    counts rows only at its two edges (gdi_node.beacon.variant_bins)."""
+    counts rows only at its two edges (gdi_node.beacon.store.variant_bins)."""
 
     __tablename__ = "beacon_variant_bins"
     __table_args__ = (

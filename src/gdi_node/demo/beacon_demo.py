@@ -10,9 +10,9 @@ from typing import Any
 
 import pysam
 
-from gdi_node.beacon.ingest import VcfIngestor
-from gdi_node.beacon.metadata_ingest import MetadataIngestor
-from gdi_node.beacon.service import BASE_PATH
+from gdi_node.beacon.ingest.metadata import MetadataIngestor
+from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.beacon.queries.service import BASE_PATH
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.demo.synthetic import DemoFiles
 from gdi_node.settings import Settings

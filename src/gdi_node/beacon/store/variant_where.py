@@ -25,8 +25,8 @@ from sqlalchemy import BindParameter, ColumnElement, Select, Table, bindparam, f
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 
-from gdi_node.beacon.requests import VariantQuery
-from gdi_node.beacon.variants import stored_types
+from gdi_node.beacon.framework.requests import VariantQuery
+from gdi_node.beacon.model.variants import stored_types
 from gdi_node.db.models import BeaconVariant, BeaconVariantTerm
 from gdi_node.errors import InvalidInputError
 

@@ -5,7 +5,7 @@
 (the biosample ids those positions stand for) beside it, as written by the Beacon v2
 reference implementation's tools.
 
-The variants become one callset of the dataset, stored like a VCF's (gdi_node.beacon.ingest):
+The variants become one callset of the dataset, stored like a VCF's (gdi_node.beacon.ingest.vcf):
 carrier bitmaps, annotations (genes, molecular effects, amino-acid changes) and search terms.
 A target absent from a variant's case-level data is taken as carrying no copy and called on
 both alleles: that is how the format leaves out homozygous-reference genotypes.
@@ -22,21 +22,21 @@ from typing import Any
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon import carriers
-from gdi_node.beacon.annotations import molecular_effect_ids, short_protein_change
-from gdi_node.beacon.assemblies import Assembly, known_assemblies
-from gdi_node.beacon.callsets import (
+from gdi_node.beacon.ingest.metadata_files import load_json
+from gdi_node.beacon.ingest.sample_numbers import sample_numbers
+from gdi_node.beacon.ingest.sample_sheet import SampleInfo
+from gdi_node.beacon.ingest.vcf import write_alleles
+from gdi_node.beacon.model import carriers
+from gdi_node.beacon.model.annotations import molecular_effect_ids, short_protein_change
+from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
+from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
+from gdi_node.beacon.store.callsets import (
     alleles_stored_twice,
     delete_callset,
     find_callset,
     ready_callsets,
 )
-from gdi_node.beacon.ingest import write_alleles
-from gdi_node.beacon.metadata_files import load_json
-from gdi_node.beacon.sample_numbers import sample_numbers
-from gdi_node.beacon.sample_sheet import SampleInfo
-from gdi_node.beacon.variant_bins import write_bins
-from gdi_node.beacon.variants import genomic_hgvs, variant_type
+from gdi_node.beacon.store.variant_bins import write_bins
 from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import InvalidInputError
 

@@ -19,11 +19,16 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon.bff_variants import load_bff_variants
-from gdi_node.beacon.entry_index import index_record
-from gdi_node.beacon.generation import bump_generation
-from gdi_node.beacon.metadata_files import FOLDERS, MetadataRecord, is_variant_file, read_records
-from gdi_node.beacon.model_schemas import violations
+from gdi_node.beacon.framework.entry_index import index_record
+from gdi_node.beacon.framework.model_schemas import violations
+from gdi_node.beacon.ingest.bff_variants import load_bff_variants
+from gdi_node.beacon.ingest.metadata_files import (
+    FOLDERS,
+    MetadataRecord,
+    is_variant_file,
+    read_records,
+)
+from gdi_node.beacon.store.generation import bump_generation
 from gdi_node.db.models import BeaconEntry, BeaconEntryTerm, BeaconEntryValue, Dataset
 from gdi_node.errors import InvalidInputError, NotFoundError
 

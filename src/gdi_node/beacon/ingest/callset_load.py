@@ -7,8 +7,8 @@ wait at most one step and readers never fail (decision record 0014):
 1. :func:`start_load`: one short transaction creates the callset ``loading`` under a name of
    its own, numbers the new samples and moves the Beacon generation, so every worker's next
    query knows to leave the callset's rows out before any row is written.
-   The load holds the callset's lease (gdi_node.beacon.load_lease) from that transaction on:
-   a later load removes the callset of a killed one (gdi_node.beacon.callsets.remove_hidden).
+   The load holds the callset's lease (gdi_node.beacon.store.load_lease) from that transaction on:
+   a later load removes the callset of a killed one (gdi_node.beacon.store.callsets.remove_hidden).
 2. :func:`write_step`: the rows of a batch and their bins, one transaction per batch.
 3. :func:`show_load`: one short transaction makes the callset ``ready`` under its file's name,
    retires the callset it replaces, applies the sample sheet and moves the generation.
@@ -29,8 +29,10 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon import carriers
-from gdi_node.beacon.callsets import (
+from gdi_node.beacon.ingest.sample_numbers import Numbered, apply_sheet, number_samples
+from gdi_node.beacon.ingest.sample_sheet import SampleInfo
+from gdi_node.beacon.model import carriers
+from gdi_node.beacon.store.callsets import (
     LOADING,
     READY,
     alleles_stored_twice,
@@ -40,11 +42,9 @@ from gdi_node.beacon.callsets import (
     ready_callsets,
     retire,
 )
-from gdi_node.beacon.generation import bump_generation
-from gdi_node.beacon.load_lease import Lease, Leases
-from gdi_node.beacon.sample_numbers import Numbered, apply_sheet, number_samples
-from gdi_node.beacon.sample_sheet import SampleInfo
-from gdi_node.beacon.variant_bins import add_bins
+from gdi_node.beacon.store.generation import bump_generation
+from gdi_node.beacon.store.load_lease import Lease, Leases
+from gdi_node.beacon.store.variant_bins import add_bins
 from gdi_node.db.models import BeaconCallset, Dataset, utcnow
 from gdi_node.errors import ConflictError, NotFoundError
 
@@ -188,7 +188,7 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
             retire(session, current.id)
         if ready_callsets(session, wanted.dataset_id) - counted - {started.callset_id}:
             # a callset shown meanwhile was not compared with: mark this one as sharing, which
-            # only costs speed (gdi_node.beacon.callsets)
+            # only costs speed (gdi_node.beacon.store.callsets)
             shares = True
         apply_sheet(session, started.numbered)
         session.execute(
@@ -209,7 +209,7 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
 
 def discard_load(sessions: sessionmaker[Session], callset_id: int) -> None:
     """Step 4, after a failure: retire the callset and delete what was written. A failure
-    here is logged; the next load removes what is left (gdi_node.beacon.callsets)."""
+    here is logged; the next load removes what is left (gdi_node.beacon.store.callsets)."""
     try:
         with sessions() as session, session.begin():
             retire(session, callset_id)

@@ -29,11 +29,10 @@ response's ``info`` (``beaconBooleanResponse``, ``beaconCountResponse``,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-from gdi_node.beacon.answers import DatasetAnswer
-from gdi_node.beacon.entries import EntryRef
-from gdi_node.beacon.precision import Reported
+from gdi_node.beacon.framework.responses import DatasetAnswer
+from gdi_node.beacon.model.precision import Reported
+from gdi_node.beacon.store.entry_rows import EntryRef
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.permits import Permit
 
@@ -92,8 +91,3 @@ def people_of(refs: Iterable[EntryRef]) -> int:
         else:
             people.add((ref.entry_type, ref.entry_id))
     return len(people)
-
-
-def withheld_info(reasons: Mapping[str, str]) -> dict[str, Any]:
-    """The response ``info`` naming the datasets answered as if nothing were known, and why."""
-    return {"withheld": [{"datasetId": d, "reason": r} for d, r in sorted(reasons.items())]}

@@ -2,7 +2,7 @@
 
 Queries see a load whole or not at all, and keep being answered while it runs: rows are
 written in short transactions under a callset that queries leave out, and shown in one short
-transaction at the end (gdi_node.beacon.callset_load, decision record 0014). A failed or
+transaction at the end (gdi_node.beacon.ingest.callset_load, decision record 0014). A failed or
 interrupted load shows nothing and deletes what it wrote (a killed one is removed by the next
 load). Loading the same file (by content) into the same dataset again changes nothing; a file
 of the same name with other content needs ``update=True`` and replaces the earlier load, which
@@ -10,7 +10,8 @@ queries see until the new one is shown. Memory stays bounded: records are read o
 (htslib through cyvcf2) and written in batches.
 
 Multi-allelic records are split: every alternate allele becomes one stored variant with its own
-carrier sets (gdi_node.beacon.carriers), annotations (gdi_node.beacon.annotations) and terms.
+carrier sets (gdi_node.beacon.model.carriers), annotations
+(gdi_node.beacon.model.annotations) and terms.
 """
 
 from __future__ import annotations
@@ -29,10 +30,7 @@ from pyroaring import BitMap
 from sqlalchemy import Engine, Table, insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon import carriers
-from gdi_node.beacon.annotations import AlleleAnnotation, AnnotationFormat
-from gdi_node.beacon.assemblies import Assembly, known_assemblies
-from gdi_node.beacon.callset_load import (
+from gdi_node.beacon.ingest.callset_load import (
     Started,
     Unchanged,
     Wanted,
@@ -42,10 +40,13 @@ from gdi_node.beacon.callset_load import (
     start_load,
     write_step,
 )
-from gdi_node.beacon.callsets import delete_in_steps, remove_hidden
-from gdi_node.beacon.load_lease import leases_for
-from gdi_node.beacon.sample_sheet import SampleInfo, read_sample_sheet
-from gdi_node.beacon.variants import genomic_hgvs, variant_type
+from gdi_node.beacon.ingest.sample_sheet import SampleInfo, read_sample_sheet
+from gdi_node.beacon.model import carriers
+from gdi_node.beacon.model.annotations import AlleleAnnotation, AnnotationFormat
+from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
+from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
+from gdi_node.beacon.store.callsets import delete_in_steps, remove_hidden
+from gdi_node.beacon.store.load_lease import leases_for
 from gdi_node.db.models import BeaconVariant, BeaconVariantTerm
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import digest_file

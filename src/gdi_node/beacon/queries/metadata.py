@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon import framework
-from gdi_node.beacon.carriers import from_bytes
-from gdi_node.beacon.entries import EntryRef, EntryRepository
-from gdi_node.beacon.entry_index import CUSTOM_FIELDS, FIELD_LABELS
-from gdi_node.beacon.entry_service import (
+from gdi_node.beacon.framework import documents as framework
+from gdi_node.beacon.framework.entry_index import CUSTOM_FIELDS, FIELD_LABELS
+from gdi_node.beacon.framework.requests import BeaconRequest
+from gdi_node.beacon.framework.responses import response_meta, shape_g_variants, withheld_info
+from gdi_node.beacon.model.carriers import from_bytes
+from gdi_node.beacon.model.variants import AlleleKey
+from gdi_node.beacon.queries.entry_answers import (
     LINKS,
     EntryAnswerContext,
     Selection,
@@ -25,14 +27,11 @@ from gdi_node.beacon.entry_service import (
     carriers_of,
     select_entries,
 )
-from gdi_node.beacon.handovers import dataset_handovers, entry_handovers, withheld_files
-from gdi_node.beacon.metadata_files import ENTRY_TYPES
-from gdi_node.beacon.repository import VariantRepository
-from gdi_node.beacon.requests import BeaconRequest
-from gdi_node.beacon.responses import response_meta, shape_g_variants
-from gdi_node.beacon.scopes import Scopes
-from gdi_node.beacon.small_scopes import people_of, withheld_info
-from gdi_node.beacon.variants import AlleleKey
+from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.queries.small_scopes import people_of
+from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository
+from gdi_node.beacon.store.handovers import dataset_handovers, entry_handovers, withheld_files
+from gdi_node.beacon.store.variant_rows import VariantRepository
 from gdi_node.db.consent import Withheld
 from gdi_node.errors import NotFoundError
 from gdi_node.passport.authorizer import RequestFacts
@@ -41,7 +40,7 @@ from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
 
 if TYPE_CHECKING:
-    from gdi_node.beacon.service import BeaconService
+    from gdi_node.beacon.queries.service import BeaconService
 
 
 _CUSTOM_PREFIXES = {name for names in CUSTOM_FIELDS.values() for name in names}
@@ -108,7 +107,7 @@ class MetadataQueries:
             budget_key, beacon.budget.config.base_cost + small * beacon.budget.config.rare_cost
         )
         if only_id is not None and not any(a.exists for a in answers):  # spent: not a free probe
-            message = f"no {ENTRY_TYPES[path]} {only_id!r} the caller may know of"
+            message = f"no {framework.BY_PATH[path].id} {only_id!r} the caller may know of"
             if withheld:
                 message += f" ({', '.join(sorted(withheld))}: {beacon.small_scopes.reason})"
             raise NotFoundError(message)
@@ -153,7 +152,7 @@ class MetadataQueries:
         permits: dict[str, Permit],
     ) -> frozenset[str]:
         """The datasets whose narrowed scope is too small to answer below record permission
-        (gdi_node.beacon.small_scopes). The scope is what an id, a linked entry, a cohort or
+        (gdi_node.beacon.queries.small_scopes). The scope is what an id, a linked entry, a cohort or
         filters narrow the query to: the ``selected`` records themselves, except below
         ``/g_variants/{id}``, where the carriers are the answer and the filters the scope.
         Nothing is read when nothing narrows the query."""
@@ -185,7 +184,7 @@ class MetadataQueries:
         of the consenting samples that hold it, or for ``biosamples`` those samples' own
         biosamples (not every biosample of a carrier: another sample of the same person
         may not hold it, or may not have been sequenced). Read again from fresh scopes when
-        the generation moved meanwhile (gdi_node.beacon.variant_answers, decision 0014)."""
+        the generation moved meanwhile (gdi_node.beacon.queries.variant_answers, decision 0014)."""
         while True:
             repo = VariantRepository(session, scopes.max_span, hidden=scopes.hidden)
             rows = repo.by_allele(key, dataset_ids)
@@ -389,7 +388,7 @@ class MetadataQueries:
         self, session: Session, cohort_id: str, permits: dict[str, Permit]
     ) -> frozenset[str]:
         """The datasets where the cohort (its members with a sample) is a scope too small to
-        list the terms of below record permission (gdi_node.beacon.small_scopes)."""
+        list the terms of below record permission (gdi_node.beacon.queries.small_scopes)."""
         scopes = self._beacon.scopes_of(session)
         members = scopes.groups.get(("cohort", cohort_id), BitMap())
         return self._beacon.small_scopes.withheld(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from gdi_node.beacon.filters import Filter, from_get_item, from_object
+from gdi_node.beacon.framework.filters import Filter, from_get_item, from_object
 from gdi_node.errors import InvalidInputError
 
 DEFAULT_LIMIT = 10

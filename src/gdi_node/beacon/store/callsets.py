@@ -5,12 +5,12 @@ States (decision record 0014): queries answer from ``ready`` callsets only. A VC
 its rows in short transactions under a ``loading`` callset and makes it ``ready`` in one short
 transaction at the end; a replaced or failed callset turns ``retired`` in one transaction and
 its rows are then deleted in short ones (:func:`delete_in_steps`). A ``loading`` callset whose
-load was killed (its lease is free: gdi_node.beacon.load_lease) is removed by the next load
+load was killed (its lease is free: gdi_node.beacon.store.load_lease) is removed by the next load
 (:func:`remove_hidden`).
 
 A dataset whose callsets never share an allele has one variant row per allele, so a range
 count can count rows from the covering position index instead of grouping copies
-(gdi_node.beacon.repository). Each load records whether its alleles meet another copy in the
+(gdi_node.beacon.store.variant_rows). Each load records whether its alleles meet another copy in the
 dataset, either from a callset loaded before it or within itself; a later load that meets an
 earlier one marks itself, so every pair of copies is marked on one side. A flag left set after
 the other side is deleted only costs speed, never a wrong count.
@@ -25,10 +25,10 @@ from pyroaring import BitMap
 from sqlalchemy import CursorResult, Table, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon.carriers import from_bytes
-from gdi_node.beacon.generation import bump_generation
-from gdi_node.beacon.load_lease import Leases
-from gdi_node.beacon.variant_bins import B, delete_bins
+from gdi_node.beacon.model.carriers import from_bytes
+from gdi_node.beacon.store.generation import bump_generation
+from gdi_node.beacon.store.load_lease import Leases
+from gdi_node.beacon.store.variant_bins import B, delete_bins
 from gdi_node.db.models import (
     BeaconCallset,
     BeaconSample,

@@ -3,7 +3,8 @@
 A load holds a lease on its callset from the transaction that creates it until it is shown or
 discarded; the operating system or the database server drops the lease when the process dies,
 even on ``kill -9``. A later load that finds a ``loading`` callset whose lease it can take
-knows that load was killed, and removes what it wrote (gdi_node.beacon.callsets.remove_hidden).
+knows that load was killed, and removes what it wrote
+(gdi_node.beacon.store.callsets.remove_hidden).
 
 - SQLite: an exclusive ``flock`` on ``<database>.loads/<callset id>.lock`` (SQLite needs the
   database on a local file system shared by every process that uses it; so is this folder).

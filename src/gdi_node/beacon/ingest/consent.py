@@ -1,7 +1,7 @@
 """Research opt-out: an individual who withdrew consent is left out of every Beacon answer
 (counts, frequencies, records) from the next query on, in every worker, without reloading
 anything; opting back in restores them. Each change bumps the Beacon data generation
-(gdi_node.beacon.generation) in the same transaction.
+(gdi_node.beacon.store.generation) in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon.generation import bump_generation
+from gdi_node.beacon.store.generation import bump_generation
 from gdi_node.db.models import BeaconEntry, BeaconSample, ConsentOptOut
 from gdi_node.errors import InvalidInputError
 

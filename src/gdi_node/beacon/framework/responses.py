@@ -5,12 +5,34 @@ response a g_variants query returns at its granularity (framework ``beaconBoolea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from gdi_node.beacon import framework
-from gdi_node.beacon.answers import DatasetAnswer
-from gdi_node.beacon.requests import BeaconRequest, Granularity, ResultsetsShown
-from gdi_node.beacon.small_scopes import withheld_info
+from gdi_node.beacon.framework import documents as framework
+from gdi_node.beacon.framework.requests import BeaconRequest, Granularity, ResultsetsShown
+from gdi_node.beacon.model.precision import Reported
+
+
+@dataclass(frozen=True)
+class DatasetAnswer:
+    """One dataset's result set, before it is shaped for the returned granularity."""
+
+    dataset_id: str
+    granularity: Granularity
+    count: Reported
+    results: list[dict[str, Any]]
+    rare_revealed: int = 0
+    withheld: str | None = None  # why the answer is empty (gdi_node.beacon.queries.small_scopes)
+
+    @property
+    def exists(self) -> bool:
+        return self.count.value > 0
+
+
+def withheld_info(reasons: Mapping[str, str]) -> dict[str, Any]:
+    """The response ``info`` naming the datasets answered as if nothing were known, and why."""
+    return {"withheld": [{"datasetId": d, "reason": r} for d, r in sorted(reasons.items())]}
 
 
 def response_meta(
@@ -45,7 +67,7 @@ def shape_g_variants(
     answers: list[DatasetAnswer],
 ) -> dict[str, Any]:
     """The response at ``granularity``; datasets answered as if nothing were known (a small
-    scope, gdi_node.beacon.small_scopes) are named in the top-level ``info``."""
+    scope, gdi_node.beacon.queries.small_scopes) are named in the top-level ``info``."""
     withheld = {a.dataset_id: a.withheld for a in answers if a.withheld is not None}
     shaped = _shape(meta, request, granularity, answers)
     if withheld:

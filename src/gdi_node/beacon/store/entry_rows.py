@@ -1,5 +1,5 @@
 """Reads of the Beacon metadata records (individuals, biosamples, runs, analyses, cohorts,
-datasets) and of their filter index (gdi_node.beacon.entry_index)."""
+datasets) and of their filter index (gdi_node.beacon.framework.entry_index)."""
 
 from __future__ import annotations
 

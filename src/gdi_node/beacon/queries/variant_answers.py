@@ -28,24 +28,20 @@ from typing import TYPE_CHECKING, Any
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.alleles import Allele, Counter, group_alleles
-from gdi_node.beacon.answers import (
-    AnswerContext,
-    DatasetAnswer,
-    answer_dataset,
-    answer_from_totals,
-)
-from gdi_node.beacon.entries import EntryRepository
-from gdi_node.beacon.entry_service import individuals_passing
-from gdi_node.beacon.repository import Located, VariantRepository, locate
-from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
-from gdi_node.beacon.scopes import Scopes
-from gdi_node.beacon.variants import AlleleKey
+from gdi_node.beacon.framework.requests import BeaconRequest, Granularity, VariantQuery
+from gdi_node.beacon.framework.responses import DatasetAnswer
+from gdi_node.beacon.model.variants import AlleleKey
+from gdi_node.beacon.queries.alleles import Allele, Counter, group_alleles
+from gdi_node.beacon.queries.answers import AnswerContext, answer_dataset, answer_from_totals
+from gdi_node.beacon.queries.entry_answers import individuals_passing
+from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.store.entry_rows import EntryRepository
+from gdi_node.beacon.store.variant_rows import Located, VariantRepository, locate
 from gdi_node.passport.config import Audience
 from gdi_node.passport.permits import Permit
 
 if TYPE_CHECKING:
-    from gdi_node.beacon.service import BeaconService
+    from gdi_node.beacon.queries.service import BeaconService
 
 # samples a path restricts g_variants to, per dataset (/individuals/{id}/g_variants, …)
 Within = Callable[[Session, Scopes, list[str]], dict[str, BitMap]]

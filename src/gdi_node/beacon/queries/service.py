@@ -16,17 +16,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon import framework
-from gdi_node.beacon.budget import QueryBudget
-from gdi_node.beacon.filter_match import FilterIndexCache, Matched
-from gdi_node.beacon.ontology import Ontologies, load_cached, ontology_files
-from gdi_node.beacon.precision import EXACT, CountPolicy
-from gdi_node.beacon.requests import BeaconRequest, Granularity, VariantQuery
-from gdi_node.beacon.responses import response_meta, shape_g_variants
-from gdi_node.beacon.scopes import ScopeCache, Scopes
-from gdi_node.beacon.small_scopes import SmallScopes
-from gdi_node.beacon.variant_answers import Asked, VariantAnswers, Within
-from gdi_node.beacon.variants import AlleleKey
+from gdi_node.beacon.framework import documents as framework
+from gdi_node.beacon.framework.requests import BeaconRequest, Granularity, VariantQuery
+from gdi_node.beacon.framework.responses import response_meta, shape_g_variants
+from gdi_node.beacon.model.ontology import Ontologies, load_cached, ontology_files
+from gdi_node.beacon.model.precision import EXACT, CountPolicy
+from gdi_node.beacon.model.variants import AlleleKey
+from gdi_node.beacon.queries.filter_match import FilterIndexCache, Matched
+from gdi_node.beacon.queries.scopes import ScopeCache, Scopes
+from gdi_node.beacon.queries.small_scopes import SmallScopes
+from gdi_node.beacon.queries.variant_answers import Asked, VariantAnswers, Within
+from gdi_node.beacon.store.budget import QueryBudget
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.config import Audience, Disclosure
@@ -78,7 +78,7 @@ class BeaconService:
         shipped = shipped_dir("beacon") / "ontologies"
         return load_cached(ontology_files(shipped, self._settings.beacon.ontology_files))
 
-    # -- shared with the metadata queries (gdi_node.beacon.metadata_service) -------------
+    # -- shared with the metadata queries (gdi_node.beacon.queries.metadata) -------------
 
     @property
     def settings(self) -> Settings:

@@ -1,7 +1,7 @@
 """Node-wide sample numbers of a load's samples, and what its sample sheet says about them.
 
 Every genotyped sample (a VCF column within a dataset) gets a number the carrier bitmaps hold
-(gdi_node.beacon.carriers). A load takes its numbers before it writes any variant row; what
+(gdi_node.beacon.model.carriers). A load takes its numbers before it writes any variant row; what
 the sample sheet changes for samples already known (individual, biosample, populations and
 cohorts) is written when the load is shown, in the same transaction (decision record 0014).
 """
@@ -16,7 +16,7 @@ import numpy.typing as npt
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.sample_sheet import SampleInfo
+from gdi_node.beacon.ingest.sample_sheet import SampleInfo
 from gdi_node.db.models import BeaconSample, BeaconSampleGroup
 
 _SAMPLES = cast(Table, BeaconSample.__table__)

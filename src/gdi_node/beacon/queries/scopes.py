@@ -1,7 +1,7 @@
 """Sample scopes for counting: which samples a dataset, a population or a cohort holds, minus
 everyone who opted out of research use.
 
-Built from the database once per Beacon data generation (gdi_node.beacon.generation) and
+Built from the database once per Beacon data generation (gdi_node.beacon.store.generation) and
 shared by the requests of one worker; a consent change or an ingest in any process moves the
 generation, and the next query rebuilds the scopes, so an opt-out takes effect at once.
 
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.carriers import from_bytes
-from gdi_node.beacon.generation import current_generation
-from gdi_node.beacon.repository import sample_rows
+from gdi_node.beacon.model.carriers import from_bytes
+from gdi_node.beacon.store.generation import current_generation
+from gdi_node.beacon.store.variant_rows import sample_rows
 from gdi_node.db.consent import records_of
 
 
@@ -125,7 +125,8 @@ class ScopeCache:
 
     def cached(self) -> Scopes | None:
         """The scopes built last, without asking the database whether they are current: the
-        caller must check the generation itself (gdi_node.beacon.generation.with_generation)."""
+        caller must check the generation itself
+        (gdi_node.beacon.store.generation.with_generation)."""
         return self._current
 
     def get(self, session: Session) -> Scopes:

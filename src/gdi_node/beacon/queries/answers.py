@@ -10,32 +10,17 @@ from typing import Any
 
 from pyroaring import BitMap
 
-from gdi_node.beacon.alleles import (
+from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
+from gdi_node.beacon.framework.responses import DatasetAnswer
+from gdi_node.beacon.model.precision import CountPolicy, Reported
+from gdi_node.beacon.queries.alleles import (
     Allele,
     Counter,
     g_variant_document,
     group_alleles,
     population_frequency,
 )
-from gdi_node.beacon.precision import CountPolicy, Reported
-from gdi_node.beacon.requests import BeaconRequest, Granularity
-from gdi_node.beacon.scopes import Scopes
-
-
-@dataclass(frozen=True)
-class DatasetAnswer:
-    """One dataset's result set, before it is shaped for the returned granularity."""
-
-    dataset_id: str
-    granularity: Granularity
-    count: Reported
-    results: list[dict[str, Any]]
-    rare_revealed: int = 0
-    withheld: str | None = None  # why the answer is empty (gdi_node.beacon.small_scopes)
-
-    @property
-    def exists(self) -> bool:
-        return self.count.value > 0
+from gdi_node.beacon.queries.scopes import Scopes
 
 
 @dataclass(frozen=True)

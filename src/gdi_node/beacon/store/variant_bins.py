@@ -3,7 +3,7 @@
 
 Counting a 1 Mb range row by row reads every allele in it from the position index: 1,700 on
 the synthetic bench set, about 30,000 on a national set of 60,000 genomes. In a dataset that
-stores one row per allele (gdi_node.beacon.callsets), the count of alleles overlapping
+stores one row per allele (gdi_node.beacon.store.callsets), the count of alleles overlapping
 ``[first, last)`` (Beacon v2 range query, 0-based half-open) is instead, exactly:
 
 - rows starting in ``[first - reach, s)`` that end after ``first`` (the head), where ``s`` is
@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.variant_where import POSITIONS, V, Where, apply
+from gdi_node.beacon.store.variant_where import POSITIONS, V, Where, apply
 from gdi_node.db.models import BeaconVariantBin
 
 BIN_SIZE = 10_000  # bases; changing it needs a migration that rebuilds the table

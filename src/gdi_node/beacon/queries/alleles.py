@@ -2,7 +2,7 @@
 model ``genomicVariations``; ``variation`` as a VRS 1.3 ``Allele``).
 
 An allele may be held by several callsets of a dataset (one VCF per batch of samples); its
-counts within a scope are the sums over those callsets (gdi_node.beacon.carriers).
+counts within a scope are the sums over those callsets (gdi_node.beacon.model.carriers).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any
 
 from pyroaring import BitMap
 
-from gdi_node.beacon.annotations import molecular_effect_ids
-from gdi_node.beacon.assemblies import known_assemblies
-from gdi_node.beacon.carriers import NO_COUNTS, AlleleCounts, count_in, from_bytes
-from gdi_node.beacon.precision import CountPolicy
-from gdi_node.beacon.scopes import Scopes
-from gdi_node.beacon.variants import AlleleKey, variant_type
+from gdi_node.beacon.model.annotations import molecular_effect_ids
+from gdi_node.beacon.model.assemblies import known_assemblies
+from gdi_node.beacon.model.carriers import NO_COUNTS, AlleleCounts, count_in, from_bytes
+from gdi_node.beacon.model.precision import CountPolicy
+from gdi_node.beacon.model.variants import AlleleKey, variant_type
+from gdi_node.beacon.queries.scopes import Scopes
 
 _COPY_CHANGE = {"SV:DEL": "efo:0030067", "SV:DUP": "efo:0030070"}  # loss, gain
 

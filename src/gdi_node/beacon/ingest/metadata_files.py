@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gdi_node.beacon.phenopackets import convert, is_phenopacket
+from gdi_node.beacon.ingest.phenopackets import convert, is_phenopacket
 from gdi_node.errors import InvalidInputError, NotFoundError
 
 # file / folder name -> entry type (the default model's folder names, singular entry types)

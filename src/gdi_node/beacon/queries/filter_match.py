@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.entries import EV, EntryRef, EntryRepository, IndexSummary
-from gdi_node.beacon.entry_index import FIELD_ALIASES, duration_days
-from gdi_node.beacon.filters import Filter
-from gdi_node.beacon.ontology import Ontologies
+from gdi_node.beacon.framework.entry_index import FIELD_ALIASES, duration_days
+from gdi_node.beacon.framework.filters import Filter
+from gdi_node.beacon.model.ontology import Ontologies
+from gdi_node.beacon.store.entry_rows import EV, EntryRef, EntryRepository, IndexSummary
 from gdi_node.errors import InvalidInputError
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")

@@ -17,12 +17,12 @@ from typing import Any
 
 from pyroaring import BitMap
 
-from gdi_node.beacon.answers import DatasetAnswer
-from gdi_node.beacon.entries import EntryRef, EntryRepository
-from gdi_node.beacon.filter_match import Matched
-from gdi_node.beacon.precision import Reported
-from gdi_node.beacon.requests import BeaconRequest, Granularity
-from gdi_node.beacon.scopes import Scopes
+from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
+from gdi_node.beacon.framework.responses import DatasetAnswer
+from gdi_node.beacon.model.precision import Reported
+from gdi_node.beacon.queries.filter_match import Matched
+from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository
 
 # path of an entry type -> the entry type stored in beacon_entries
 STORED_TYPES = {

@@ -13,13 +13,14 @@ from pyroaring import BitMap
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.assemblies import known_assemblies
-from gdi_node.beacon.callsets import READY
-from gdi_node.beacon.carriers import from_bytes
-from gdi_node.beacon.generation import current_generation, with_generation
-from gdi_node.beacon.requests import VariantQuery
-from gdi_node.beacon.variant_bins import binned_values, rows_with_a_carrier
-from gdi_node.beacon.variant_where import (
+from gdi_node.beacon.framework.requests import VariantQuery
+from gdi_node.beacon.model.assemblies import known_assemblies
+from gdi_node.beacon.model.carriers import from_bytes
+from gdi_node.beacon.model.variants import AlleleKey, variant_length
+from gdi_node.beacon.store.callsets import READY
+from gdi_node.beacon.store.generation import current_generation, with_generation
+from gdi_node.beacon.store.variant_bins import binned_values, rows_with_a_carrier
+from gdi_node.beacon.store.variant_where import (
     FULL_COLUMNS,
     Located,
     V,
@@ -33,7 +34,6 @@ from gdi_node.beacon.variant_where import (
     run,
     where_of,
 )
-from gdi_node.beacon.variants import AlleleKey, variant_length
 from gdi_node.db.models import BeaconCallset, BeaconSample, BeaconSampleGroup, ConsentOptOut
 from gdi_node.errors import InvalidInputError
 
@@ -44,7 +44,7 @@ class VariantRepository:
     """``spans``: per dataset, the longest stored variant (``Scopes.max_span``); it bounds how
     far before a range a variant overlapping it can start. ``one_row_per_allele``: datasets
     none of whose callsets share an allele (``Scopes.one_row_per_allele``), whose alleles are
-    counted as rows instead of grouped (gdi_node.beacon.callsets). ``hidden``: per dataset,
+    counted as rows instead of grouped (gdi_node.beacon.store.callsets). ``hidden``: per dataset,
     its callsets that are not ready (``Scopes.hidden``), whose rows are left out."""
 
     def __init__(
@@ -181,7 +181,7 @@ class VariantRepository:
         return statement.where(V.c.callset_id.not_in(hidden)) if hidden else statement
 
     def generation(self) -> int:
-        """The Beacon generation now (read after rows: gdi_node.beacon.variant_answers)."""
+        """The Beacon generation now (read after rows: gdi_node.beacon.queries.variant_answers)."""
         return current_generation(self._session)
 
     def full_rows(self, ids: Sequence[int]) -> list[Any]:
@@ -250,7 +250,7 @@ def _starts_by_sequence(keys: Sequence[AlleleKey]) -> dict[tuple[str, str], list
 
 @dataclass(frozen=True)
 class SampleRows:
-    """Everything the scope cache is built from (gdi_node.beacon.scopes)."""
+    """Everything the scope cache is built from (gdi_node.beacon.queries.scopes)."""
 
     samples: list[tuple[int, str, str, str]]  # (sample_no, dataset_id, individual, biosample)
     opted_out: list[int]
