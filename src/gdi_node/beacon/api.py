@@ -15,7 +15,7 @@ from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
-from gdi_node.beacon.queries.entry_answers import consenting
+from gdi_node.beacon.queries.entry_answers import STORED_TYPES, consenting
 from gdi_node.beacon.queries.metadata import MetadataQueries
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.queries.service import BeaconService
@@ -25,8 +25,6 @@ from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import incoming, request_credentials, request_facts
 
 Handler = Callable[..., Any]
-_ENTRY_TYPE = {"individuals": "individual", "biosamples": "biosample", "runs": "run",
-               "analyses": "analysis"}  # fmt: skip
 
 
 def _samples_of(path: str, entry_id: str) -> Within:
@@ -35,7 +33,7 @@ def _samples_of(path: str, entry_id: str) -> Within:
 
     def within(session: Session, scopes: Scopes, dataset_ids: list[str]) -> dict[str, BitMap]:
         repo = EntryRepository(session)
-        refs = consenting(repo.by_id(_ENTRY_TYPE[path], entry_id, dataset_ids), scopes)
+        refs = consenting(repo.by_id(STORED_TYPES[path], entry_id, dataset_ids), scopes)
         out: dict[str, BitMap] = {}
         for ref in refs:
             held = out.setdefault(ref.dataset_id, BitMap())

@@ -142,6 +142,11 @@ ENTRY_TYPES: tuple[EntryType, ...] = (
     ),
 )
 BY_PATH = {entry.path: entry for entry in ENTRY_TYPES}
+# The entry types of the default model's metadata (everything but genomic variants): the types
+# BFF/Phenopackets records are loaded as, each stored in beacon_entries under its id.
+METADATA_TYPES = tuple(entry for entry in ENTRY_TYPES if entry.id != "genomicVariant")
+# The entry types a filter's ``scope`` may name, singular or plural.
+FILTER_SCOPES = {name: entry.id for entry in METADATA_TYPES for name in (entry.id, entry.path)}
 _SCHEMA_ID = re.compile(r"(?:ga4gh-)?beacon-(?P<entity>[a-z]+)-v2(?:\.\d+){0,2}")
 
 

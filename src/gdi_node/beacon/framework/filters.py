@@ -14,23 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gdi_node.beacon.framework.documents import FILTER_SCOPES
 from gdi_node.errors import InvalidInputError
 
 OPERATORS = ("=", "<", ">", "!", ">=", "<=")
-SCOPES = {
-    "individual": "individual",
-    "individuals": "individual",
-    "biosample": "biosample",
-    "biosamples": "biosample",
-    "run": "run",
-    "runs": "run",
-    "analysis": "analysis",
-    "analyses": "analysis",
-    "cohort": "cohort",
-    "cohorts": "cohort",
-    "dataset": "dataset",
-    "datasets": "dataset",
-}
+SCOPES = FILTER_SCOPES  # a filter's ``scope``, singular or plural -> entry type
 _GET_ALPHANUMERIC = re.compile(r"^(?P<id>.+?):(?P<op>>=|<=|>|<|=|!)(?P<value>.*)$")
 _UNDERSCORE_CURIE = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z0-9]*)_(?P<local>\d+)$")
 

@@ -18,11 +18,12 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT202012, specification_with
 
+from gdi_node.beacon.framework.documents import METADATA_TYPES
 from gdi_node.resources import shipped_dir
 
 RAW = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/"
 MODEL = "models/json/beacon-v2-default-model/"
-ENTRY_FOLDERS = ("individuals", "biosamples", "runs", "analyses", "cohorts", "datasets")
+ENTRY_FOLDERS = tuple(entry.folder for entry in METADATA_TYPES)
 
 
 def _root() -> Path:

@@ -14,19 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gdi_node.beacon.framework.documents import METADATA_TYPES
 from gdi_node.beacon.ingest.phenopackets import convert, is_phenopacket
 from gdi_node.errors import InvalidInputError, NotFoundError
 
 # file / folder name -> entry type (the default model's folder names, singular entry types)
-ENTRY_TYPES = {
-    "individuals": "individual",
-    "biosamples": "biosample",
-    "runs": "run",
-    "analyses": "analysis",
-    "cohorts": "cohort",
-    "datasets": "dataset",
-}
-FOLDERS = {entry_type: folder for folder, entry_type in ENTRY_TYPES.items()}
+# BFF folder (and file) name -> entry type, from the one table (gdi_node.beacon.framework)
+TYPE_OF_FOLDER = {entry.folder: entry.id for entry in METADATA_TYPES}
+FOLDERS = {entry_type: folder for folder, entry_type in TYPE_OF_FOLDER.items()}
 VARIANT_FILES = ("genomicVariations", "caseLevelData", "targets")
 _WORDS = re.compile(r"[A-Za-z]+")
 
@@ -43,17 +38,17 @@ def entry_type_of(path: Path, given: str | None) -> str | None:
     None when the name says nothing (the file may still hold phenopackets)."""
     if given:
         key = given.strip()
-        if key in ENTRY_TYPES.values():
+        if key in TYPE_OF_FOLDER.values():
             return key
-        if key in ENTRY_TYPES:
-            return ENTRY_TYPES[key]
+        if key in TYPE_OF_FOLDER:
+            return TYPE_OF_FOLDER[key]
         raise InvalidInputError(
-            f"unknown entry type {given!r}; one of {', '.join(sorted(ENTRY_TYPES))}"
+            f"unknown entry type {given!r}; one of {', '.join(sorted(TYPE_OF_FOLDER))}"
         )
     words = [w.lower() for w in _WORDS.findall(path.name.removesuffix(".json"))]
     for word in reversed(words):
-        if word in ENTRY_TYPES:
-            return ENTRY_TYPES[word]
+        if word in TYPE_OF_FOLDER:
+            return TYPE_OF_FOLDER[word]
     return None
 
 

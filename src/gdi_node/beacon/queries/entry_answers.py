@@ -17,6 +17,7 @@ from typing import Any
 
 from pyroaring import BitMap
 
+from gdi_node.beacon.framework.documents import METADATA_TYPES
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
 from gdi_node.beacon.framework.responses import DatasetAnswer
 from gdi_node.beacon.model.precision import Reported
@@ -24,14 +25,8 @@ from gdi_node.beacon.queries.filter_match import Matched
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository
 
-# path of an entry type -> the entry type stored in beacon_entries
-STORED_TYPES = {
-    "individuals": "individual",
-    "biosamples": "biosample",
-    "runs": "run",
-    "analyses": "analysis",
-    "cohorts": "cohort",
-}
+# path of an entry type -> the entry type stored in beacon_entries (datasets are the node's own)
+STORED_TYPES = {entry.path: entry.id for entry in METADATA_TYPES if entry.id != "dataset"}
 # (from path, to path) -> the link column of the target entries that holds the source id
 LINKS = {
     ("individuals", "biosamples"): "individual_id",
