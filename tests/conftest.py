@@ -116,7 +116,7 @@ def client(app: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def world() -> Iterator[Any]:
     """Real brokers and visa issuers on loopback (one server for the session)."""
-    from tests.passport_world import open_world
+    from tests.support.passport_world import open_world
 
     with open_world() as opened:
         yield opened
@@ -125,7 +125,7 @@ def world() -> Iterator[Any]:
 @pytest.fixture
 def stack(world: Any, tmp_path: Path) -> Iterator[Any]:
     """The node's authorization stack trusting ``world`` (fresh caches per test)."""
-    from tests.passport_world import open_stack
+    from tests.support.passport_world import open_stack
 
     world.peers.reset_counts()
     with open_stack(world.settings(tmp_path)) as opened:

@@ -18,8 +18,14 @@ import pytest
 
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.conftest import shared_path
-from tests.htsget_setup import node_settings, register
-from tests.processes import GDI_NODE, free_port, running_node, wait_until_ready, write_config
+from tests.support.htsget_setup import node_settings, register
+from tests.support.processes import (
+    GDI_NODE,
+    free_port,
+    running_node,
+    wait_until_ready,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 

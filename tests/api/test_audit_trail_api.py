@@ -19,8 +19,8 @@ from gdi_node.db.engine import make_engine
 from gdi_node.db.models import AuditRecord
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
-from tests.beacon_data import write_vcf
-from tests.htsget_setup import node_settings
+from tests.support.beacon_data import write_vcf
+from tests.support.htsget_setup import node_settings
 
 BEACON = "/ga4gh/beacon/v2"
 RECORD_QUERY = "/g_variants?referenceName=22&start=99&alternateBases=G&requestedGranularity=record"

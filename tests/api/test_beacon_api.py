@@ -20,10 +20,10 @@ from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.models import BeaconCallset
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
-from tests.beacon_data import ANN_HEADER, write_vcf
-from tests.beacon_spec import assert_valid_records, assert_valid_response
 from tests.conftest import shared_path
-from tests.htsget_setup import node_settings
+from tests.support.beacon_data import ANN_HEADER, write_vcf
+from tests.support.beacon_spec import assert_valid_records, assert_valid_response
+from tests.support.htsget_setup import node_settings
 
 BEACON = "/ga4gh/beacon/v2"
 SAMPLES = [f"S{n}" for n in range(1, 11)]

@@ -18,9 +18,9 @@ from gdi_node.beacon.store.budget import BudgetExhaustedError, QueryBudget
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import QueryBudgetSettings, Settings
 from tests.api.test_beacon_api import BEACON, passport, with_budget
-from tests.beacon_data import write_vcf
-from tests.beacon_spec import assert_valid_response
-from tests.htsget_setup import node_settings
+from tests.support.beacon_data import write_vcf
+from tests.support.beacon_spec import assert_valid_response
+from tests.support.htsget_setup import node_settings
 
 SAMPLES = [f"S{n}" for n in range(1, 21)]
 RECORDS = [

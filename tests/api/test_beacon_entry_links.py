@@ -26,7 +26,7 @@ from tests.api.test_beacon_metadata_api import (
     ids,
     people,
 )
-from tests.beacon_metadata import BLOOD, SEIZURE, TONIC_CLONIC
+from tests.support.beacon_metadata import BLOOD, SEIZURE, TONIC_CLONIC
 
 # IND-1 also gave a second sample, never sequenced: it carries nothing the node knows of
 UNSEQUENCED = {

@@ -22,7 +22,7 @@ from gdi_node.beacon.queries.scopes import ScopeCache
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, loaded_node
-from tests.beacon_data import write_vcf
+from tests.support.beacon_data import write_vcf
 
 # OPEN holds six alleles with carriers in [0, 10000) (tests.api.test_beacon_api.RECORDS)
 RANGE = "/datasets/OPEN/g_variants?referenceName=22&start=0&end=100000&requestedGranularity=count"

@@ -21,11 +21,11 @@ from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, passport, with_budget
-from tests.beacon_data import write_vcf
-from tests.beacon_metadata import SEIZURE, TONIC_CLONIC, sample_sheet, write_metadata
-from tests.beacon_spec import assert_valid_records, assert_valid_response
 from tests.conftest import shared_path
-from tests.htsget_setup import node_settings
+from tests.support.beacon_data import write_vcf
+from tests.support.beacon_metadata import SEIZURE, TONIC_CLONIC, sample_sheet, write_metadata
+from tests.support.beacon_spec import assert_valid_records, assert_valid_response
+from tests.support.htsget_setup import node_settings
 
 SAMPLES = [f"S{n}" for n in range(1, 11)]
 RECORDS = [

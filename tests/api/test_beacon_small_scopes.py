@@ -31,10 +31,10 @@ from gdi_node.db.engine import normalise_url
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, passport, with_budget
 from tests.api.test_beacon_generation_check import statements
-from tests.beacon_data import write_vcf
-from tests.beacon_metadata import TONIC_CLONIC, sample_sheet, write_metadata
 from tests.conftest import POSTGRES_URL
-from tests.htsget_setup import node_settings
+from tests.support.beacon_data import write_vcf
+from tests.support.beacon_metadata import TONIC_CLONIC, sample_sheet, write_metadata
+from tests.support.htsget_setup import node_settings
 
 RARE = "HP:0000729"  # autistic behavior: IND-6 only
 SINGLETON = "referenceName=22&start=199&alternateBases=T"  # carried by IND-6 (S6) alone

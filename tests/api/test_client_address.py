@@ -24,8 +24,8 @@ from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.passport.audit_chain import export_jsonl
 from gdi_node.proxies import TrustedProxies
 from gdi_node.settings import Settings
-from tests.beacon_data import write_vcf
-from tests.processes import free_port, running_node
+from tests.support.beacon_data import write_vcf
+from tests.support.processes import free_port, running_node
 
 BEACON = "/ga4gh/beacon/v2"
 QUERY = f"{BEACON}/g_variants?referenceName=22&start=99&alternateBases=G"

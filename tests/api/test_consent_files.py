@@ -29,12 +29,11 @@ from gdi_node.bootstrap import migrated_sessions, open_ingestor
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import DataListenerSettings, Settings
 from tests.api.test_permissions_api import audit_rows
-from tests.api.test_serve_process import write_config
-from tests.beacon_data import write_vcf
-from tests.beacon_metadata import sample_sheet, write_metadata
 from tests.conftest import shared_path
-from tests.htsget_setup import ListenerRoutingClient, node_settings
-from tests.processes import GDI_NODE, free_port, running_node
+from tests.support.beacon_data import write_vcf
+from tests.support.beacon_metadata import sample_sheet, write_metadata
+from tests.support.htsget_setup import ListenerRoutingClient, node_settings
+from tests.support.processes import GDI_NODE, free_port, running_node, write_config
 
 DRS = "/ga4gh/drs/v1"
 BEACON = "/ga4gh/beacon/v2"

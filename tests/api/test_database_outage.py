@@ -20,8 +20,8 @@ from gdi_node.app import create_app
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import database_unavailable, make_engine
 from tests.conftest import REPO_ROOT
-from tests.htsget_setup import node_settings
-from tests.processes import free_port
+from tests.support.htsget_setup import node_settings
+from tests.support.processes import free_port
 
 BEACON = "/ga4gh/beacon/v2"
 SCRIPT = REPO_ROOT / "scripts" / "test-postgres"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import GDI_NODE, free_port, running_node
+from tests.support.processes import GDI_NODE, free_port, running_node
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from gdi_node.beacon.queries.service import BeaconService
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.passport.request import Incoming
 from gdi_node.settings import Settings
-from tests.htsget_setup import node_settings
+from tests.support.htsget_setup import node_settings
 
 BEACON = "/ga4gh/beacon/v2"
 

@@ -17,8 +17,8 @@ from gdi_node.app import create_app
 from gdi_node.bootstrap import open_ingestor
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.conftest import shared_path
-from tests.drs_spec import check_against_official
-from tests.htsget_setup import Registered, node_settings, register
+from tests.support.drs_spec import check_against_official
+from tests.support.htsget_setup import Registered, node_settings, register
 
 BASE = "http://testserver"
 DRS = "/ga4gh/drs/v1"

@@ -20,8 +20,8 @@ from gdi_node.htsget.listener import DataListener
 from gdi_node.observability import RequestMetrics
 from gdi_node.settings import DataListenerSettings
 from tests.conftest import shared_path
-from tests.htsget_setup import Registered, node_settings, register
-from tests.processes import free_port
+from tests.support.htsget_setup import Registered, node_settings, register
+from tests.support.processes import free_port
 
 
 @pytest.fixture(scope="module")

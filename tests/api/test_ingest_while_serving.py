@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ingest_while_serving import prepare, run, summary
+from tests.support.ingest_while_serving import prepare, run, summary
 
 pytestmark = pytest.mark.slow
 

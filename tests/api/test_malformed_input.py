@@ -21,8 +21,8 @@ from gdi_node.guards import MAX_JSON_DEPTH
 from gdi_node.passport.audit_chain import export_jsonl
 from gdi_node.settings import Settings
 from tests.api.test_beacon_api import loaded_node
-from tests.beacon_spec import assert_valid_response
-from tests.htsget_setup import node_settings
+from tests.support.beacon_spec import assert_valid_response
+from tests.support.htsget_setup import node_settings
 
 BEACON = "/ga4gh/beacon/v2"
 JSON = {"Content-Type": "application/json"}

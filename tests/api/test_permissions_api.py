@@ -17,7 +17,7 @@ from gdi_node.db.migrate import upgrade
 from gdi_node.passport.audit_chain import verify_chain
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
-from tests.passport_world import DAC, DATASET_URN, World
+from tests.support.passport_world import DAC, DATASET_URN, World
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_invalid_credential_is_401_never_anonymous(api: Any, world: World) -> No
 
 
 def test_a_passport_without_the_passport_claim_is_401(api: Any, world: World) -> None:
-    from tests.passport_peers import REMOVE
+    from tests.support.passport_peers import REMOVE
 
     token = world.broker.passport("alice", [], extra_claims={"ga4gh_passport_v1": REMOVE})
     response = api.get("/permissions", headers={"Authorization": f"Bearer {token}"})

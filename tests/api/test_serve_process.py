@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from gdi_node.settings import Settings
-from tests.processes import free_port, running_node, write_config
+from tests.support.processes import free_port, running_node, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,7 @@ def test_a_worker_that_crashes_natively_leaves_its_python_stacks_in_the_log(
 def test_serve_refuses_an_invalid_configuration_with_the_key_named(tmp_path: Path) -> None:
     import subprocess
 
-    from tests.processes import GDI_NODE
+    from tests.support.processes import GDI_NODE
 
     config = tmp_path / "bad.yaml"
     config.write_text("server:\n  port: 0\n", encoding="utf-8")

@@ -41,7 +41,7 @@ from gdi_node.db.engine import normalise_url
 from gdi_node.settings import Settings
 from tests.benchmarks.beacon_cohort import generate_cohort
 from tests.benchmarks.bench_htsget import _WRK_SCRIPT, CACHE, cells, print_table, progress, run_wrk
-from tests.processes import free_port, running_node
+from tests.support.processes import free_port, running_node
 
 VARIANTS = int(os.environ.get("GDI_NODE_BENCH_BEACON_VARIANTS", "5000000"))
 SAMPLES = int(os.environ.get("GDI_NODE_BENCH_BEACON_SAMPLES", "2500"))

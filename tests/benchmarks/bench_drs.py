@@ -42,8 +42,8 @@ from tests.benchmarks.bench_htsget import (  # shared helpers
     run_wrk,
     synthetic_bam,
 )
-from tests.htsget_setup import SHARED_HTSGET, node_settings
-from tests.processes import free_port, running_node
+from tests.support.htsget_setup import SHARED_HTSGET, node_settings
+from tests.support.processes import free_port, running_node
 
 OBJECTS = 1000
 BULK_REQUESTS = 50

@@ -52,8 +52,8 @@ import pysam
 import yaml
 
 from gdi_node.bootstrap import open_ingestor
-from tests.htsget_setup import node_settings
-from tests.processes import free_port, running_node
+from tests.support.htsget_setup import node_settings
+from tests.support.processes import free_port, running_node
 
 CACHE = Path(os.environ.get("GDI_NODE_BENCH_CACHE", "/tmp/gdi-node-bench"))
 BAM_NAME = "synthetic-v1.bam"  # change the version when the generator changes

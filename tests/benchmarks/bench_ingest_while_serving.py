@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from tests.benchmarks.bench_htsget import progress
-from tests.ingest_while_serving import prepare, run, summary
+from tests.support.ingest_while_serving import prepare, run, summary
 
 VARIANTS = int(os.environ.get("GDI_NODE_BENCH_LOAD_VARIANTS", "60000"))
 SAMPLES = int(os.environ.get("GDI_NODE_BENCH_LOAD_SAMPLES", "500"))

@@ -45,8 +45,8 @@ from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
 from tests.benchmarks.beacon_cohort import generate_cohort
 from tests.benchmarks.bench_htsget import CACHE, progress
-from tests.htsget_setup import node_settings, register
-from tests.processes import GDI_NODE, free_port, running_node, write_config
+from tests.support.htsget_setup import node_settings, register
+from tests.support.processes import GDI_NODE, free_port, running_node, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_VCF = ROOT.parent / "shared" / "data" / "vcf" / "test_1000G_hg38.vcf.gz"

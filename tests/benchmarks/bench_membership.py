@@ -34,8 +34,8 @@ from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.settings import Settings
-from tests.beacon_data import write_vcf
 from tests.benchmarks.bench_htsget import cells, print_table, progress
+from tests.support.beacon_data import write_vcf
 
 SITES = 20_000
 MEMBERS = 500

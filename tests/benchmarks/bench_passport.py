@@ -25,8 +25,8 @@ from gdi_node.passport.authorizer import Credentials, RequestFacts
 from gdi_node.passport.jwks import JwksCache
 from gdi_node.passport.transport import TrustedHttp
 from gdi_node.passport.verifier import PassportVerifier
-from tests.passport_world import World, open_stack, open_world
-from tests.processes import GDI_NODE, free_port, wait_until_ready
+from tests.support.passport_world import World, open_stack, open_world
+from tests.support.processes import GDI_NODE, free_port, wait_until_ready
 
 FACTS = RequestFacts("bench", "127.0.0.1", None)
 

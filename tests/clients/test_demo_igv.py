@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.igv_harness import render_igv, skip_unless_browser_tools, track_result
-from tests.processes import free_port, running_node
+from tests.support.igv_harness import render_igv, skip_unless_browser_tools, track_result
+from tests.support.processes import free_port, running_node
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,8 @@ import yaml
 from gdi_node.drs.client import DrsUri
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.conftest import shared_path
-from tests.htsget_setup import Registered, node_settings, register
-from tests.processes import GDI_NODE, free_port, running_node
+from tests.support.htsget_setup import Registered, node_settings, register
+from tests.support.processes import GDI_NODE, free_port, running_node
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

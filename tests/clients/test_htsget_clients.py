@@ -19,8 +19,8 @@ import yaml
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.settings import Settings
 from tests.conftest import shared_path
-from tests.htsget_setup import Registered, node_settings, register
-from tests.processes import free_port, running_node
+from tests.support.htsget_setup import Registered, node_settings, register
+from tests.support.processes import free_port, running_node
 
 pytestmark = pytest.mark.slow
 HTSGET_CLIENT = Path(sys.executable).with_name("htsget")

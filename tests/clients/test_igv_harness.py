@@ -1,4 +1,4 @@
-"""The igv.js harness (tests/igv_harness.py) reports what igv.js really drew.
+"""The igv.js harness (tests/support/igv_harness.py) reports what igv.js really drew.
 
 Plain indexed BAM and VCF files are served by a Range-capable loopback HTTP server (igv.js reads
 them directly, as it will read htsget data URLs later); the counts igv.js drew in the visible window
@@ -25,7 +25,7 @@ import pysam
 import pytest
 
 from tests.conftest import shared_path
-from tests.igv_harness import (
+from tests.support.igv_harness import (
     ensure_igv_installed,
     render_igv,
     skip_unless_browser_tools,

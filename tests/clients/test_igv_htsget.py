@@ -17,9 +17,9 @@ import yaml
 from gdi_node.bootstrap import open_ingestor
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.conftest import REPO_ROOT, shared_path
-from tests.htsget_setup import Registered, node_settings, register
-from tests.igv_harness import render_igv, skip_unless_browser_tools, track_result
-from tests.processes import free_port, running_node
+from tests.support.htsget_setup import Registered, node_settings, register
+from tests.support.igv_harness import render_igv, skip_unless_browser_tools, track_result
+from tests.support.processes import free_port, running_node
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = REPO_ROOT / "artifacts" / "igv"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import free_port, wait_until_ready
+from tests.support.processes import free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

@@ -6,10 +6,10 @@ conform to its document (status code, content type, headers and body schema).
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -22,7 +22,7 @@ from gdi_node.db.engine import make_engine
 from gdi_node.db.migrate import upgrade
 from gdi_node.resources import shipped_dir
 from gdi_node.settings import Settings
-from tests.beacon_data import write_vcf
+from tests.support.beacon_data import write_vcf
 
 # Each mounted document and where the node serves it.
 DOCUMENTS = {
@@ -32,20 +32,18 @@ DOCUMENTS = {
     "beacon.yaml": "/ga4gh/beacon/v2/openapi.json",
 }
 
-_DATA_DIR = Path(tempfile.mkdtemp(prefix="gdi-node-schemathesis-"))
 
-
-def _app() -> Any:
+def _app(data_dir: Path) -> Any:
     node_settings = Settings.model_validate(
         {
-            "data_dir": _DATA_DIR,
+            "data_dir": data_dir,
             "datasets": [{"id": "DS1", "name": "One", "security_level": "PUBLIC"}],
         }
     )
     engine = make_engine(node_settings.effective_database_url)
     upgrade(engine)
     engine.dispose()
-    vcf = write_vcf(_DATA_DIR / "few.vcf.gz", ["A", "B"], [
+    vcf = write_vcf(data_dir / "few.vcf.gz", ["A", "B"], [
         "chr22\t100\t.\tA\tG,T\t.\tPASS\t.\tGT\t0/1\t1/2",
         "chr22\t150\t.\tAT\tA\t.\tPASS\t.\tGT\t0/1\t./.",
     ])  # fmt: skip
@@ -54,21 +52,25 @@ def _app() -> Any:
     return create_app(node_settings, validate_responses=False)
 
 
-APP = _app()
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The node, built once for this module when its first case runs (not at import, so
+    collecting the suite builds nothing), answering lifespan events itself: schemathesis opens
+    a client per case, and the app's real shutdown (closing the audit trail) must happen once."""
+    app = _app(tmp_path_factory.mktemp("schemathesis"))
 
+    async def without_lifespan(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await app(scope, receive, send)
 
-async def _without_lifespan(scope: Any, receive: Any, send: Any) -> None:
-    """Serve APP, answering lifespan events here: schemathesis opens a client per case, and
-    the app's real shutdown (closing the audit trail) must happen once, not per case."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    await APP(scope, receive, send)
+    return without_lifespan
 
 
 # 413 is how the node rejects a body over trust.limits.max_body_bytes: a proper rejection.
@@ -87,7 +89,14 @@ NODE_CONFIG = SchemathesisConfig.from_dict(
         }
     }
 )
-node = schemathesis.openapi.from_asgi(DOCUMENTS["node.yaml"], _without_lifespan, config=NODE_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def node_schema(served: Any) -> Any:
+    return schemathesis.openapi.from_asgi(DOCUMENTS["node.yaml"], served, config=NODE_CONFIG)
+
+
+node = schemathesis.pytest.from_fixture("node_schema")
 
 
 @node.parametrize()
@@ -96,7 +105,12 @@ def test_node_api_never_fails_and_always_conforms(case: Any) -> None:
     case.call_and_validate()
 
 
-htsget = schemathesis.openapi.from_asgi(DOCUMENTS["htsget.yaml"], _without_lifespan, config=CONFIG)
+@pytest.fixture(scope="module")
+def htsget_schema(served: Any) -> Any:
+    return schemathesis.openapi.from_asgi(DOCUMENTS["htsget.yaml"], served, config=CONFIG)
+
+
+htsget = schemathesis.pytest.from_fixture("htsget_schema")
 
 
 @htsget.parametrize()
@@ -107,7 +121,12 @@ def test_htsget_api_never_fails_and_always_conforms(case: Any) -> None:
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
 
-drs = schemathesis.openapi.from_asgi(DOCUMENTS["drs.yaml"], _without_lifespan, config=CONFIG)
+@pytest.fixture(scope="module")
+def drs_schema(served: Any) -> Any:
+    return schemathesis.openapi.from_asgi(DOCUMENTS["drs.yaml"], served, config=CONFIG)
+
+
+drs = schemathesis.pytest.from_fixture("drs_schema")
 
 
 @drs.parametrize()
@@ -117,7 +136,12 @@ def test_drs_api_never_fails_and_always_conforms(case: Any) -> None:
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
 
-beacon = schemathesis.openapi.from_asgi(DOCUMENTS["beacon.yaml"], _without_lifespan, config=CONFIG)
+@pytest.fixture(scope="module")
+def beacon_schema(served: Any) -> Any:
+    return schemathesis.openapi.from_asgi(DOCUMENTS["beacon.yaml"], served, config=CONFIG)
+
+
+beacon = schemathesis.pytest.from_fixture("beacon_schema")
 
 
 @beacon.parametrize()

@@ -10,7 +10,7 @@ from typing import Any
 from gdi_node.bootstrap import open_ingestor
 from gdi_node.settings import Settings
 
-SHARED_HTSGET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "htsget"
+SHARED_HTSGET = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "htsget"
 
 FILES = {
     "bam": ("bam/htsnexus_test_NA12878.bam", "bam/htsnexus_test_NA12878.bam.bai"),

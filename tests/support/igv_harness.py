@@ -46,7 +46,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-IGV_DIR = Path(__file__).resolve().parent / "clients" / "igv"
+IGV_DIR = Path(__file__).resolve().parents[1] / "clients" / "igv"
 NODE_MODULES = IGV_DIR / "node_modules"
 IGV_DIST = NODE_MODULES / "igv" / "dist"
 CHROMIUM = Path("/usr/bin/chromium")

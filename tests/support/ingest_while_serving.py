@@ -30,7 +30,7 @@ from gdi_node.db.models import AuditRecord
 from gdi_node.demo.synthetic import generate_demo_data
 from gdi_node.settings import Settings
 from tests.benchmarks.beacon_cohort import generate_cohort
-from tests.processes import GDI_NODE, free_port, running_node
+from tests.support.processes import GDI_NODE, free_port, running_node
 
 BEACON = "/ga4gh/beacon/v2"
 LOADED = "NATIONAL"  # the dataset the cohort is loaded into while the node serves

@@ -15,7 +15,7 @@ from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import upgrade
 from gdi_node.passport.wiring import AuthorizationStack, build_authorization
 from gdi_node.settings import Settings
-from tests.passport_peers import Authority, PeerServer
+from tests.support.passport_peers import Authority, PeerServer
 
 DAC = "https://dac.example.org/committee/1"
 DATASET_URN = "urn:gdi:example-dataset"

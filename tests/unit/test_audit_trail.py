@@ -26,14 +26,13 @@ from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import upgrade
 from gdi_node.db.models import AuditChainHead, AuditRecord
 from gdi_node.passport.audit import (
-    AuditEvent,
     AuditTrail,
     AuditUnavailableError,
     load_or_create_subject_key,
     pseudonymous_subject,
 )
 from gdi_node.passport.audit_chain import chain_hash, export_jsonl, verify_chain
-from gdi_node.passport.audit_event import RefusedVisa
+from gdi_node.passport.audit_event import AuditEvent, RefusedVisa
 
 KEY = bytes(range(32))
 ISS = "https://aai.example.org/oidc/"

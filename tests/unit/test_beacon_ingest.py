@@ -19,8 +19,8 @@ from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.models import BeaconSample, BeaconVariant, BeaconVariantTerm
 from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError
 from gdi_node.settings import Settings
-from tests.beacon_data import ANN_HEADER, CSQ_HEADER, allele_counts, table_counts, write_vcf
 from tests.conftest import shared_path
+from tests.support.beacon_data import ANN_HEADER, CSQ_HEADER, allele_counts, table_counts, write_vcf
 
 SAMPLES = ["S1", "S2", "S3", "S4"]
 RECORDS = [

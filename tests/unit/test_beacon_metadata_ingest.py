@@ -20,8 +20,8 @@ from gdi_node.bootstrap import migrated_sessions
 from gdi_node.cli import main
 from gdi_node.db.models import BeaconEntry, BeaconEntryTerm, BeaconEntryValue
 from gdi_node.settings import Settings
-from tests.beacon_metadata import SEIZURE, write_metadata
 from tests.conftest import shared_path
+from tests.support.beacon_metadata import SEIZURE, write_metadata
 
 EGA = ("individuals", "biosamples", "runs", "analyses", "cohorts", "datasets")
 

@@ -25,8 +25,8 @@ from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.migrate import alembic_config, upgrade
 from gdi_node.db.models import BeaconVariant, BeaconVariantBin
 from gdi_node.settings import Settings
-from tests.beacon_data import write_vcf
 from tests.conftest import shared_path
+from tests.support.beacon_data import write_vcf
 
 DATASET = "DS-PUBLIC"
 TYPES = {None: None, "INDEL": {"DEL", "INS", "INDEL"}, "SNP": {"SNP"}}

@@ -36,7 +36,7 @@ from gdi_node.htsget.planner import (
     UnknownReferenceError,
 )
 from gdi_node.storage.formats import FileFormat
-from tests.htsget_checks import SUFFIX, Case, Expected, assemble, check_output, tool_check
+from tests.support.htsget_checks import SUFFIX, Case, Expected, assemble, check_output, tool_check
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "htsget"
 CONTIGS = [("chr1", 400_000), ("chr2", 250_000), ("chrEmpty", 50_000), ("chr3", 120_000)]

@@ -15,7 +15,7 @@ from gdi_node import parameters
 from gdi_node.app import create_app
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.parameters import KeptValidatorParameterValidator, validator_for
-from tests.htsget_setup import node_settings
+from tests.support.htsget_setup import node_settings
 
 DEFINITIONS: list[dict[str, Any]] = [
     {"name": "start", "in": "query", "schema": {"type": "integer", "minimum": 0}},

@@ -11,7 +11,7 @@ from gdi_node.errors import InvalidInputError
 from gdi_node.passport.authorizer import Credentials, RequestFacts, credentials_from
 from gdi_node.passport.config import Audience
 from gdi_node.passport.errors import CredentialError
-from tests.passport_world import World, open_stack
+from tests.support.passport_world import World, open_stack
 
 FACTS = RequestFacts("test.brokers", "127.0.0.1", "req-2")
 

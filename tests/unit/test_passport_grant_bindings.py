@@ -15,7 +15,7 @@ from gdi_node.passport.authorizer import Credentials, RequestFacts
 from gdi_node.passport.config import Audience
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
-from tests.passport_world import DAC, DATASET_URN, World, open_stack
+from tests.support.passport_world import DAC, DATASET_URN, World, open_stack
 
 FACTS = RequestFacts("test.grants", "127.0.0.1", "req-grants")
 

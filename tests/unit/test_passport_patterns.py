@@ -13,7 +13,7 @@ import pytest
 from gdi_node.passport.authorizer import Credentials, RequestFacts
 from gdi_node.passport.config import Audience
 from gdi_node.passport.patterns import match_steps, pattern_matches, step_bound
-from tests.passport_world import World
+from tests.support.passport_world import World
 
 FACTS = RequestFacts("test.patterns", "127.0.0.1", "req-patterns")
 

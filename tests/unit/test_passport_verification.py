@@ -17,8 +17,8 @@ from gdi_node.passport.config import Audience, Disclosure
 from gdi_node.passport.errors import CredentialError
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
-from tests.passport_peers import REMOVE
-from tests.passport_world import DAC, DATASET_URN, World
+from tests.support.passport_peers import REMOVE
+from tests.support.passport_world import DAC, DATASET_URN, World
 
 FACTS = RequestFacts("test.verify", "127.0.0.1", "req-1")
 
@@ -69,7 +69,7 @@ def test_no_credential_is_the_anonymous_principal(stack: Any) -> None:
 
 
 def test_jwks_over_plain_http_is_refused_outside_tests(world: World, tmp_path: Any) -> None:
-    from tests.passport_world import open_stack
+    from tests.support.passport_world import open_stack
 
     settings = world.settings(tmp_path, allow_insecure_http=True)
     settings = settings.model_copy(
@@ -89,7 +89,7 @@ def test_oversized_jwks_is_refused(world: World, stack: Any) -> None:
 
 
 def test_slow_jwks_times_out(world: World, tmp_path: Any) -> None:
-    from tests.passport_world import open_stack
+    from tests.support.passport_world import open_stack
 
     world.peers.misbehave(world.broker.jwks_url, delay=2)
     try:
@@ -113,7 +113,7 @@ def test_cross_host_redirect_is_not_followed(world: World, stack: Any) -> None:
 
 
 def test_same_host_redirect_is_followed(world: World, tmp_path: Any) -> None:
-    from tests.passport_world import open_stack
+    from tests.support.passport_world import open_stack
 
     moved = f"{world.broker.issuer}/old-jwks"
     world.peers.misbehave(moved, redirect_to=world.broker.jwks_url)
@@ -145,7 +145,7 @@ def test_oversized_passport_is_413(world: World, stack: Any) -> None:
 
 
 def test_too_many_distinct_jku_is_refused(world: World, tmp_path: Any) -> None:
-    from tests.passport_world import open_stack
+    from tests.support.passport_world import open_stack
 
     urls = [f"{world.rems.jwks_url}?n={n}" for n in range(3)]
     settings = world.settings(
@@ -318,7 +318,7 @@ def test_jku_of_another_trusted_issuer_is_not_allowed(world: World, stack: Any) 
 
 
 def test_key_rotation_is_picked_up_with_one_refetch(world: World, tmp_path: Any) -> None:
-    from tests.passport_world import open_stack
+    from tests.support.passport_world import open_stack
 
     with open_stack(world.settings(tmp_path, jwks_min_refetch_seconds=0)) as eager:
         principal_of(eager, world.broker.passport("alice", []))

@@ -1,4 +1,4 @@
-// Drive one harness page in an already running Chromium (started by tests/igv_harness.py with the
+// Drive one harness page in an already running Chromium (started by tests/support/igv_harness.py with the
 // project's flags) over the DevTools protocol, using playwright-core, which never downloads a browser.
 //
 // Job on stdin (JSON): {cdpEndpoint, pageUrl, timeoutMs, screenshot: path|null, viewport: {width, height}}
