@@ -6,10 +6,10 @@ conform to its document (status code, content type, headers and body schema).
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -32,18 +32,20 @@ DOCUMENTS = {
     "beacon.yaml": "/ga4gh/beacon/v2/openapi.json",
 }
 
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="gdi-node-schemathesis-"))
 
-def _app(data_dir: Path) -> Any:
+
+def _app() -> Any:
     node_settings = Settings.model_validate(
         {
-            "data_dir": data_dir,
+            "data_dir": _DATA_DIR,
             "datasets": [{"id": "DS1", "name": "One", "security_level": "PUBLIC"}],
         }
     )
     engine = make_engine(node_settings.effective_database_url)
     upgrade(engine)
     engine.dispose()
-    vcf = write_vcf(data_dir / "few.vcf.gz", ["A", "B"], [
+    vcf = write_vcf(_DATA_DIR / "few.vcf.gz", ["A", "B"], [
         "chr22\t100\t.\tA\tG,T\t.\tPASS\t.\tGT\t0/1\t1/2",
         "chr22\t150\t.\tAT\tA\t.\tPASS\t.\tGT\t0/1\t./.",
     ])  # fmt: skip
@@ -52,25 +54,21 @@ def _app(data_dir: Path) -> Any:
     return create_app(node_settings, validate_responses=False)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The node, built once for this module when its first case runs (not at import, so
-    collecting the suite builds nothing), answering lifespan events itself: schemathesis opens
-    a client per case, and the app's real shutdown (closing the audit trail) must happen once."""
-    app = _app(tmp_path_factory.mktemp("schemathesis"))
+APP = _app()
 
-    async def without_lifespan(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        await app(scope, receive, send)
 
-    return without_lifespan
+async def _without_lifespan(scope: Any, receive: Any, send: Any) -> None:
+    """Serve APP, answering lifespan events here: schemathesis opens a client per case, and
+    the app's real shutdown (closing the audit trail) must happen once, not per case."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await APP(scope, receive, send)
 
 
 # 413 is how the node rejects a body over trust.limits.max_body_bytes: a proper rejection.
@@ -89,14 +87,7 @@ NODE_CONFIG = SchemathesisConfig.from_dict(
         }
     }
 )
-
-
-@pytest.fixture(scope="module")
-def node_schema(served: Any) -> Any:
-    return schemathesis.openapi.from_asgi(DOCUMENTS["node.yaml"], served, config=NODE_CONFIG)
-
-
-node = schemathesis.pytest.from_fixture("node_schema")
+node = schemathesis.openapi.from_asgi(DOCUMENTS["node.yaml"], _without_lifespan, config=NODE_CONFIG)
 
 
 @node.parametrize()
@@ -105,12 +96,7 @@ def test_node_api_never_fails_and_always_conforms(case: Any) -> None:
     case.call_and_validate()
 
 
-@pytest.fixture(scope="module")
-def htsget_schema(served: Any) -> Any:
-    return schemathesis.openapi.from_asgi(DOCUMENTS["htsget.yaml"], served, config=CONFIG)
-
-
-htsget = schemathesis.pytest.from_fixture("htsget_schema")
+htsget = schemathesis.openapi.from_asgi(DOCUMENTS["htsget.yaml"], _without_lifespan, config=CONFIG)
 
 
 @htsget.parametrize()
@@ -121,12 +107,7 @@ def test_htsget_api_never_fails_and_always_conforms(case: Any) -> None:
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
 
-@pytest.fixture(scope="module")
-def drs_schema(served: Any) -> Any:
-    return schemathesis.openapi.from_asgi(DOCUMENTS["drs.yaml"], served, config=CONFIG)
-
-
-drs = schemathesis.pytest.from_fixture("drs_schema")
+drs = schemathesis.openapi.from_asgi(DOCUMENTS["drs.yaml"], _without_lifespan, config=CONFIG)
 
 
 @drs.parametrize()
@@ -136,12 +117,7 @@ def test_drs_api_never_fails_and_always_conforms(case: Any) -> None:
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
 
-@pytest.fixture(scope="module")
-def beacon_schema(served: Any) -> Any:
-    return schemathesis.openapi.from_asgi(DOCUMENTS["beacon.yaml"], served, config=CONFIG)
-
-
-beacon = schemathesis.pytest.from_fixture("beacon_schema")
+beacon = schemathesis.openapi.from_asgi(DOCUMENTS["beacon.yaml"], _without_lifespan, config=CONFIG)
 
 
 @beacon.parametrize()

@@ -88,6 +88,7 @@ def test_consent_commands_record_opt_outs_and_opt_ins(config_file: Path, tmp_pat
     assert "individual ids" in err
 
 
+@pytest.mark.slow  # a real load killed with SIGKILL, then loaded again (25-40 s)
 def test_a_load_killed_half_way_shows_nothing_and_the_next_load_removes_what_it_wrote(
     config_file: Path, settings: Settings, tmp_path: Path
 ) -> None:

@@ -78,6 +78,7 @@ def _ranges(rows: list[Any]) -> list[tuple[int, int]]:
     return ranges
 
 
+@pytest.mark.slow  # every range of the 1000 Genomes file counted twice (12-15 s)
 def test_range_counts_from_bins_equal_counting_every_overlapping_allele(
     sessions: sessionmaker[Session],
 ) -> None:
