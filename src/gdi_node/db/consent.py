@@ -88,29 +88,18 @@ def opted_out_individuals(session: Session) -> list[str]:
 
 
 def withheld_for(session: Session, individuals: Collection[str]) -> Withheld:
-    """The names and checksums that mark the files of ``individuals`` (module docstring)."""
+    """The names and checksums that mark the files of ``individuals`` (module docstring): the
+    ids of their records (:func:`records_of`) and the VCF column names of their samples."""
     if not individuals:
         return NOTHING
-    names = set(individuals)
+    names = set(records_of(session, individuals))
     samples = BitMap()
-    biosamples: set[str] = set()
-    runs: set[str] = set()
     for chunk in _chunks(individuals):
-        for entry_id, biosample, run in session.execute(
-            select(*_LINKS).where(_ENTRY.c.individual_id.in_(chunk))
-        ):
-            names.add(entry_id)
-            biosamples.update([biosample] if biosample else [])
-            runs.update([run] if run else [])
-        for sample_no, name, biosample in session.execute(
-            select(_SAMPLE.c.sample_no, _SAMPLE.c.name, _SAMPLE.c.biosample_id).where(
-                _SAMPLE.c.individual_id.in_(chunk)
-            )
+        for sample_no, name in session.execute(
+            select(_SAMPLE.c.sample_no, _SAMPLE.c.name).where(_SAMPLE.c.individual_id.in_(chunk))
         ):
             samples.add(sample_no)
             names.add(name)
-            biosamples.add(biosample)
-    names |= _linked_records(session, biosamples, runs)
     return Withheld(frozenset(names), frozenset(_genotype_checksums(session, samples)))
 
 

@@ -50,8 +50,8 @@ class AuditEvent:
 
 
 def storable(text: str) -> str:
-    """``text`` with what no database column takes escaped: NUL as ``\\x00``, lone
-    surrogates as ``\\udXXX``. Valid text is returned unchanged."""
+    """``text`` with what no database column takes escaped: NUL as ``\\x00``, a lone
+    surrogate as its ``\\u`` escape (e.g. ``\\ud800``). Valid text is returned unchanged."""
     if "\0" in text:
         text = text.replace("\0", "\\x00")
     try:
