@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from gdi_node.beacon import api as beacon_api
 from gdi_node.beacon.framework import documents as beacon_framework
 from gdi_node.beacon.queries import service as beacon_service
-from gdi_node.beacon.queries.metadata import MetadataQueries
 from gdi_node.db.consent import ConsentGate
 from gdi_node.db.engine import (
     database_reachable,
@@ -263,11 +262,7 @@ def build_mounts(runtime: NodeRuntime) -> list[ApiMount]:
             name="beacon",
             document="beacon.yaml",
             base_path=beacon_service.BASE_PATH,
-            operations=beacon_api.operations(
-                beacon,
-                authorizer,
-                MetadataQueries(beacon, runtime.settings.public_url),
-            ),
+            operations=beacon_api.operations(beacon, authorizer),
             envelope=beacon_envelope(
                 beacon_framework.beacon_id(runtime.settings), beacon_framework.API_VERSION
             ),

@@ -5,11 +5,14 @@ Code map (decision record 0009). Imports run downward only, and ``queries`` and 
 never import each other (``lint-imports`` checks this):
 
 - ``api``: the operationId -> handler table of ``openapi/beacon.yaml``.
-- ``queries``: answering. ``service`` holds permits, granularity and the budget, and answers
-  g_variants through ``variant_answers``. ``metadata`` answers entries, datasets, cohorts and
-  filtering terms. ``scopes`` holds the consenting samples per data generation. ``small_scopes``
-  withholds scopes that single out a few people. ``alleles`` and ``answers`` turn rows into
-  counts and frequencies.
+- ``queries``: answering. ``service`` is the use cases: it checks a request and hands it to
+  ``gate``, the one privacy gate (permits and their audit, granularity, budget, scopes,
+  filters; decision record 0016), with the operation's answerer: ``variant_answers``
+  (g_variants), ``metadata`` (individuals, biosamples, runs, analyses and their paths) or
+  ``collections`` (datasets, cohorts, filtering terms). ``scopes`` holds the consenting samples
+  per data generation. ``small_scopes`` withholds scopes that single out a few people.
+  ``entry_answers``, ``alleles`` and ``answers`` turn rows into records, counts and
+  frequencies. ``filter_match`` resolves filters.
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF. ``metadata`` loads BFF and Phenopackets records. ``consent`` handles opt-out and
   opt-in.
@@ -22,13 +25,14 @@ never import each other (``lint-imports`` checks this):
 - ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps), ``assemblies``,
   ``annotations``, ``ontology`` and ``precision``.
 
-A g_variants request: ``api`` -> ``queries.service.BeaconService.g_variants`` (permits, audited;
-granularity; budget) -> ``queries.variant_answers`` -> ``store.variant_rows`` -> shaped by
-``framework.responses``.
+A g_variants request: ``api`` -> ``queries.service.BeaconService.g_variants`` (checks the
+query) -> ``queries.gate.PrivacyGate.answer`` (permits, audited; granularity; budget check;
+scopes) -> ``queries.variant_answers`` -> ``store.variant_rows``; back in the gate the budget
+is spent and the answer shaped by ``framework.responses``.
 
 Where a change goes:
 - new SQL goes in ``store``;
-- a new answer goes in ``queries``;
+- a new answer goes in ``queries``, as an answerer the gate runs (never around it);
 - a new document shape goes in ``framework``;
 - a new input format goes in ``ingest``.
 """

@@ -3,7 +3,8 @@
 GET query strings are read as sent (``Incoming.args``), so both spellings the spec uses
 (``geneId``/``geneid``, ``genomicAlleleShortForm``/``allele``) and comma-joined lists reach the
 request parser (gdi_node.beacon.framework.requests) unchanged; connexion has validated them already.
-The default model's operation names live only in the table at the end.
+The default model's operation names live only in the table at the end; each handler makes one
+call to the BeaconService (gdi_node.beacon.queries.service).
 """
 
 from __future__ import annotations
@@ -11,48 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyroaring import BitMap
-from sqlalchemy.orm import Session
-
 from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
-from gdi_node.beacon.queries.entry_answers import STORED_TYPES, consenting
-from gdi_node.beacon.queries.metadata import MetadataQueries
-from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.queries.gate import Caller
 from gdi_node.beacon.queries.service import BeaconService
-from gdi_node.beacon.queries.variant_answers import Within
-from gdi_node.beacon.store.entry_rows import EntryRepository
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import incoming, request_credentials, request_facts
 
 Handler = Callable[..., Any]
 
-
-def _samples_of(path: str, entry_id: str) -> Within:
-    """The consenting samples of one individual, biosample, run or analysis, per dataset
-    (runs and analyses through their biosample)."""
-
-    def within(session: Session, scopes: Scopes, dataset_ids: list[str]) -> dict[str, BitMap]:
-        repo = EntryRepository(session)
-        refs = consenting(repo.by_id(STORED_TYPES[path], entry_id, dataset_ids), scopes)
-        out: dict[str, BitMap] = {}
-        for ref in refs:
-            held = out.setdefault(ref.dataset_id, BitMap())
-            if path == "individuals":
-                held |= scopes.samples_of_individuals(ref.dataset_id, {ref.entry_id})
-                continue
-            biosamples = (ref.biosample_id, ref.entry_id)  # a run's or an analysis's, or its own
-            for sample_no, (dataset, _, biosample) in scopes.owners.items():
-                if dataset == ref.dataset_id and biosample in biosamples:
-                    held.add(sample_no)
-            held -= scopes.excluded
-        return out
-
-    return within
+# Operations that describe the node and disclose nothing about its data: they do not pass the
+# privacy gate (gdi_node.beacon.queries.gate). Every other operation does (a test checks it).
+INFORMATIONAL = frozenset(
+    {"getServiceInfo"} | {f"{m}{n}" for m in ("get", "post") for n in ("Root", "Info",
+     "Configuration", "Map", "EntryTypes")}
+)  # fmt: skip
 
 
-def operations(
-    service: BeaconService, authorizer: Authorizer, metadata: MetadataQueries
-) -> dict[str, Handler]:
+def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Handler]:
     """The operationId -> handler table of the Beacon API."""
 
     def request_of(body: Any) -> BeaconRequest:
@@ -61,9 +37,9 @@ def operations(
             return from_post(body if isinstance(body, dict) else None)
         return from_get(request.args)
 
-    def caller(operation: str, body: Any) -> Any:
+    def caller(operation: str, body: Any) -> Caller:
         facts = request_facts(f"beacon.{operation}")
-        return authorizer.principal(request_credentials(body), facts), facts
+        return Caller(authorizer.principal(request_credentials(body), facts), facts)
 
     def informational(build: Callable[[], dict[str, Any]]) -> Handler:
         def handler(body: Any = None, **_params: Any) -> dict[str, Any]:
@@ -73,30 +49,30 @@ def operations(
         return handler
 
     def g_variants(body: Any = None, **_params: Any) -> dict[str, Any]:
-        return service.g_variants(request_of(body), *caller("g_variants", body))
+        return service.g_variants(request_of(body), caller("g_variants", body))
 
     def one_g_variant(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
-        return service.g_variants(request_of(body), *caller("g_variant", body), variant_id=id)
+        return service.g_variants(request_of(body), caller("g_variant", body), variant_id=id)
 
     def datasets(body: Any = None, **_params: Any) -> dict[str, Any]:
-        return metadata.datasets(request_of(body), *caller("datasets", body))
+        return service.datasets(request_of(body), caller("datasets", body))
 
     def one_dataset(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
-        return metadata.dataset(id, request_of(body), *caller("dataset", body))
+        return service.datasets(request_of(body), caller("dataset", body), dataset_id=id)
 
     def dataset_g_variants(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
         request = request_of(body)
-        return service.g_variants(request, *caller("dataset_g_variants", body), dataset_id=id)
+        return service.g_variants(request, caller("dataset_g_variants", body), dataset_id=id)
 
     def entries(path: str) -> Handler:
         def handler(body: Any = None, **_params: Any) -> dict[str, Any]:
-            return metadata.entries(path, request_of(body), *caller(path, body))
+            return service.entries(path, request_of(body), caller(path, body))
 
         return handler
 
     def one_entry(path: str) -> Handler:
         def handler(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
-            return metadata.entries(path, request_of(body), *caller(path, body), only_id=id)
+            return service.entries(path, request_of(body), caller(path, body), only_id=id)
 
         return handler
 
@@ -104,8 +80,8 @@ def operations(
         def handler(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
             who = caller(f"{source}_{path}", body)
             if source == "datasets":
-                return metadata.entries(path, request_of(body), *who, dataset_id=id)
-            return metadata.entries(path, request_of(body), *who, source=(source, id))
+                return service.entries(path, request_of(body), who, dataset_id=id)
+            return service.entries(path, request_of(body), who, source=(source, id))
 
         return handler
 
@@ -113,23 +89,23 @@ def operations(
         def handler(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
             request = request_of(body)
             who = caller(f"{path}_g_variants", body)
-            return service.g_variants(request, *who, within=_samples_of(path, id))
+            return service.g_variants(request, who, within=(path, id))
 
         return handler
 
     def cohorts(body: Any = None, **_params: Any) -> dict[str, Any]:
-        return metadata.cohorts(request_of(body), *caller("cohorts", body))
+        return service.cohorts(request_of(body), caller("cohorts", body))
 
     def one_cohort(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
-        return metadata.cohorts(request_of(body), *caller("cohort", body), only_id=id)
+        return service.cohorts(request_of(body), caller("cohort", body), only_id=id)
 
     def filtering_terms(*, of: str | None = None, entry_type: str | None = None) -> Handler:
         """``of``: the path whose ``{id}`` narrows the terms (``datasets``, ``cohorts``)."""
 
         def handler(body: Any = None, id: str | None = None, **_params: Any) -> dict[str, Any]:
-            return metadata.filtering_terms(
+            return service.filtering_terms(
                 request_of(body),
-                *caller("filtering_terms", body),
+                caller("filtering_terms", body),
                 dataset_id=id if of == "datasets" else None,
                 entry_type=entry_type,
                 cohort_id=id if of == "cohorts" else None,

@@ -1,7 +1,8 @@
 """Shaping Beacon v2 query answers: the response ``meta`` (framework
 ``beaconResponseMeta`` with ``receivedRequestSummary``) and the boolean, count or result-set
 response a g_variants query returns at its granularity (framework ``beaconBooleanResponse``,
-``beaconCountResponse``, ``beaconResultsetsResponse``; v2.2 ``countPrecision``)."""
+``beaconCountResponse``, ``beaconResultsetsResponse``; v2.2 ``countPrecision``), and a page of a
+collection (``beaconCollectionsResponse``)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,18 @@ def response_meta(
         "returnedGranularity": granularity.value,
         "receivedRequestSummary": summary,
         "testMode": request.test_mode,
+    }
+
+
+def collection_response(
+    meta: dict[str, Any], request: BeaconRequest, collections: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One page of a collection (framework ``beaconCollectionsResponse``: datasets, cohorts)."""
+    page = collections[request.skip * request.limit : (request.skip + 1) * request.limit]
+    return {
+        "meta": meta,
+        "responseSummary": {"exists": bool(collections), "numTotalResults": len(collections)},
+        "response": {"collections": page},
     }
 
 

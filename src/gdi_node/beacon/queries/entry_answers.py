@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyroaring import BitMap
+from sqlalchemy.orm import Session
 
 from gdi_node.beacon.framework.documents import METADATA_TYPES
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
@@ -25,6 +26,8 @@ from gdi_node.beacon.queries.filter_match import Matched
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository
 
+# samples a path restricts g_variants to, per dataset (/individuals/{id}/g_variants, …)
+Within = Callable[[Session, Scopes, list[str]], dict[str, BitMap]]
 # path of an entry type -> the entry type stored in beacon_entries (datasets are the node's own)
 STORED_TYPES = {entry.path: entry.id for entry in METADATA_TYPES if entry.id != "dataset"}
 # (from path, to path) -> the link column of the target entries that holds the source id
@@ -123,3 +126,26 @@ def answer_entries(
             count = Reported(1, "imprecise", 1)
         answers.append(DatasetAnswer(context.dataset_id, context.level, count, page))
     return answers
+
+
+def samples_of(path: str, entry_id: str) -> Within:
+    """The consenting samples of one individual, biosample, run or analysis, per dataset
+    (runs and analyses through their biosample): what ``/{path}/{id}/g_variants`` counts."""
+
+    def within(session: Session, scopes: Scopes, dataset_ids: list[str]) -> dict[str, BitMap]:
+        repo = EntryRepository(session)
+        refs = consenting(repo.by_id(STORED_TYPES[path], entry_id, dataset_ids), scopes)
+        out: dict[str, BitMap] = {}
+        for ref in refs:
+            held = out.setdefault(ref.dataset_id, BitMap())
+            if path == "individuals":
+                held |= scopes.samples_of_individuals(ref.dataset_id, {ref.entry_id})
+                continue
+            biosamples = (ref.biosample_id, ref.entry_id)  # a run's or an analysis's, or its own
+            for sample_no, (dataset, _, biosample) in scopes.owners.items():
+                if dataset == ref.dataset_id and biosample in biosamples:
+                    held.add(sample_no)
+            held -= scopes.excluded
+        return out
+
+    return within

@@ -1,6 +1,6 @@
 """Answering a g_variants query from the allele-frequency database, per dataset: which
-path reads what (Beacon v2 ``g_variants``; the BeaconService decides permits, granularity and
-the budget before, and shapes the response after).
+path reads what (Beacon v2 ``g_variants``). The privacy gate (gdi_node.beacon.queries.gate) has
+decided permits, granularity and the budget before, and charges the rare reveals after.
 
 - ``/g_variants/{id}``: the allele's rows, bitmaps intersected with each dataset's scope.
 - Counted by the database (stored carrier counts; range counts from bins): whole datasets,
@@ -21,69 +21,76 @@ record 0014).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from pyroaring import BitMap
-from sqlalchemy.orm import Session
 
+from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity, VariantQuery
-from gdi_node.beacon.framework.responses import DatasetAnswer
+from gdi_node.beacon.framework.responses import DatasetAnswer, shape_g_variants
 from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.beacon.queries.alleles import Allele, Counter, group_alleles
 from gdi_node.beacon.queries.answers import AnswerContext, answer_dataset, answer_from_totals
-from gdi_node.beacon.queries.entry_answers import individuals_passing
+from gdi_node.beacon.queries.entry_answers import Within, individuals_passing
+from gdi_node.beacon.queries.gate import Answered, Answerer, Decided, Reading
 from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.store.entry_rows import EntryRepository
 from gdi_node.beacon.store.variant_rows import Located, VariantRepository, locate
-from gdi_node.passport.config import Audience
-from gdi_node.passport.permits import Permit
 
-if TYPE_CHECKING:
-    from gdi_node.beacon.queries.service import BeaconService
-
-# samples a path restricts g_variants to, per dataset (/individuals/{id}/g_variants, …)
-Within = Callable[[Session, Scopes, list[str]], dict[str, BitMap]]
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A g_variants query with what was decided before reading any data."""
-
-    request: BeaconRequest
-    permits: dict[str, Permit]
-    granularity: Granularity
-    key: AlleleKey | None  # /g_variants/{id}
-    within: Within | None  # the samples a path restricts the answer to
+G_VARIANT = framework.BY_PATH["g_variants"]
 
 
 class VariantAnswers:
-    def __init__(self, beacon: BeaconService) -> None:
-        self._beacon = beacon
+    def __init__(self, small_scopes: SmallScopes, sources: Mapping[str, tuple[str, str]]) -> None:
+        """``sources``: per dataset, its name and URL (the frequencies' ``sourceReference``)."""
+        self._small_scopes = small_scopes
+        self._sources = sources
+
+    def answerer(self, key: AlleleKey | None, within: Within | None) -> Answerer:
+        """The gate's answerer of a g_variants query: ``key`` for ``/g_variants/{id}``,
+        ``within`` the samples a path restricts the answer to (an individual's, …)."""
+
+        def answer(reading: Reading, decided: Decided) -> Answered | None:
+            answers = self.answer(reading, decided, key, within)
+            if answers is None:
+                return None
+            request, granularity = decided.request, decided.granularity
+
+            def response() -> dict[str, Any]:
+                return shape_g_variants(decided.meta(G_VARIANT), request, granularity, answers)
+
+            return Answered(sum(a.rare_revealed for a in answers), response)
+
+        return answer
 
     def answer(
-        self, session: Session, scopes: Scopes, asked: Asked, *, speculative: bool = False
+        self,
+        reading: Reading,
+        decided: Decided,
+        key: AlleleKey | None,
+        within: Within | None,
     ) -> list[DatasetAnswer] | None:
-        """The answers per dataset; None when ``scopes`` proved not current (a count read
-        another generation) or, if ``speculative``, when the answer is not one the database
-        counts (only that path checks the generation itself)."""
-        request, permits, key = asked.request, asked.permits, asked.key
+        """The answers per dataset; None when the scopes read proved not current (a count read
+        another generation) or, if the reading is speculative, when the answer is not one the
+        database counts (only that path checks the generation itself)."""
+        session, scopes, request = reading.session, reading.scopes, decided.request
         query = request.variant
-        if speculative and (key is not None or asked.within is not None or request.filters):
+        if reading.speculative and (key is not None or within is not None or request.filters):
             return None
         repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele, scopes.hidden)
-        ids = list(permits)
-        restricted = self._restriction(session, scopes, request, ids, asked.within)
+        ids = decided.dataset_ids
+        restricted = self._restriction(reading, decided, within)
         withheld: frozenset[str] = frozenset()
         if restricted is not None:  # a narrowed scope: none of a few people's genotypes
-            withheld = self._small_scopes(scopes, permits, restricted)
+            withheld = self._withheld_scopes(scopes, decided, restricted)
             restricted = {d: BitMap() if d in withheld else s for d, s in restricted.items()}
         # without opt-outs in these datasets (and no filter narrowing them), the stored
         # carrier counts are exact: read no bitmaps but those of the records shown
         light = key is None and restricted is None and all(d in scopes.complete for d in ids)
-        by_id = key is not None
-        contexts = self._contexts(permits, scopes, asked.granularity, request, by_id=by_id)
+        contexts = self._contexts(decided, scopes, by_id=key is not None)
         if restricted is not None:
             contexts = {d: replace(c, scope=restricted[d]) for d, c in contexts.items()}
         if key is not None:
@@ -94,7 +101,7 @@ class VariantAnswers:
         if _counted_in_database(query, restricted, contexts, scopes):
             where = (query, located, assemblies)
             return self._answer_counted(repo, contexts, scopes, request, where)
-        if speculative:
+        if reading.speculative:
             return None
         rows = repo.find(query, located, ids, assemblies, full=not light)
         answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
@@ -110,37 +117,34 @@ class VariantAnswers:
         """``answers`` with the withheld datasets emptied (decision record 0013), or None
         (redo) when the generation moved while their rows were read (decision record 0014)."""
         current = _if_current(repo, scopes, answers)
-        return None if current is None else self._beacon.small_scopes.withhold(current, withheld)
+        return None if current is None else self._small_scopes.withhold(current, withheld)
 
-    def _small_scopes(
-        self, scopes: Scopes, permits: dict[str, Permit], restricted: dict[str, BitMap]
+    def _withheld_scopes(
+        self, scopes: Scopes, decided: Decided, restricted: dict[str, BitMap]
     ) -> frozenset[str]:
         """The datasets whose narrowed scope (``restricted``: its samples) is too small to
         answer below record permission, from the people owning those samples among the
         people with a sample in the dataset (read from ``scopes``: no query)."""
-        return self._beacon.small_scopes.withheld(
-            permits,
+        return self._small_scopes.withheld(
+            decided.permits,
             people=lambda d: scopes.people_in(d, restricted[d]),
             universe=lambda d: scopes.people.get(d, 0),
         )
 
+    @staticmethod
     def _restriction(
-        self,
-        session: Session,
-        scopes: Scopes,
-        request: BeaconRequest,
-        dataset_ids: list[str],
-        within: Within | None,
+        reading: Reading, decided: Decided, within: Within | None
     ) -> dict[str, BitMap] | None:
         """The samples counted per dataset when filters or a path narrow the answer (the
         consenting samples of the individuals passing every filter); None: whole datasets."""
-        if not request.filters and within is None:
+        if not decided.request.filters and within is None:
             return None
-        matched = self._beacon.filter_matches(session, scopes, request, dataset_ids)
-        narrowed = within(session, scopes, dataset_ids) if within is not None else None
+        session, scopes, ids = reading.session, reading.scopes, decided.dataset_ids
+        matched = reading.matched
+        narrowed = within(session, scopes, ids) if within is not None else None
         repo = EntryRepository(session)
         out = {}
-        for dataset_id in dataset_ids:
+        for dataset_id in ids:
             scope = scopes.datasets.get(dataset_id, BitMap())
             if narrowed is not None:
                 scope = scope & narrowed.get(dataset_id, BitMap())
@@ -151,28 +155,19 @@ class VariantAnswers:
         return out
 
     def _contexts(
-        self,
-        permits: dict[str, Permit],
-        scopes: Scopes,
-        granularity: Granularity,
-        request: BeaconRequest,
-        *,
-        by_id: bool,
+        self, decided: Decided, scopes: Scopes, *, by_id: bool
     ) -> dict[str, AnswerContext]:
+        allele_specific = by_id or _allele_specific(decided.request.variant)
         contexts = {}
-        for dataset_id, permit in permits.items():
-            controlled = permit.audience is Audience.CONTROLLED
+        for dataset_id in decided.dataset_ids:
+            name, url = self._sources[dataset_id]
             contexts[dataset_id] = AnswerContext(
                 dataset_id=dataset_id,
-                level=self._beacon.level(granularity, permit),
-                policy=self._beacon.policy_for(permit),
-                source=(
-                    self._beacon.dataset_name(dataset_id),
-                    f"{self._beacon.base_url}/datasets/{dataset_id}",
-                    f"generation {scopes.generation}",
-                ),
-                allele_specific=by_id or _allele_specific(request.variant),
-                rare_carriers=0 if controlled else self._beacon.budget.config.rare_carriers,
+                level=decided.level(dataset_id),
+                policy=decided.policy(dataset_id),
+                source=(name, url, f"generation {scopes.generation}"),
+                allele_specific=allele_specific,
+                rare_carriers=decided.rare_carriers_for(dataset_id),
             )
         return contexts
 

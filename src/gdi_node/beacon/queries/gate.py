@@ -1,0 +1,262 @@
+"""The one privacy gate every Beacon data operation passes (decision record 0016).
+
+A Beacon answer about the node's data is built in one fixed sequence, here and nowhere else:
+
+1. **permits**: one decision per declared dataset (or the one a path names), each written to
+   the audit trail; datasets the caller may not know of (disclosure ``none``) are left out;
+2. **granularity**: ``min(requestedGranularity, the best permit)`` (Beacon v2 framework
+   ``beaconRequestBody.requestedGranularity``, ``beaconResponseMeta.returnedGranularity``);
+   each dataset is answered at ``min(that, its own permit)``. Before records of a non-public
+   dataset are disclosed, the decisions are committed to the audit trail (decision record 0015);
+3. **budget check**: refused (429) when the caller's window is spent; never depends on the
+   answer (gdi_node.beacon.store.budget);
+4. **scopes and filters**: one read session; the Beacon scopes (who is in which dataset, who
+   opted out) current for the generation read, and the request's filters resolved against them;
+5. **answer**: the operation's answerer, given only what the gate decided and read, never the
+   service that called it. It may say the scopes proved stale (None): it is run again on fresh
+   ones, so an answer never mixes two generations (decision record 0014);
+6. **budget spend**: the base cost plus the rare cost for each rare reveal the answer reports;
+7. **shape**: the answerer's response document. A "not found" is raised only here, after the
+   spend, so probing for an id is never free.
+
+Operations that disclose nothing about the data (``/``, ``/info``, ``/configuration``,
+``/map``, ``/entry_types``, ``/service-info``) do not pass the gate; the Beacon operation table
+(gdi_node.beacon.api) names them, and a test checks every other operation is audited and
+charged exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.beacon.framework.documents import EntryType
+from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
+from gdi_node.beacon.framework.responses import response_meta
+from gdi_node.beacon.model.precision import EXACT, CountPolicy
+from gdi_node.beacon.queries.filter_match import FilterIndexCache, Matched
+from gdi_node.beacon.queries.scopes import ScopeCache, Scopes
+from gdi_node.beacon.store.budget import QueryBudget
+from gdi_node.errors import NotFoundError
+from gdi_node.passport.authorizer import Authorizer, RequestFacts
+from gdi_node.passport.config import Audience, Disclosure
+from gdi_node.passport.permits import Permit
+from gdi_node.passport.principal import Principal
+from gdi_node.settings import SecurityLevel, Settings
+
+_GRANULARITY = {
+    Disclosure.BOOLEAN: Granularity.BOOLEAN,
+    Disclosure.COUNT: Granularity.COUNT,
+    Disclosure.RECORD: Granularity.RECORD,
+    Disclosure.FILE: Granularity.RECORD,
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks (verified credentials) and the facts of the request (address, operation)."""
+
+    principal: Principal
+    facts: RequestFacts
+
+    @property
+    def budget_key(self) -> str:
+        """Whose budget a query spends: the identity, or the client address when anonymous."""
+        identity = self.principal.identity
+        if identity is not None:
+            return f"{identity[0]}|{identity[1]}"[:200]
+        return f"address:{self.facts.client_address or 'unknown'}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One Beacon data operation as the gate sees it.
+
+    ``described``: the object of the audited decisions (control characters replaced: the
+    audit trail refuses NUL); ``only``: the dataset a path names (``/datasets/{id}/…``), an
+    unknown or hidden one is a 404; ``speculative``: the answerer may start from the scopes
+    this worker built last and checks their generation itself."""
+
+    request: BeaconRequest
+    described: str
+    only: str | None = None
+    speculative: bool = False
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the gate decided before any data is read: the permits of the datasets answered,
+    the response's granularity, and from them each dataset's level and count policy."""
+
+    request: BeaconRequest
+    permits: Mapping[str, Permit]
+    granularity: Granularity
+    beacon_id: str
+    small_count_policy: CountPolicy
+    rare_carriers: int
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        return list(self.permits)
+
+    def level(self, dataset_id: str) -> Granularity:
+        """The granularity one dataset is answered at: the response's, capped by its permit."""
+        own = _GRANULARITY[self.permits[dataset_id].disclosure]
+        return min(self.granularity, own, key=lambda g: g.rank)
+
+    def controlled(self, dataset_id: str) -> bool:
+        """The caller holds a controlled-access grant for the dataset."""
+        return self.permits[dataset_id].audience is Audience.CONTROLLED
+
+    def policy(self, dataset_id: str) -> CountPolicy:
+        """Exact counts under a controlled-access grant; the small-count policy otherwise."""
+        return EXACT if self.controlled(dataset_id) else self.small_count_policy
+
+    def rare_carriers_for(self, dataset_id: str) -> int:
+        """At most this many carriers make an allele rare for the budget (0: never charged)."""
+        return 0 if self.controlled(dataset_id) else self.rare_carriers
+
+    def meta(self, entry: EntryType) -> dict[str, Any]:
+        """The response ``meta`` (framework ``beaconResponseMeta``) of an answer of ``entry``."""
+        return response_meta(self.beacon_id, self.request, entry, self.granularity)
+
+
+class Reading:
+    """One read of the data under the gate's decisions: a session, the Beacon scopes it was
+    read with, and the request's filters resolved against them (only when asked for)."""
+
+    def __init__(
+        self,
+        session: Session,
+        scopes: Scopes,
+        matcher: Callable[[Session, Scopes], tuple[Matched, ...]],
+        *,
+        speculative: bool,
+    ) -> None:
+        self.session = session
+        self.scopes = scopes
+        self.speculative = speculative
+        self._matcher = matcher
+
+    @cached_property
+    def matched(self) -> tuple[Matched, ...]:
+        """What each of the request's filters matches (AND-combined by the answerer)."""
+        return self._matcher(self.session, self.scopes)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An answer read under the gate, before the spend: how many rare reveals it makes
+    (charged at the rare cost each) and how to build its response document (which may raise
+    NotFoundError: after the spend)."""
+
+    rare_reveals: int
+    response: Callable[[], dict[str, Any]]
+
+
+# None: the scopes proved not current (or a speculative start does not apply): read again
+Answerer = Callable[[Reading, Decided], Answered | None]
+
+
+class PrivacyGate:
+    def __init__(
+        self,
+        settings: Settings,
+        authorizer: Authorizer,
+        *,
+        budget: QueryBudget,
+        read_sessions: sessionmaker[Session],
+        filter_index: FilterIndexCache,
+        beacon_id: str,
+    ) -> None:
+        """``read_sessions`` answer (read only); the budget writes with its own sessions."""
+        beacon = settings.beacon
+        self._datasets = [d.id for d in settings.datasets]
+        self._authorizer = authorizer
+        self._budget = budget
+        self._sessions = read_sessions
+        self._scopes = ScopeCache()
+        self._filter_index = filter_index
+        self._beacon_id = beacon_id
+        self._policy = CountPolicy(beacon.small_count_threshold, beacon.count_rounding)
+
+    def answer(self, caller: Caller, operation: Operation, answerer: Answerer) -> dict[str, Any]:
+        """Run the privacy sequence (module docstring) around ``answerer``."""
+        request = operation.request
+        permits = self._permits(caller, operation)
+        granularity = self._settled_granularity(request, permits)
+        budget_key = caller.budget_key
+        self._budget.check(budget_key)
+        decided = Decided(
+            request,
+            permits,
+            granularity,
+            self._beacon_id,
+            self._policy,
+            self._budget.config.rare_carriers,
+        )
+        matcher = self._matcher(request, list(permits))
+        answered: Answered | None = None
+        with self._sessions() as session:
+            cached = self._scopes.cached() if operation.speculative else None
+            if cached is not None:
+                answered = answerer(Reading(session, cached, matcher, speculative=True), decided)
+            while answered is None:
+                scopes = self._scopes.get(session)
+                answered = answerer(Reading(session, scopes, matcher, speculative=False), decided)
+        config = self._budget.config
+        self._budget.spend(budget_key, config.base_cost + answered.rare_reveals * config.rare_cost)
+        return answered.response()
+
+    def _permits(self, caller: Caller, operation: Operation) -> dict[str, Permit]:
+        """Permits of the datasets the caller may know of, each decision audited."""
+        described = _CONTROL.sub("?", operation.described)[:500]
+        only = operation.only
+        permits = {}
+        for dataset_id in self._datasets:
+            if only is not None and dataset_id != only:
+                continue
+            permit = self._authorizer.decide(
+                caller.principal, dataset_id, caller.facts, object_id=described
+            )
+            if permit.allows(Disclosure.BOOLEAN):
+                permits[dataset_id] = permit
+        if only is not None and not permits:
+            raise NotFoundError(f"no dataset {only!r}")
+        return permits
+
+    def _settled_granularity(
+        self, request: BeaconRequest, permits: Mapping[str, Permit]
+    ) -> Granularity:
+        """The response's granularity; when it discloses records of a non-public dataset, the
+        decisions that allowed it are committed to the audit trail before anything is read."""
+        requested = request.granularity or Granularity.BOOLEAN
+        best = max(
+            (_GRANULARITY[p.disclosure] for p in permits.values()),
+            key=lambda g: g.rank,
+            default=Granularity.BOOLEAN,
+        )
+        granularity = min(requested, best, key=lambda g: g.rank)
+        if granularity is Granularity.RECORD and any(
+            p.security_level is not SecurityLevel.PUBLIC and p.allows(Disclosure.RECORD)
+            for p in permits.values()
+        ):
+            self._authorizer.confirm_recorded()
+        return granularity
+
+    def _matcher(
+        self, request: BeaconRequest, dataset_ids: list[str]
+    ) -> Callable[[Session, Scopes], tuple[Matched, ...]]:
+        def matched(session: Session, scopes: Scopes) -> tuple[Matched, ...]:
+            if not request.filters:
+                return ()
+            matcher = self._filter_index.matcher(session, scopes.generation)
+            return tuple(matcher.resolve(request.filters, dataset_ids))
+
+        return matched
