@@ -13,6 +13,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.framework.entry_index import EntryIndex
+from gdi_node.beacon.store.entry_rows import EntryRef
 from gdi_node.db.models import BeaconEntry, BeaconEntryTerm, BeaconEntryValue, Dataset
 
 _ENTRIES = cast(Table, BeaconEntry.__table__)
@@ -23,15 +24,10 @@ _MAX_TEXT = 255  # beacon_entries.source, beacon_entry_values.field
 
 
 @dataclass(frozen=True)
-class NewEntry:
-    """One record to store: its identity, its links and its document (canonical JSON)."""
+class NewEntry(EntryRef):
+    """One record to store: its identity and links, where it was read, and its document
+    (canonical JSON)."""
 
-    entry_type: str
-    dataset_id: str
-    entry_id: str
-    individual_id: str | None
-    biosample_id: str | None
-    run_id: str | None
     source: str  # file name and position
     document: str
 
