@@ -16,9 +16,10 @@ never import each other (``lint-imports`` checks this):
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF. ``metadata`` loads BFF and Phenopackets records. ``consent`` handles opt-out and
   opt-in.
-- ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_bins``
-  holds the range counts, ``entry_rows`` reads metadata records. Also ``callsets``, ``budget``,
-  ``generation`` and ``handovers``.
+- ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_writes``
+  writes them, ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
+  and ``entry_writes`` writes them. Also ``callsets``, ``budget``, ``generation``,
+  ``handovers`` and ``load_lease``.
 - ``framework``: the Beacon v2 vocabulary. ``documents`` holds the one ``ENTRY_TYPES`` table and
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
   and ``model_schemas``.

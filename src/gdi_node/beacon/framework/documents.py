@@ -1,8 +1,10 @@
 """Beacon v2 framework documents: info, configuration, map, entry types (framework
 ``configuration/*`` and ``responses/beacon{Info,Configuration,Map,EntryTypes}Response``).
 
-Which entry types the node serves, with their default-model schemas and ontology terms, is the
-one table ``ENTRY_TYPES``; configuration, map and entry types are all derived from it.
+Which entry types the node serves, with their default-model schemas, ontology terms, links and
+custom filter fields, is the one table ``ENTRY_TYPES``; configuration, map and entry types, and
+every other map by entry type (BFF folders, filter scopes, custom terms, the cross-entry links),
+are derived from it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,18 @@ class EntryType:
     description: str
     collection_of: tuple[str, ...] = ()
     related: tuple[str, ...] = ()  # paths reachable from one entry: /{path}/{id}/<related>
+    # The field by which other records name one of this type (a biosample's ``individualId``):
+    # the related metadata entries of /{path}/{id}/<related> are those naming it there.
+    linked_by: str | None = None
+    # Categorical fields the default model keeps as plain strings, matched by custom filters
+    # as ``field:value`` (``libraryStrategy:WGS``; gdi_node.beacon.framework.entry_index).
+    custom_fields: tuple[str, ...] = ()
+
+    @property
+    def link_column(self) -> str | None:
+        """The column of ``beacon_entries`` (and attribute of an entry's reference) that holds
+        ``linked_by``: ``individualId`` -> ``individual_id``."""
+        return f"{self.linked_by.removesuffix('Id')}_id" if self.linked_by else None
 
     def schema(self) -> dict[str, str]:
         return {
@@ -92,6 +106,8 @@ ENTRY_TYPES: tuple[EntryType, ...] = (
         ("NCIT:C25190", "Person"),
         "People whose genomes the node holds (pseudonymised), with phenotypes and diseases",
         related=("g_variants", "biosamples"),
+        linked_by="individualId",
+        custom_fields=("karyotypicSex",),
     ),
     EntryType(
         "biosample",
@@ -101,6 +117,7 @@ ENTRY_TYPES: tuple[EntryType, ...] = (
         ("NCIT:C70699", "Biospecimen"),
         "Samples taken from the individuals",
         related=("g_variants", "analyses", "runs"),
+        linked_by="biosampleId",
     ),
     EntryType(
         "run",
@@ -110,6 +127,8 @@ ENTRY_TYPES: tuple[EntryType, ...] = (
         ("NCIT:C148088", "Sequencing run"),
         "Sequencing runs of the biosamples",
         related=("g_variants", "analyses"),
+        linked_by="runId",
+        custom_fields=("libraryStrategy", "libraryLayout", "librarySelection", "platform"),
     ),
     EntryType(
         "analysis",
@@ -119,6 +138,7 @@ ENTRY_TYPES: tuple[EntryType, ...] = (
         ("edam:operation_2945", "Analysis"),
         "Bioinformatic analyses (alignment, variant calling) of the runs",
         related=("g_variants",),
+        custom_fields=("variantCaller", "aligner", "pipelineName"),
     ),
     EntryType(
         "cohort",
@@ -129,6 +149,7 @@ ENTRY_TYPES: tuple[EntryType, ...] = (
         "Cohorts: groups of individuals studied together",
         collection_of=("individual",),
         related=("individuals",),
+        custom_fields=("cohortType",),
     ),
     EntryType(
         "dataset",

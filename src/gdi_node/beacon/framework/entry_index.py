@@ -5,7 +5,8 @@ alphanumeric and custom filters).
   in the record, except the features a record states are absent (``excluded: true``) and
   ``info`` (free-form). Descendant terms are expanded at query time, not stored.
 - **Custom terms**: categorical fields the default model keeps as plain strings, as
-  ``field:value`` (``libraryStrategy:WGS``, ``karyotypicSex:XXY``).
+  ``field:value`` (``libraryStrategy:WGS``, ``karyotypicSex:XXY``); which fields, per entry
+  type, is the ``custom_fields`` of gdi_node.beacon.framework.documents.ENTRY_TYPES.
 - **Alphanumeric values**: ages as days under ``PATO:0000011`` (age: every ISO 8601 duration in
   the record) and ``EFO:0004847`` (age at onset of diseases and phenotypic features), each
   measurement's number under its assay code (``LOINC:26515-7``), and every other scalar under
@@ -19,18 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gdi_node.beacon.framework.documents import METADATA_TYPES
+
 AGE = "PATO:0000011"
 AGE_OF_ONSET = "EFO:0004847"
 FIELD_ALIASES = {"age": AGE, "ageofonset": AGE_OF_ONSET, "age_of_onset": AGE_OF_ONSET}
 FIELD_LABELS = {AGE: "age", AGE_OF_ONSET: "age at onset"}
-CUSTOM_FIELDS = {
-    "individual": ("karyotypicSex",),
-    "biosample": (),
-    "run": ("libraryStrategy", "libraryLayout", "librarySelection", "platform"),
-    "analysis": ("variantCaller", "aligner", "pipelineName"),
-    "cohort": ("cohortType",),
-    "dataset": (),
-}
+# entry type -> its custom filter fields, from the one table
+CUSTOM_FIELDS = {entry.id: entry.custom_fields for entry in METADATA_TYPES}
 _CURIE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*:\S+$")
 _DURATION = re.compile(
     r"^P(?!$)(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"

@@ -5,8 +5,9 @@
 (the biosample ids those positions stand for) beside it, as written by the Beacon v2
 reference implementation's tools.
 
-The variants become one callset of the dataset, stored like a VCF's (gdi_node.beacon.ingest.vcf):
-carrier bitmaps, annotations (genes, molecular effects, amino-acid changes) and search terms.
+The variants become one callset of the dataset, stored like a VCF's (gdi_node.beacon.ingest.vcf)
+through gdi_node.beacon.store.variant_writes: carrier bitmaps, annotations (genes, molecular
+effects, amino-acid changes) and search terms.
 A target absent from a variant's case-level data is taken as carrying no copy and called on
 both alleles: that is how the format leaves out homozygous-reference genotypes.
 """
@@ -25,7 +26,6 @@ from sqlalchemy.orm import Session
 from gdi_node.beacon.ingest.metadata_files import load_json
 from gdi_node.beacon.ingest.sample_numbers import sample_numbers
 from gdi_node.beacon.ingest.sample_sheet import SampleInfo
-from gdi_node.beacon.ingest.vcf import write_alleles
 from gdi_node.beacon.model import carriers
 from gdi_node.beacon.model.annotations import molecular_effect_ids, short_protein_change
 from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
@@ -37,6 +37,7 @@ from gdi_node.beacon.store.callsets import (
     ready_callsets,
 )
 from gdi_node.beacon.store.variant_bins import write_bins
+from gdi_node.beacon.store.variant_writes import write_alleles
 from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import InvalidInputError
 

@@ -14,9 +14,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.framework.entry_index import index_record
@@ -28,13 +27,18 @@ from gdi_node.beacon.ingest.metadata_files import (
     is_variant_file,
     read_records,
 )
+from gdi_node.beacon.store.entry_writes import (
+    NewEntry,
+    add_entry,
+    biosample_owners,
+    dataset_declared,
+    delete_entry,
+    stored_documents,
+    stored_ids,
+)
 from gdi_node.beacon.store.generation import bump_generation
-from gdi_node.db.models import BeaconEntry, BeaconEntryTerm, BeaconEntryValue, Dataset
 from gdi_node.errors import InvalidInputError, NotFoundError
 
-_ENTRIES = cast(Table, BeaconEntry.__table__)
-_TERMS = cast(Table, BeaconEntryTerm.__table__)
-_VALUES = cast(Table, BeaconEntryValue.__table__)
 _MAX_REPORT = 50
 
 
@@ -89,7 +93,7 @@ class MetadataIngestor:
         result = MetadataIngestResult(dataset_id)
         problems = self._check(records, result, accept_invalid=accept_invalid)
         with self._sessions() as session, session.begin():
-            if session.get(Dataset, dataset_id) is None:
+            if not dataset_declared(session, dataset_id):
                 raise NotFoundError(
                     f"dataset {dataset_id!r} is not declared; add it under 'datasets:' in the"
                     " configuration"
@@ -97,10 +101,10 @@ class MetadataIngestor:
             problems += _broken_links(session, dataset_id, records)
             if problems:
                 raise MetadataRejectedError(problems)
-            stored = _stored_documents(session, dataset_id, records)
+            stored = stored_documents(session, dataset_id, _ids_by_type(records))
             for item in records:
                 self._store(session, dataset_id, item, result, stored)
-            owners = _biosample_owners(session, dataset_id)
+            owners = biosample_owners(session, dataset_id)
             for path in variant_files:
                 if path.name.removesuffix(".json") != "genomicVariations":
                     continue  # caseLevelData.json and targets.json are read with it
@@ -161,72 +165,29 @@ class MetadataIngestor:
             result.unchanged += 1
             return
         if existing is not None:
-            entry_no = existing[0]
-            session.execute(delete(_TERMS).where(_TERMS.c.entry_no == entry_no))
-            session.execute(delete(_VALUES).where(_VALUES.c.entry_no == entry_no))
-            session.execute(delete(_ENTRIES).where(_ENTRIES.c.entry_no == entry_no))
+            delete_entry(session, existing[0])
             result.replaced += 1
         else:
             result.added += 1
-        entry_no = session.execute(
-            insert(_ENTRIES).returning(_ENTRIES.c.entry_no),
-            {
-                "entry_type": item.entry_type,
-                "dataset_id": dataset_id,
-                "entry_id": record["id"],
-                "individual_id": individual,
-                "biosample_id": biosample,
-                "run_id": run,
-                "source": item.where[:255],
-                "document": document,
-            },
-        ).scalar_one()
-        index = index_record(item.entry_type, record)
-        if index.terms:
-            session.execute(
-                insert(_TERMS), [{"entry_no": entry_no, "term": t} for t in sorted(index.terms)]
-            )
-        if index.values:
-            session.execute(
-                insert(_VALUES),
-                [
-                    {"entry_no": entry_no, "field": f[:255], "number": n, "text": t}
-                    for f, n, t in index.values
-                ],
-            )
+        entry = NewEntry(
+            entry_type=item.entry_type,
+            dataset_id=dataset_id,
+            entry_id=record["id"],
+            individual_id=individual,
+            biosample_id=biosample,
+            run_id=run,
+            source=item.where,
+            document=document,
+        )
+        add_entry(session, entry, index_record(item.entry_type, record))
 
 
-def _stored_documents(
-    session: Session, dataset_id: str, records: list[MetadataRecord]
-) -> dict[tuple[str, str], tuple[int, str]]:
-    """(entry type, id) -> (entry_no, document) of the stored records this load names: one
-    query per 500 ids, not one per record."""
+def _ids_by_type(records: list[MetadataRecord]) -> dict[str, list[str]]:
+    """Entry type -> the ids of this load's records of that type."""
     ids: dict[str, list[str]] = {}
     for item in records:
         ids.setdefault(item.entry_type, []).append(item.record["id"])
-    out = {}
-    for entry_type, names in ids.items():
-        for start in range(0, len(names), 500):
-            rows = session.execute(
-                select(_ENTRIES.c.entry_id, _ENTRIES.c.entry_no, _ENTRIES.c.document).where(
-                    _ENTRIES.c.entry_type == entry_type,
-                    _ENTRIES.c.dataset_id == dataset_id,
-                    _ENTRIES.c.entry_id.in_(names[start : start + 500]),
-                )
-            )
-            for entry_id, entry_no, document in rows:
-                out[(entry_type, str(entry_id))] = (int(entry_no), str(document))
-    return out
-
-
-def _biosample_owners(session: Session, dataset_id: str) -> dict[str, str]:
-    """Biosample id -> individual id of the dataset's biosample records."""
-    rows = session.execute(
-        select(_ENTRIES.c.entry_id, _ENTRIES.c.individual_id).where(
-            _ENTRIES.c.dataset_id == dataset_id, _ENTRIES.c.entry_type == "biosample"
-        )
-    )
-    return {str(b): str(i) for b, i in rows if i}
+    return ids
 
 
 def _broken_links(session: Session, dataset_id: str, records: list[MetadataRecord]) -> list[str]:
@@ -236,14 +197,7 @@ def _broken_links(session: Session, dataset_id: str, records: list[MetadataRecor
         for item in records
         if isinstance(item.record, dict) and isinstance(item.record.get("id"), str)
     }
-    rows = session.execute(
-        select(_ENTRIES.c.entry_type, _ENTRIES.c.entry_id).where(
-            _ENTRIES.c.dataset_id == dataset_id,
-            _ENTRIES.c.entry_type.in_(("individual", "biosample")),
-        )
-    )
-    stored = {(str(entry_type), str(entry_id)) for entry_type, entry_id in rows}
-    known = loading | stored
+    known = loading | stored_ids(session, dataset_id, ("individual", "biosample"))
     problems = []
     for item in records:
         if not isinstance(item.record, dict) or item.entry_type in ("cohort", "dataset"):

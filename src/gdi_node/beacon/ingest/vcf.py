@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from cyvcf2 import VCF
 from pyroaring import BitMap
-from sqlalchemy import Engine, Table, insert, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.ingest.callset_load import (
@@ -47,14 +47,15 @@ from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
 from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
 from gdi_node.beacon.store.callsets import delete_in_steps, remove_hidden
 from gdi_node.beacon.store.load_lease import leases_for
-from gdi_node.db.models import BeaconVariant, BeaconVariantTerm
+from gdi_node.beacon.store.variant_writes import (
+    AlleleRow,
+    refresh_statistics,
+    write_alleles,
+)
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import digest_file
 
 Progress = Callable[[int, int], None]  # (records read, alleles written)
-Term = tuple[str, str]  # (kind, term) of beacon_variant_terms
-_VARIANTS = cast(Table, BeaconVariant.__table__)
-_TERMS = cast(Table, BeaconVariantTerm.__table__)
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class VcfIngestor:
             started.lease.release()
         if replaced is not None:
             delete_in_steps(self._sessions, replaced)
-        _refresh_statistics(self._sessions)
+        refresh_statistics(self._sessions)
         return VcfIngestResult(
             started.callset_id, path.name, "loaded" if replaced is None else "replaced",
             len(names), written.records, written.alleles, time.perf_counter() - began,
@@ -171,7 +172,7 @@ class VcfIngestor:
         numbers = started.numbered.numbers
         target = (started.callset_id, started.wanted.dataset_id)
         records = alleles = span = 0
-        batch: list[tuple[dict[str, Any], list[Term]]] = []
+        batch: list[AlleleRow] = []
         for record in _records(vcf):
             records += 1
             for row, terms in _alleles(record, target, assembly, numbers, formats):
@@ -186,7 +187,7 @@ class VcfIngestor:
         self._progress(records, alleles)
         return Written(records, alleles, span)
 
-    def _write(self, started: Started, batch: list[tuple[dict[str, Any], list[Term]]]) -> int:
+    def _write(self, started: Started, batch: list[AlleleRow]) -> int:
         rows = [row for row, _ in batch]
         return write_step(self._sessions, started, rows, lambda s: write_alleles(s, batch))
 
@@ -217,7 +218,7 @@ def _alleles(
     assembly: Assembly,
     numbers: npt.NDArray[np.uint32],
     formats: Sequence[AnnotationFormat],
-) -> Iterator[tuple[dict[str, Any], list[Term]]]:
+) -> Iterator[AlleleRow]:
     alts: list[str] = list(record.ALT)
     if not alts or alts == ["."]:
         return  # a reference-only (gVCF-style) record: nothing to count
@@ -289,32 +290,3 @@ def _annotations(
             into.hgvs |= found.hgvs
             into.aminoacid_changes |= found.aminoacid_changes
     return merged
-
-
-def write_alleles(session: Session, batch: list[tuple[dict[str, Any], list[Term]]]) -> int:
-    ids = session.execute(
-        insert(_VARIANTS).returning(_VARIANTS.c.id, sort_by_parameter_order=True),
-        [row for row, _ in batch],
-    ).scalars()
-    terms = []
-    for variant_id, (_, found) in zip(ids, batch, strict=True):
-        for kind, value in dict.fromkeys((kind, value[:255]) for kind, value in found):
-            terms.append({"variant_id": variant_id, "kind": kind, "term": value})
-    if terms:
-        session.execute(insert(_TERMS), terms)
-    return len(batch)
-
-
-_ANALYSED = ("beacon_variants", "beacon_variant_bins", "beacon_variant_terms", "beacon_samples")
-
-
-def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
-    """Let the query planner see the new rows (otherwise PostgreSQL waits for autovacuum and
-    may scan instead of using the term and position indexes)."""
-    with sessions() as session, session.begin():
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"ANALYZE {', '.join(_ANALYSED)}"))
-        else:  # sampled statistics: bounded time however large the tables are
-            session.execute(text("PRAGMA analysis_limit=2000"))
-            for table in _ANALYSED:
-                session.execute(text(f"ANALYZE {table}"))

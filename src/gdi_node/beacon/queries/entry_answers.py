@@ -30,12 +30,14 @@ from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository
 Within = Callable[[Session, Scopes, list[str]], dict[str, BitMap]]
 # path of an entry type -> the entry type stored in beacon_entries (datasets are the node's own)
 STORED_TYPES = {entry.path: entry.id for entry in METADATA_TYPES if entry.id != "dataset"}
-# (from path, to path) -> the link column of the target entries that holds the source id
+# (from path, to path) -> the link column of the target entries that holds the source id: the
+# related metadata paths of each entry type that others link to (``linked_by``)
 LINKS = {
-    ("individuals", "biosamples"): "individual_id",
-    ("biosamples", "analyses"): "biosample_id",
-    ("biosamples", "runs"): "biosample_id",
-    ("runs", "analyses"): "run_id",
+    (entry.path, related): entry.link_column
+    for entry in METADATA_TYPES
+    if entry.link_column is not None
+    for related in entry.related
+    if related in STORED_TYPES
 }
 
 

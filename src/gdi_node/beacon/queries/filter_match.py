@@ -17,14 +17,13 @@ import re
 import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.framework.entry_index import FIELD_ALIASES, duration_days
 from gdi_node.beacon.framework.filters import Filter
 from gdi_node.beacon.model.ontology import Ontologies
-from gdi_node.beacon.store.entry_rows import EV, EntryRef, EntryRepository, IndexSummary
+from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository, IndexSummary, ValueTest
 from gdi_node.errors import InvalidInputError
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -123,14 +122,14 @@ class FilterMatcher:
         value = item.value or ""
         operator = item.operator or "="
         number = _number(value)
+        test: ValueTest
         if number is not None and kind == "numeric":
-            condition = _compare(EV.c.number, "=" if operator == "!" else operator, number)
+            test = ValueTest("number", "=" if operator == "!" else operator, number)
         elif operator in ("=", "!"):
-            like = "%" in value
-            condition = EV.c.text.like(value) if like else EV.c.text == value
+            test = ValueTest("text", "like" if "%" in value else "=", value)
         else:
-            condition = _compare(EV.c.text, operator, value)
-        matched = self._repo.with_value(field_id, condition, dataset_ids, item.scope)
+            test = ValueTest("text", operator, value)
+        matched = self._repo.with_value(field_id, test, dataset_ids, item.scope)
         if operator != "!":
             return matched
         having = self._repo.with_value(field_id, None, dataset_ids, item.scope)
@@ -143,18 +142,6 @@ def _number(value: str) -> float | None:
     if _NUMBER.match(text):
         return float(text)
     return duration_days(text) if text[:1] in "Pp" else None
-
-
-def _compare(column: Any, operator: str, value: Any) -> Any:
-    if operator == "<":
-        return column < value
-    if operator == "<=":
-        return column <= value
-    if operator == ">":
-        return column > value
-    if operator == ">=":
-        return column >= value
-    return column == value
 
 
 class FilterIndexCache:

@@ -4,9 +4,10 @@ datasets) and of their filter index (gdi_node.beacon.framework.entry_index)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+import operator
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, Select, Table, func, or_, select
 from sqlalchemy.orm import Session
@@ -58,6 +59,33 @@ class IndexSummary:
     field_scopes: dict[str, frozenset[str]]
 
 
+@dataclass(frozen=True)
+class ValueTest:
+    """What an alphanumeric filter asks of a record's values of one field: its ``number`` or
+    its ``text`` compared to ``value`` by ``operator``: ``=``, ``<``, ``<=``, ``>``, ``>=``,
+    or ``like`` (SQL LIKE: ``%`` stands for any text)."""
+
+    column: Literal["number", "text"]
+    operator: str
+    value: float | str
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _condition(test: ValueTest) -> ColumnElement[bool]:
+    column = EV.c[test.column]
+    if test.operator == "like":
+        return column.like(test.value)
+    return _COMPARISONS[test.operator](column, test.value)
+
+
 def _refs(rows: Any) -> list[EntryRef]:
     return [EntryRef(*row) for row in rows]
 
@@ -104,15 +132,14 @@ class EntryRepository:
     def with_value(
         self,
         field: str,
-        condition: Any,
+        test: ValueTest | None,
         dataset_ids: Collection[str],
         scope: str | None,
     ) -> list[EntryRef]:
-        """Records with a value of ``field`` meeting ``condition`` (a clause on EV columns;
-        None: any value)."""
+        """Records with a value of ``field`` that passes ``test`` (None: any value)."""
         matched = select(EV.c.entry_no).where(EV.c.field == field)
-        if condition is not None:
-            matched = matched.where(condition)
+        if test is not None:
+            matched = matched.where(_condition(test))
         query = self._select(dataset_ids, scope).where(E.c.entry_no.in_(matched))
         return _refs(self._session.execute(query))
 
