@@ -23,8 +23,21 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from gdi_node import routing
-from gdi_node.apis import (
+from gdi_node.beacon.queries import service as beacon_service
+from gdi_node.db.engine import make_engine, make_session_factory
+from gdi_node.drs import service as drs_service
+from gdi_node.errors import DomainError
+from gdi_node.htsget import service as htsget_service
+from gdi_node.htsget.listener import DataListener
+from gdi_node.htsget.streaming import DataStreamingMiddleware
+from gdi_node.passport.wiring import build_authorization
+from gdi_node.settings import Settings
+from gdi_node.web import routing
+from gdi_node.web.cors import CorsMiddleware
+from gdi_node.web.direct import DirectAnswerMiddleware
+from gdi_node.web.error_envelopes import error_handler
+from gdi_node.web.guards import BodySizeGuard, ControlCharacterGuard, TextGuard
+from gdi_node.web.mounts import (
     Handler,
     HtsgetParts,
     MethodIndex,
@@ -33,22 +46,9 @@ from gdi_node.apis import (
     check_operation_table,
     openapi_spec,
 )
-from gdi_node.app_errors import error_handler
-from gdi_node.beacon.queries import service as beacon_service
-from gdi_node.db.engine import make_engine, make_session_factory
-from gdi_node.direct import DirectAnswerMiddleware
-from gdi_node.drs import service as drs_service
-from gdi_node.errors import DomainError
-from gdi_node.guards import BodySizeGuard, ControlCharacterGuard, TextGuard
-from gdi_node.htsget import service as htsget_service
-from gdi_node.htsget.cors import CorsMiddleware
-from gdi_node.htsget.listener import DataListener
-from gdi_node.htsget.streaming import DataStreamingMiddleware
-from gdi_node.observability import ObservabilityMiddleware, RequestMetrics
-from gdi_node.parameters import KeptValidatorParameterValidator, RedactedJSONBodyValidator
-from gdi_node.passport.wiring import build_authorization
-from gdi_node.proxies import ProxyHeadersMiddleware, TrustedProxies
-from gdi_node.settings import Settings
+from gdi_node.web.observability import ObservabilityMiddleware, RequestMetrics
+from gdi_node.web.parameters import KeptValidatorParameterValidator, RedactedJSONBodyValidator
+from gdi_node.web.proxies import ProxyHeadersMiddleware, TrustedProxies
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,16 @@ import pytest
 import yaml
 from connexion.exceptions import ResolverError
 
-from gdi_node import apis
-from gdi_node.apis import HtsgetParts, NodeRuntime, build_mounts
 from gdi_node.app import OperationTableResolver, create_app
-from gdi_node.app_errors import envelope_for
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import ErrorReport
-from gdi_node.observability import RequestMetrics
 from gdi_node.passport.wiring import build_authorization
 from gdi_node.resources import shipped_dir
 from gdi_node.settings import Settings
+from gdi_node.web import mounts as apis
+from gdi_node.web.error_envelopes import envelope_for
+from gdi_node.web.mounts import HtsgetParts, NodeRuntime, build_mounts
+from gdi_node.web.observability import RequestMetrics
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

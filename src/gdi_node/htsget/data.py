@@ -18,10 +18,10 @@ from typing import TypeVar
 from gdi_node.db.consent import ConsentGate
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.htsget.service import ObjectLookup, ResolvedObject, StoredFile, decode_regions
-from gdi_node.htsget.signing import UrlSigner
 from gdi_node.htsget.transcode import transcoded
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.settings import Settings
+from gdi_node.storage.signing import UrlSigner
 
 T = TypeVar("T", ResolvedObject, StoredFile)
 _BYTES_PART = re.compile(r"^b:(\d+)-(\d+)$")

@@ -8,11 +8,11 @@ from typing import Any
 
 from gdi_node.errors import NotFoundError
 from gdi_node.node.service import NodeService
-from gdi_node.observability import RequestMetrics
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.passport.request import request_credentials, request_facts
+from gdi_node.web.observability import RequestMetrics
 
 Handler = Callable[..., Any]
 

@@ -11,9 +11,9 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from gdi_node.apis import ApiMount, MethodIndex
 from gdi_node.db.engine import database_unavailable
 from gdi_node.errors import DatabaseUnavailableError, DomainError, Envelope, ErrorReport
+from gdi_node.web.mounts import ApiMount, MethodIndex
 
 log = logging.getLogger("gdi_node.app")
 

@@ -41,14 +41,14 @@ from gdi_node.htsget import api as htsget_api
 from gdi_node.htsget import service as htsget_service
 from gdi_node.htsget.data import DataService
 from gdi_node.htsget.planner import IndexCache
-from gdi_node.htsget.signing import UrlSigner
 from gdi_node.node import api as node_api
 from gdi_node.node.service import NodeService, ServiceEntry, ServiceType
-from gdi_node.observability import RequestMetrics
 from gdi_node.passport.wiring import AuthorizationStack
 from gdi_node.resources import openapi_document
 from gdi_node.secrets import load_or_create_secret
 from gdi_node.settings import Settings
+from gdi_node.storage.signing import UrlSigner
+from gdi_node.web.observability import RequestMetrics
 
 Handler = Callable[..., Any]
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
