@@ -33,9 +33,9 @@ from gdi_node.passport.principal import Principal
 from gdi_node.service_info import service_info
 from gdi_node.settings import Settings
 from gdi_node.storage.formats import FileFormat
-from gdi_node.storage.signing import UrlSigner
+from gdi_node.storage.signing import HTSGET_PATH, UrlSigner
 
-BASE_PATH = "/htsget"
+BASE_PATH = HTSGET_PATH
 TRANSCODES = {("CRAM", "BAM"), ("BCF", "VCF")}  # (stored, served)
 
 
