@@ -4,7 +4,8 @@ allele-frequency database.
 Code map (decision record 0009). Imports run downward only, and ``queries`` and ``ingest``
 never import each other (``lint-imports`` checks this):
 
-- ``api``: the operationId -> handler table of ``openapi/beacon.yaml``.
+- ``api``: the operationId -> handler table of ``openapi/beacon.yaml``, and ``mount``, which
+  builds the Beacon services from the app's runtime (gdi_node.web.runtime).
 - ``queries``: answering. ``service`` holds permits, granularity and the budget, and answers
   g_variants through ``variant_answers``. ``metadata`` answers entries, datasets, cohorts and
   filtering terms. ``scopes`` holds the consenting samples per data generation. ``small_scopes``

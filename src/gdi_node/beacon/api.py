@@ -3,7 +3,8 @@
 GET query strings are read as sent (``Incoming.args``), so both spellings the spec uses
 (``geneId``/``geneid``, ``genomicAlleleShortForm``/``allele``) and comma-joined lists reach the
 request parser (gdi_node.beacon.framework.requests) unchanged; connexion has validated them already.
-The default model's operation names live only in the table at the end.
+The default model's operation names live only in the table of :func:`operations`; :func:`mount`
+builds the Beacon services from the app's runtime and hands the app that table.
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ from typing import Any
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
+from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
 from gdi_node.beacon.queries.entry_answers import STORED_TYPES, consenting
 from gdi_node.beacon.queries.metadata import MetadataQueries
 from gdi_node.beacon.queries.scopes import Scopes
-from gdi_node.beacon.queries.service import BeaconService
+from gdi_node.beacon.queries.service import BASE_PATH, BeaconService
 from gdi_node.beacon.queries.variant_answers import Within
 from gdi_node.beacon.store.entry_rows import EntryRepository
+from gdi_node.db.engine import make_read_session_factory, make_session_factory
+from gdi_node.errors import beacon_envelope
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import incoming, request_credentials, request_facts
-
-Handler = Callable[..., Any]
+from gdi_node.service_info import ServiceEntry, ServiceType
+from gdi_node.web.mounts import ApiMount, Handler
+from gdi_node.web.runtime import NodeRuntime
 
 
 def _samples_of(path: str, entry_id: str) -> Within:
@@ -184,3 +189,33 @@ def operations(
         table[f"get{name}"] = handler
         table[f"post{name}"] = handler
     return table
+
+
+def mount(runtime: NodeRuntime) -> ApiMount:
+    """The Beacon API of one app. Every Beacon service is built here, in this one function."""
+    settings, engine = runtime.settings, runtime.engine
+    authorizer = runtime.authorization.authorizer
+    service = BeaconService(
+        settings,
+        make_session_factory(engine),
+        authorizer,
+        base_url=settings.public_url + BASE_PATH,
+        started_at=runtime.started_at.isoformat,
+        read_sessions=make_read_session_factory(engine),
+    )
+    metadata = MetadataQueries(service, settings.public_url)
+    return ApiMount(
+        name="beacon",
+        document="beacon.yaml",
+        base_path=BASE_PATH,
+        operations=operations(service, authorizer, metadata),
+        envelope=beacon_envelope(framework.beacon_id(settings), framework.API_VERSION),
+        cors=True,
+        direct=True,
+        service=ServiceEntry(
+            type=ServiceType("beacon", "2.1.1"),
+            name="gdi-node Beacon",
+            description="Beacon v2: variant discovery and the allele-frequency database",
+            base_path=BASE_PATH,
+        ),
+    )

@@ -8,38 +8,13 @@ APIs mounted in this node, plus liveness and readiness for orchestrators.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from gdi_node import __version__
 from gdi_node.errors import NotFoundError
+from gdi_node.service_info import ServiceEntry, ServiceType
 from gdi_node.settings import Settings
-
-
-@dataclass(frozen=True)
-class ServiceType:
-    """``group:artifact:version`` of a GA4GH service (service-info 1.0 ``ServiceType``)."""
-
-    artifact: str
-    version: str
-    group: str = "org.ga4gh"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"group": self.group, "artifact": self.artifact, "version": self.version}
-
-    def __str__(self) -> str:
-        return f"{self.group}:{self.artifact}:{self.version}"
-
-
-@dataclass(frozen=True)
-class ServiceEntry:
-    """One API of the node as the registry lists it."""
-
-    type: ServiceType
-    name: str
-    description: str
-    base_path: str
 
 
 class NodeService:
