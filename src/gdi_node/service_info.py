@@ -28,12 +28,11 @@ class ServiceType:
 
 @dataclass(frozen=True)
 class ServiceEntry:
-    """One API of the node as the registry lists it."""
+    """One API of the node as the registry lists it; the URL is where it is mounted."""
 
     type: ServiceType
     name: str
     description: str
-    base_path: str
 
 
 def service_info(

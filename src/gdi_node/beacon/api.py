@@ -216,6 +216,5 @@ def mount(runtime: NodeRuntime) -> ApiMount:
             type=ServiceType("beacon", "2.1.1"),
             name="gdi-node Beacon",
             description="Beacon v2: variant discovery and the allele-frequency database",
-            base_path=BASE_PATH,
         ),
     )

@@ -95,6 +95,5 @@ def mount(runtime: NodeRuntime) -> ApiMount:
             type=ServiceType("drs", "1.5.0"),
             name="gdi-node DRS",
             description="DRS 1.5: genomic files and their indexes, access per passport",
-            base_path=BASE_PATH,
         ),
     )

@@ -129,6 +129,5 @@ def mount(runtime: NodeRuntime) -> ApiMount:
             type=ServiceType("htsget", "1.3.0"),
             name="gdi-node htsget",
             description="htsget 1.3 reads (BAM, CRAM) and variants (VCF, BCF)",
-            base_path=BASE_PATH,
         ),
     )

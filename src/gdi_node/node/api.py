@@ -26,7 +26,6 @@ REGISTRY = ServiceEntry(
     type=ServiceType("service-registry", "1.0.0"),
     name="gdi-node service registry",
     description="GA4GH Service Registry of the APIs this node serves",
-    base_path="",
 )
 
 
@@ -127,9 +126,10 @@ def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
     permissions, and the Service Registry of ``apis`` and of itself."""
     engine, audit = runtime.engine, runtime.authorization.audit
     head = head_revision()
+    listed = [(api.base_path, api.service) for api in apis if api.service is not None]
     service = NodeService(
         runtime.settings,
-        [*(api.service for api in apis if api.service is not None), REGISTRY],
+        [*listed, ("", REGISTRY)],
         runtime.started_at,
         {
             "database": lambda: database_reachable(engine),
@@ -140,7 +140,7 @@ def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
     return ApiMount(
         name="node",
         document="node.yaml",
-        base_path=REGISTRY.base_path,
+        base_path="",
         operations=operations(
             service,
             runtime.metrics,

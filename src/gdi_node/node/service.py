@@ -23,12 +23,12 @@ class NodeService:
     def __init__(
         self,
         settings: Settings,
-        entries: Sequence[ServiceEntry],
+        entries: Sequence[tuple[str, ServiceEntry]],
         started_at: datetime,
         readiness_checks: dict[str, Callable[[], bool]],
     ) -> None:
         self._settings = settings
-        self._entries = tuple(entries)
+        self._entries = tuple(entries)  # (base path, entry)
         self._started_at = started_at
         self._checks = readiness_checks
 
@@ -67,9 +67,9 @@ class NodeService:
                     entry.description,
                     entry.type,
                 ),
-                "url": f"{base_url}{entry.base_path}",
+                "url": f"{base_url}{base_path}",
             }
-            for entry in self._entries
+            for base_path, entry in self._entries
         ]
 
     def service(self, service_id: str) -> dict[str, Any]:
@@ -79,7 +79,7 @@ class NodeService:
         raise NotFoundError(f"no service with id {service_id!r} in this node's registry")
 
     def service_types(self) -> list[str]:
-        return sorted({str(entry.type) for entry in self._entries})
+        return sorted({str(entry.type) for _, entry in self._entries})
 
     def readiness(self) -> tuple[dict[str, Any], bool]:
         """Run every readiness check; ready only if all pass."""
