@@ -78,7 +78,7 @@ class NodeInfo(_Strict):
 class ServerSettings(_Strict):
     """The HTTP server. ``trusted_proxies`` (CIDR) are the reverse proxies whose
     ``X-Forwarded-For`` names the client; none by default, so the TCP peer is the client
-    (gdi_node.proxies, decision record 0011)."""
+    (gdi_node.web.proxies, decision record 0011)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)

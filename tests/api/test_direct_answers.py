@@ -1,4 +1,4 @@
-"""Beacon operations are answered straight from the ASGI stack (gdi_node.direct, decision
+"""Beacon operations are answered straight from the ASGI stack (gdi_node.web.direct, decision
 record 0007): never through the Flask app, with connexion's request and response validation
 still applied and the request read from the ASGI scope like Flask would read it."""
 

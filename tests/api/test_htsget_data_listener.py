@@ -17,8 +17,8 @@ import pytest
 
 from gdi_node.app import create_app
 from gdi_node.htsget.listener import DataListener
-from gdi_node.observability import RequestMetrics
 from gdi_node.settings import DataListenerSettings
+from gdi_node.web.observability import RequestMetrics
 from tests.conftest import shared_path
 from tests.support.htsget_setup import Registered, node_settings, register
 from tests.support.processes import free_port
@@ -255,12 +255,9 @@ def test_stop_does_not_wait_for_idle_connections(data_service: Any) -> None:
 @pytest.fixture(scope="module")
 def data_service(node: Registered) -> Iterator[Any]:
     """The node's DataService, built as create_app builds it, for extra listeners."""
-    from gdi_node.apis import HtsgetParts
-    from gdi_node.db.engine import make_engine, make_session_factory
-    from gdi_node.passport.wiring import build_authorization
+    from gdi_node.htsget.api import services
+    from gdi_node.web.runtime import NodeRuntime
 
-    engine = make_engine(node.settings.effective_database_url)
-    authorization = build_authorization(node.settings, make_session_factory(engine))
-    yield HtsgetParts.build(node.settings, engine, authorization, "now").data
-    authorization.close()
-    engine.dispose()
+    runtime = NodeRuntime.create(node.settings)
+    yield services(runtime)[1]
+    runtime.close()

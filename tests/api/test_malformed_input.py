@@ -1,5 +1,5 @@
 """Malformed input is refused at the boundary, with 400 in the envelope of the API it was sent
-to, in one line, before any handler or the audit trail sees it (gdi_node.guards): text that is
+to, in one line, before any handler or the audit trail sees it (gdi_node.web.guards): text that is
 not Unicode (a lone UTF-16 surrogate in a JSON string, percent-encoded octets in the path or
 query that are not UTF-8), JSON nested deeper than the limit, integers over Python's conversion
 limit; Beacon integers too large for the databases are a 400 naming the parameter."""
@@ -17,9 +17,9 @@ import pytest
 from gdi_node.app import create_app
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.engine import make_engine, make_session_factory
-from gdi_node.guards import MAX_JSON_DEPTH
 from gdi_node.passport.audit_chain import export_jsonl
 from gdi_node.settings import Settings
+from gdi_node.web.guards import MAX_JSON_DEPTH
 from tests.api.test_beacon_api import loaded_node
 from tests.support.beacon_spec import assert_valid_response
 from tests.support.htsget_setup import node_settings

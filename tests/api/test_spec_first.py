@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +11,28 @@ import pytest
 import yaml
 from connexion.exceptions import ResolverError
 
-from gdi_node import apis
-from gdi_node.apis import HtsgetParts, NodeRuntime, build_mounts
-from gdi_node.app import OperationTableResolver, create_app
-from gdi_node.app_errors import envelope_for
-from gdi_node.db.engine import make_engine, make_session_factory
-from gdi_node.errors import ErrorReport
-from gdi_node.observability import RequestMetrics
-from gdi_node.passport.wiring import build_authorization
+from gdi_node import app
+from gdi_node.app import build_mounts, create_app
+from gdi_node.errors import Envelope, ErrorReport
 from gdi_node.resources import shipped_dir
 from gdi_node.settings import Settings
+from gdi_node.web.documents import (
+    OperationTableError,
+    OperationTableResolver,
+    document_operation_ids,
+)
+from gdi_node.web.error_envelopes import envelope_for
+from gdi_node.web.mounts import ApiMount
+from gdi_node.web.runtime import NodeRuntime
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 @pytest.fixture
-def mounts(settings: Settings) -> Iterator[list[apis.ApiMount]]:
-    engine = make_engine(settings.effective_database_url)
-    authorization = build_authorization(settings, make_session_factory(engine))
-    started = datetime.now(UTC)
-    htsget = HtsgetParts.build(settings, engine, authorization, started.isoformat())
-    runtime = NodeRuntime(settings, engine, RequestMetrics(), started, authorization, htsget)
+def mounts(settings: Settings) -> Iterator[list[ApiMount]]:
+    runtime = NodeRuntime.create(settings)
     yield build_mounts(runtime)
-    authorization.close()
-    engine.dispose()
+    runtime.close()
 
 
 def operation_ids(document: dict[str, Any]) -> set[str]:
@@ -52,15 +49,15 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
-def test_every_openapi_document_is_mounted_once(mounts: list[apis.ApiMount]) -> None:
+def test_every_openapi_document_is_mounted_once(mounts: list[ApiMount]) -> None:
     on_disk = sorted(p.name for p in shipped_dir("openapi").glob("*.yaml"))
     assert sorted(m.document for m in mounts) == on_disk
 
 
-def test_every_operation_id_resolves_through_its_table(mounts: list[apis.ApiMount]) -> None:
+def test_every_operation_id_resolves_through_its_table(mounts: list[ApiMount]) -> None:
     for mount in mounts:
         ids = operation_ids(load(mount.document))
-        assert ids == apis.document_operation_ids(mount.document)
+        assert ids == document_operation_ids(mount.document)
         assert ids == set(mount.operations), mount.name
         resolver = OperationTableResolver(mount.name, dict(mount.operations))
         for operation_id in ids:
@@ -71,9 +68,9 @@ def patch_node_operations(
     monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any]], None]
 ) -> None:
     """Make create_app see the node API's handler table altered by ``change``."""
-    original = apis.build_mounts
+    original = app.build_mounts
 
-    def altered(runtime: NodeRuntime) -> list[apis.ApiMount]:
+    def altered(runtime: NodeRuntime) -> list[ApiMount]:
         mounts = original(runtime)
         table = dict(mounts[-1].operations)
         change(table)
@@ -87,7 +84,7 @@ def test_an_operation_id_without_handler_stops_start_up(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     patch_node_operations(monkeypatch, lambda table: table.pop("getHealth"))
-    with pytest.raises(apis.OperationTableError, match="getHealth"):
+    with pytest.raises(OperationTableError, match="getHealth"):
         create_app(settings)
 
 
@@ -95,7 +92,7 @@ def test_a_handler_without_operation_id_stops_start_up(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     patch_node_operations(monkeypatch, lambda table: table.update(getNothing=lambda: None))
-    with pytest.raises(apis.OperationTableError, match="getNothing"):
+    with pytest.raises(OperationTableError, match="getNothing"):
         create_app(settings)
 
 
@@ -123,12 +120,12 @@ def test_openapi_documents_are_self_contained(document: str) -> None:
 
 
 def test_error_envelope_is_chosen_by_the_longest_matching_base_path() -> None:
-    def tagged(tag: str) -> apis.Envelope:
+    def tagged(tag: str) -> Envelope:
         return lambda report: {"api": tag}
 
     mounts = [
-        apis.ApiMount("drs", "d.yaml", "/ga4gh/drs/v1", {}, tagged("drs")),
-        apis.ApiMount("node", "n.yaml", "", {}, tagged("node")),
+        ApiMount("drs", "d.yaml", "/ga4gh/drs/v1", {}, tagged("drs")),
+        ApiMount("node", "n.yaml", "", {}, tagged("node")),
     ]
     report = ErrorReport(404, "NotFound", "x")
     assert envelope_for("/ga4gh/drs/v1/objects/a", mounts)(report) == {"api": "drs"}

@@ -1,5 +1,5 @@
 """Request parameters are checked by connexion's rules with one kept validator per parameter
-definition (gdi_node.parameters): the same verdicts and messages as connexion's own validator,
+definition (gdi_node.web.parameters): the same verdicts and messages as connexion's own validator,
 without building a JSON Schema validator per parameter per request."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 from connexion.validators import ParameterValidator
 
-from gdi_node import parameters
 from gdi_node.app import create_app
 from gdi_node.bootstrap import migrated_sessions
-from gdi_node.parameters import KeptValidatorParameterValidator, validator_for
+from gdi_node.web import parameters
+from gdi_node.web.parameters import KeptValidatorParameterValidator, validator_for
 from tests.support.htsget_setup import node_settings
 
 DEFINITIONS: list[dict[str, Any]] = [

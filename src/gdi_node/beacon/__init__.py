@@ -4,7 +4,8 @@ allele-frequency database.
 Code map (decision record 0009). Imports run downward only, and ``queries`` and ``ingest``
 never import each other (``lint-imports`` checks this):
 
-- ``api``: the operationId -> handler table of ``openapi/beacon.yaml``.
+- ``api``: the operationId -> handler table of ``openapi/beacon.yaml``, and ``mount``, which
+  builds the Beacon services from the app's runtime (gdi_node.web.runtime).
 - ``queries``: answering. ``service`` is the use cases: it checks a request and hands it to
   ``gate``, the one privacy gate (permits and their audit, granularity, budget, scopes,
   filters; decision record 0016), with the operation's answerer: ``variant_answers``

@@ -3,8 +3,9 @@
 GET query strings are read as sent (``Incoming.args``), so both spellings the spec uses
 (``geneId``/``geneid``, ``genomicAlleleShortForm``/``allele``) and comma-joined lists reach the
 request parser (gdi_node.beacon.framework.requests) unchanged; connexion has validated them already.
-The default model's operation names live only in the table at the end; each handler makes one
-call to the BeaconService (gdi_node.beacon.queries.service).
+The default model's operation names live only in the table of :func:`operations`; each handler
+makes one call to the BeaconService (gdi_node.beacon.queries.service). :func:`mount` builds the
+Beacon services from the app's runtime and hands the app that table.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
 from gdi_node.beacon.queries.gate import Caller
-from gdi_node.beacon.queries.service import BeaconService
+from gdi_node.beacon.queries.service import BASE_PATH, BeaconService
+from gdi_node.db.engine import make_read_session_factory, make_session_factory
+from gdi_node.errors import beacon_envelope
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import incoming, request_credentials, request_facts
-
-Handler = Callable[..., Any]
+from gdi_node.service_info import ServiceEntry, ServiceType
+from gdi_node.web.mounts import ApiMount, Handler
+from gdi_node.web.runtime import NodeRuntime
 
 # Operations that describe the node and disclose nothing about its data: they do not pass the
 # privacy gate (gdi_node.beacon.queries.gate). Every other operation does (a test checks it).
@@ -160,3 +165,31 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
         table[f"get{name}"] = handler
         table[f"post{name}"] = handler
     return table
+
+
+def mount(runtime: NodeRuntime) -> ApiMount:
+    """The Beacon API of one app. Every Beacon service is built here, in this one function."""
+    settings, engine = runtime.settings, runtime.engine
+    authorizer = runtime.authorization.authorizer
+    service = BeaconService(
+        settings,
+        make_session_factory(engine),
+        authorizer,
+        base_url=settings.public_url + BASE_PATH,
+        started_at=runtime.started_at.isoformat,
+        read_sessions=make_read_session_factory(engine),
+    )
+    return ApiMount(
+        name="beacon",
+        document="beacon.yaml",
+        base_path=BASE_PATH,
+        operations=operations(service, authorizer),
+        envelope=beacon_envelope(framework.beacon_id(settings), framework.API_VERSION),
+        cors=True,
+        direct=True,
+        service=ServiceEntry(
+            type=ServiceType("beacon", "2.1.1"),
+            name="gdi-node Beacon",
+            description="Beacon v2: variant discovery and the allele-frequency database",
+        ),
+    )

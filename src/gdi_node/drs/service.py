@@ -26,15 +26,14 @@ from gdi_node.db.consent import ConsentGate
 from gdi_node.drs.entries import Entry, EntryLookup
 from gdi_node.drs.objects import BUNDLE_SUFFIX, Kind, Resolved, drs_object
 from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
-from gdi_node.htsget.data import size_matches
-from gdi_node.htsget.service import BASE_PATH as HTSGET_PATH
-from gdi_node.htsget.signing import UrlSigner
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
 from gdi_node.service_info import service_info
 from gdi_node.settings import Settings
+from gdi_node.storage.signing import HTSGET_PATH, UrlSigner
+from gdi_node.storage.verify import size_matches
 
 BASE_PATH = "/ga4gh/drs/v1"
 HTTPS_ACCESS_ID = "https"

@@ -1,19 +1,26 @@
-"""HTTP handlers of ``openapi/htsget.yaml``: parameters in, spec dicts (or a byte stream) out."""
+"""HTTP handlers of ``openapi/htsget.yaml``: parameters in, spec dicts (or a byte stream) out;
+:func:`mount` builds the ticket and data services from the app's runtime, with the data
+endpoint's faster paths: the streaming middleware and the zero-copy data listener."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import flask
 
+from gdi_node.db.engine import make_session_factory
+from gdi_node.errors import htsget_envelope
 from gdi_node.htsget.data import AUDIT_OPERATION, DataService
+from gdi_node.htsget.listener import DataListener
+from gdi_node.htsget.planner import IndexCache
 from gdi_node.htsget.requests import Datatype, from_body, from_query
-from gdi_node.htsget.service import HtsgetService
+from gdi_node.htsget.service import BASE_PATH, HtsgetService, ObjectLookup
+from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.request import request_credentials, request_facts
-
-Handler = Callable[..., Any]
+from gdi_node.service_info import ServiceEntry, ServiceType
+from gdi_node.web.mounts import ApiMount, Background, Handler, Layer
+from gdi_node.web.runtime import NodeRuntime
 
 
 def operations(
@@ -71,3 +78,56 @@ def operations(
         "postVariants": post_variants,
         "getData": get_data,
     }
+
+
+def services(runtime: NodeRuntime) -> tuple[HtsgetService, DataService]:
+    """The ticket service and the data endpoint's service of one app, on one object lookup."""
+    objects = ObjectLookup(make_session_factory(runtime.engine))
+    authorizer = runtime.authorization.authorizer
+    tickets = HtsgetService(
+        runtime.settings,
+        objects=objects,
+        indexes=IndexCache(),
+        signer=runtime.signer,
+        authorizer=authorizer,
+        consent=runtime.consent,
+        started_at=runtime.started_at.isoformat,
+    )
+    data = DataService(
+        runtime.settings, objects, runtime.signer, consent=runtime.consent, authorizer=authorizer
+    )
+    return tickets, data
+
+
+def mount(runtime: NodeRuntime) -> ApiMount:
+    """The htsget API of one app. The data endpoint is answered on the event loop unless
+    ``htsget.data_in_event_loop`` is off (decision record 0003), and also on its own port when
+    ``htsget.data_listener`` is set (decision record 0004)."""
+    config = runtime.settings.htsget
+    tickets, data = services(runtime)
+    layers = (Layer(DataStreamingMiddleware, {"data": data}),) if config.data_in_event_loop else ()
+    background: tuple[Background, ...] = ()
+    if config.data_listener is not None:
+        listener = DataListener(
+            data,
+            config.data_listener,
+            cors_max_age=config.cors_max_age_seconds,
+            metrics=runtime.metrics,
+            grace_seconds=runtime.settings.server.graceful_timeout,
+        )
+        background = (listener,)
+    return ApiMount(
+        name="htsget",
+        document="htsget.yaml",
+        base_path=BASE_PATH,
+        operations=operations(tickets, data, runtime.authorization.authorizer),
+        envelope=htsget_envelope,
+        cors=True,
+        layers=layers,
+        background=background,
+        service=ServiceEntry(
+            type=ServiceType("htsget", "1.3.0"),
+            name="gdi-node htsget",
+            description="htsget 1.3 reads (BAM, CRAM) and variants (VCF, BCF)",
+        ),
+    )

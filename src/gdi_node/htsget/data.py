@@ -9,7 +9,6 @@ before an opt-out stop working at once, and work again after an opt-in (decision
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,10 +17,11 @@ from typing import TypeVar
 from gdi_node.db.consent import ConsentGate
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.htsget.service import ObjectLookup, ResolvedObject, StoredFile, decode_regions
-from gdi_node.htsget.signing import UrlSigner
 from gdi_node.htsget.transcode import transcoded
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.settings import Settings
+from gdi_node.storage.signing import UrlSigner
+from gdi_node.storage.verify import size_matches
 
 T = TypeVar("T", ResolvedObject, StoredFile)
 _BYTES_PART = re.compile(r"^b:(\d+)-(\d+)$")
@@ -75,14 +75,6 @@ def _file_chunks(path: str, start: int, end: int, chunk: int) -> Iterator[bytes]
                 raise OSError(f"{path} ended early")
             remaining -= len(data)
             yield data
-
-
-def size_matches(path: str | os.PathLike[str], size: int) -> bool:
-    """Whether the file is still the size the catalogue recorded (else it is not served)."""
-    try:
-        return os.stat(path).st_size == size
-    except OSError:
-        return False
 
 
 def _sub_range(header: str | None, length: int) -> tuple[int, int] | None:

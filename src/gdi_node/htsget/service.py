@@ -26,7 +26,6 @@ from gdi_node.errors import NotFoundError, UnsupportedFormatError
 from gdi_node.expiring_lru import ExpiringLru
 from gdi_node.htsget.planner import FileRange, IndexCache, InlineBytes, Part, Region
 from gdi_node.htsget.requests import FORMATS, Datatype, TicketRequest
-from gdi_node.htsget.signing import UrlSigner
 from gdi_node.htsget.transcode import check_decodable
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.config import Disclosure
@@ -34,8 +33,9 @@ from gdi_node.passport.principal import Principal
 from gdi_node.service_info import service_info
 from gdi_node.settings import Settings
 from gdi_node.storage.formats import FileFormat
+from gdi_node.storage.signing import HTSGET_PATH, UrlSigner
 
-BASE_PATH = "/htsget"
+BASE_PATH = HTSGET_PATH
 TRANSCODES = {("CRAM", "BAM"), ("BCF", "VCF")}  # (stored, served)
 
 

@@ -1,20 +1,32 @@
-"""HTTP handlers of ``openapi/node.yaml``: parameters in, spec-shaped dicts out."""
+"""HTTP handlers of ``openapi/node.yaml``: parameters in, spec-shaped dicts out; :func:`mount`
+builds the node API, the Service Registry of the other mounts, from the app's runtime."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from gdi_node.errors import NotFoundError
+from sqlalchemy import Engine
+
+from gdi_node.db.engine import database_reachable
+from gdi_node.db.migrate import current_revision, head_revision
+from gdi_node.errors import NotFoundError, service_registry_envelope
 from gdi_node.node.service import NodeService
-from gdi_node.observability import RequestMetrics
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.config import Disclosure
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.passport.request import request_credentials, request_facts
+from gdi_node.service_info import ServiceEntry, ServiceType
+from gdi_node.web.mounts import ApiMount, Handler
+from gdi_node.web.observability import RequestMetrics
+from gdi_node.web.runtime import NodeRuntime
 
-Handler = Callable[..., Any]
+REGISTRY = ServiceEntry(
+    type=ServiceType("service-registry", "1.0.0"),
+    name="gdi-node service registry",
+    description="GA4GH Service Registry of the APIs this node serves",
+)
 
 
 def _permissions(authorizer: Authorizer, operation: str, body: object | None) -> dict[str, Any]:
@@ -100,3 +112,41 @@ def operations(
         "listPermissionsWithPassports": list_permissions_with_passports,
         "getLocalIssuerJwks": get_local_issuer_jwks,
     }
+
+
+def _schema_is_current(engine: Engine, head: str | None) -> bool:
+    try:
+        return current_revision(engine) == head
+    except Exception:  # an unreachable database is reported by the other check
+        return False
+
+
+def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
+    """The node API of one app, at the root: service-info, health and readiness, metrics,
+    permissions, and the Service Registry of ``apis`` and of itself."""
+    engine, audit = runtime.engine, runtime.authorization.audit
+    head = head_revision()
+    listed = [(api.base_path, api.service) for api in apis if api.service is not None]
+    service = NodeService(
+        runtime.settings,
+        [*listed, ("", REGISTRY)],
+        runtime.started_at,
+        {
+            "database": lambda: database_reachable(engine),
+            "schema": lambda: _schema_is_current(engine, head),
+            "audit": lambda: not audit.health().stuck,
+        },
+    )
+    return ApiMount(
+        name="node",
+        document="node.yaml",
+        base_path="",
+        operations=operations(
+            service,
+            runtime.metrics,
+            runtime.authorization.authorizer,
+            runtime.authorization.local_issuer,
+        ),
+        envelope=service_registry_envelope,
+        service=REGISTRY,
+    )

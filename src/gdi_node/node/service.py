@@ -8,38 +8,13 @@ APIs mounted in this node, plus liveness and readiness for orchestrators.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from gdi_node import __version__
 from gdi_node.errors import NotFoundError
+from gdi_node.service_info import ServiceEntry, ServiceType
 from gdi_node.settings import Settings
-
-
-@dataclass(frozen=True)
-class ServiceType:
-    """``group:artifact:version`` of a GA4GH service (service-info 1.0 ``ServiceType``)."""
-
-    artifact: str
-    version: str
-    group: str = "org.ga4gh"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"group": self.group, "artifact": self.artifact, "version": self.version}
-
-    def __str__(self) -> str:
-        return f"{self.group}:{self.artifact}:{self.version}"
-
-
-@dataclass(frozen=True)
-class ServiceEntry:
-    """One API of the node as the registry lists it."""
-
-    type: ServiceType
-    name: str
-    description: str
-    base_path: str
 
 
 class NodeService:
@@ -48,12 +23,12 @@ class NodeService:
     def __init__(
         self,
         settings: Settings,
-        entries: Sequence[ServiceEntry],
+        entries: Sequence[tuple[str, ServiceEntry]],
         started_at: datetime,
         readiness_checks: dict[str, Callable[[], bool]],
     ) -> None:
         self._settings = settings
-        self._entries = tuple(entries)
+        self._entries = tuple(entries)  # (base path, entry)
         self._started_at = started_at
         self._checks = readiness_checks
 
@@ -92,9 +67,9 @@ class NodeService:
                     entry.description,
                     entry.type,
                 ),
-                "url": f"{base_url}{entry.base_path}",
+                "url": f"{base_url}{base_path}",
             }
-            for entry in self._entries
+            for base_path, entry in self._entries
         ]
 
     def service(self, service_id: str) -> dict[str, Any]:
@@ -104,7 +79,7 @@ class NodeService:
         raise NotFoundError(f"no service with id {service_id!r} in this node's registry")
 
     def service_types(self) -> list[str]:
-        return sorted({str(entry.type) for entry in self._entries})
+        return sorted({str(entry.type) for _, entry in self._entries})
 
     def readiness(self) -> tuple[dict[str, Any], bool]:
         """Run every readiness check; ready only if all pass."""

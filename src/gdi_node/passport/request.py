@@ -1,7 +1,7 @@
 """Read credentials and request facts from the request being answered, for every API.
 
 Most operations are answered by connexion's Flask app, and the request is Flask's. Operations
-answered straight from the ASGI stack (gdi_node.direct, decision record 0007) set the request
+answered straight from the ASGI stack (gdi_node.web.direct, decision record 0007) set the request
 read from the ASGI scope for the thread that answers them.
 """
 
@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl
 import flask
 from starlette.types import Scope
 
-from gdi_node.observability import request_id_var
 from gdi_node.passport.authorizer import Credentials, RequestFacts, credentials_from
+from gdi_node.web.observability import request_id_var
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Build the authorization stack of one app from the settings (called by ``create_app``)."""
+"""Build the authorization stack of one app from the settings (called by ``NodeRuntime.create``)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,14 @@
 """``gdi-node verify``: re-hash the catalogue's files (data objects and their indexes) and report
 the ones missing, resized or corrupted, so operators learn of damage before users do.
 
-The data endpoint independently refuses any object whose size no longer matches the catalogue;
-this command also catches same-size corruption, which only a full re-hash can see.
+The data endpoint and DRS's access methods independently refuse any object whose size no longer
+matches the catalogue (:func:`size_matches`, one ``stat``); this command also catches same-size
+corruption, which only a full re-hash can see.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,14 @@ from gdi_node.errors import DomainError
 from gdi_node.storage.checksums import digest_file
 
 Verdict = Literal["ok", "missing", "size-changed", "corrupted", "unreadable"]
+
+
+def size_matches(path: str | os.PathLike[str], size: int) -> bool:
+    """Whether the file is still the size the catalogue recorded (else it is not served)."""
+    try:
+        return os.stat(path).st_size == size
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)

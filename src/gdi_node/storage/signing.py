@@ -2,7 +2,9 @@
 the API token to data URLs, so the URL itself carries the authorisation).
 
 A URL authorises one ``part`` of one object until ``exp``; the signature is HMAC-SHA256 over
-the object id, the part and the expiry with a key kept in the data directory.
+the object id, the part and the expiry with a key kept in the data directory. htsget tickets
+and DRS ``https`` access URLs (DRS 1.5 §AccessURL) are both such URLs, so the signer and the
+paths they name live here, beside the files they serve, not in either API.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from urllib.parse import quote
 
 from gdi_node.errors import UnauthorizedError
 
-DATA_PATH = "/htsget/data"  # the data endpoint, on the main port and on the data listener
+HTSGET_PATH = "/htsget"  # the htsget API's base path; DRS's ``htsget`` access method points here
+DATA_PATH = f"{HTSGET_PATH}/data"  # the data endpoint, on the main port and on the data listener
 
 
 class UrlSigner:

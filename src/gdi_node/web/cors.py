@@ -1,9 +1,11 @@
-"""CORS for the htsget ticket and data endpoints (htsget 1.3 §CORS), so igv.js on another
-origin can ask for tickets with an ``Authorization`` header and read the data URLs.
+"""CORS (Fetch standard §3.2) under the base paths of the APIs whose mount asks for it: htsget
+(htsget 1.3 §CORS: igv.js on another origin asks for tickets with an ``Authorization`` header and
+reads the data URLs), DRS and Beacon; the node API at the root is not labelled.
 
 The request's ``Origin`` is echoed; preflights answer ``Authorization`` (and any other requested
 headers) with a long ``Access-Control-Max-Age``; responses expose ``Content-Length``,
 ``Content-Range`` and ``X-Request-ID``. Errors carry the headers too, so browsers can read them.
+htsget's data listener, which answers outside this stack, sends the same headers.
 """
 
 from __future__ import annotations

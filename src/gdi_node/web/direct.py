@@ -13,15 +13,14 @@ record 0007, ``scripts/bench beacon``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gdi_node.passport.request import Incoming, answering
-
-Handler = Callable[..., Any]
+from gdi_node.web.mounts import Handler
 
 
 class DirectAnswerMiddleware:

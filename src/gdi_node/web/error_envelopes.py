@@ -1,4 +1,11 @@
-"""Turn any exception into the error envelope of the API a request was addressed to."""
+"""Turn any exception into the error envelope of the API a request was addressed to.
+
+:func:`answerable` and :func:`report_for` classify an exception (a :class:`DomainError`, a
+connexion problem, a router's HTTP error, an unreachable database, a crash); the envelope is
+the mount's whose base path is the longest prefix of the request path. A crash is logged with
+its traceback and answered as a 500 without one. The htsget data path, which answers outside
+connexion, classifies its errors here too.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,10 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from gdi_node.apis import ApiMount, MethodIndex
 from gdi_node.db.engine import database_unavailable
 from gdi_node.errors import DatabaseUnavailableError, DomainError, Envelope, ErrorReport
+from gdi_node.web.documents import MethodIndex
+from gdi_node.web.mounts import ApiMount
 
 log = logging.getLogger("gdi_node.app")
 
@@ -44,6 +52,7 @@ def report_for(exc: Exception) -> ErrorReport:
 
 
 def envelope_for(path: str, mounts: Sequence[ApiMount]) -> Envelope:
+    """The envelope of the mount serving ``path`` (the node API's, base path ``""``, at last)."""
     matching = [
         m
         for m in mounts
@@ -53,6 +62,9 @@ def envelope_for(path: str, mounts: Sequence[ApiMount]) -> Envelope:
 
 
 def error_handler(mounts: Sequence[ApiMount], methods: MethodIndex) -> Any:
+    """connexion's error handler for every exception type: the mount's envelope, the
+    exception's headers, and ``Allow`` on 405 from ``methods``."""
+
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         exc = answerable(exc)
         report = report_for(exc)
