@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, normalise_url
 from gdi_node.db.migrate import upgrade
-from gdi_node.settings import Settings
 
 # htslib must never try to download CRAM references (EBI by MD5) during tests: no network here,
 # and a blocked download would hang until a TCP timeout.

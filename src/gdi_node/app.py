@@ -16,10 +16,10 @@ import os
 import connexion
 
 from gdi_node.beacon import api as beacon_api
+from gdi_node.config.settings import Settings
 from gdi_node.drs import api as drs_api
 from gdi_node.htsget import api as htsget_api
 from gdi_node.node import api as node_api
-from gdi_node.settings import Settings
 from gdi_node.web.mounts import ApiMount, Mount
 from gdi_node.web.runtime import NodeRuntime
 from gdi_node.web.stack import build_app

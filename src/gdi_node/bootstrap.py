@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.config.settings import Settings
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import current_revision, upgrade
-from gdi_node.settings import Settings
 
 if TYPE_CHECKING:
     from gdi_node.storage.ingest import FileIngestor, ProgressFactory

@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from gdi_node import __version__, cli_beacon
+from gdi_node.config.settings import Settings, SettingsError, load_settings
 from gdi_node.errors import DomainError
-from gdi_node.settings import Settings, SettingsError, load_settings
 
 CONFIG_HELP = "YAML settings file (default: $GDI_NODE_CONFIG; GDI_NODE_* variables override it)."
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 
 Loader = Callable[[Path | None], Settings]
 Guard = Callable[[], AbstractContextManager[None]]

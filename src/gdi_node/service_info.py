@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gdi_node import __version__
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 
 
 @dataclass(frozen=True)

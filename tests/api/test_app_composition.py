@@ -11,8 +11,8 @@ import pytest
 
 from gdi_node import app as composition
 from gdi_node.app import APIS, build_mounts, create_app
+from gdi_node.config.settings import Settings
 from gdi_node.passport.wiring import build_authorization
-from gdi_node.settings import Settings
 from gdi_node.web import runtime as runtime_module
 from gdi_node.web.mounts import ApiMount
 from gdi_node.web.runtime import NodeRuntime

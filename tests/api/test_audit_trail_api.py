@@ -15,10 +15,10 @@ from sqlalchemy import Engine, func, select, text
 from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine
 from gdi_node.db.models import AuditRecord
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import Settings
 from tests.support.beacon_data import write_vcf
 from tests.support.htsget_setup import node_settings
 

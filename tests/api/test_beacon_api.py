@@ -17,9 +17,9 @@ from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.store.variant_rows import VariantRepository
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.models import BeaconCallset
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import Settings
 from tests.conftest import shared_path
 from tests.support.beacon_data import ANN_HEADER, write_vcf
 from tests.support.beacon_spec import assert_valid_records, assert_valid_response

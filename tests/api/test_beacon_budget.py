@@ -16,7 +16,7 @@ from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.store.budget import BudgetExhaustedError, QueryBudget
 from gdi_node.bootstrap import migrated_sessions
-from gdi_node.settings import QueryBudgetSettings, Settings
+from gdi_node.config.settings import QueryBudgetSettings, Settings
 from tests.api.test_beacon_api import BEACON, passport, with_budget
 from tests.support.beacon_data import write_vcf
 from tests.support.beacon_spec import assert_valid_response

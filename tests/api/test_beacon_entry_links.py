@@ -17,7 +17,7 @@ from gdi_node.app import create_app
 from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.metadata import MetadataIngestor
 from gdi_node.bootstrap import migrated_sessions
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 from tests.api.test_beacon_api import beacon, passport
 from tests.api.test_beacon_metadata_api import (
     VARIANT,

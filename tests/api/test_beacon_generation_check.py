@@ -19,7 +19,7 @@ from gdi_node.app import create_app
 from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.queries import scopes as scopes_module
 from gdi_node.bootstrap import migrated_sessions
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 from tests.api.test_beacon_api import beacon, loaded_node
 
 # OPEN holds six alleles with carriers in [0, 10000); only S1 (IND-1) carries the one at 200

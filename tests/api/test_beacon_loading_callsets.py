@@ -20,7 +20,7 @@ from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.queries.scopes import ScopeCache
 from gdi_node.bootstrap import migrated_sessions
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 from tests.api.test_beacon_api import beacon, loaded_node
 from tests.support.beacon_data import write_vcf
 

@@ -19,7 +19,7 @@ from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.metadata import MetadataIngestor
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 from tests.api.test_beacon_api import beacon, passport, with_budget
 from tests.conftest import shared_path
 from tests.support.beacon_data import write_vcf

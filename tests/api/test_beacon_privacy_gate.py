@@ -25,11 +25,11 @@ from gdi_node.beacon.api import INFORMATIONAL
 from gdi_node.beacon.ingest.metadata import MetadataIngestor
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine
 from gdi_node.db.models import AuditRecord, BeaconQueryBudget
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.resources import openapi_document
-from gdi_node.settings import Settings
 from tests.api.test_beacon_api import BEACON, with_budget
 from tests.support.beacon_data import write_vcf
 from tests.support.beacon_metadata import sample_sheet, write_metadata

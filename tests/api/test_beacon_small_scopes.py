@@ -27,8 +27,8 @@ from gdi_node.app import create_app
 from gdi_node.beacon.ingest.metadata import MetadataIngestor
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import normalise_url
-from gdi_node.settings import Settings
 from tests.api.test_beacon_api import beacon, passport, with_budget
 from tests.api.test_beacon_generation_check import statements
 from tests.conftest import POSTGRES_URL

@@ -20,9 +20,9 @@ import yaml
 from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.passport.audit_chain import export_jsonl
-from gdi_node.settings import Settings
 from gdi_node.web.proxies import TrustedProxies
 from tests.support.beacon_data import write_vcf
 from tests.support.processes import free_port, running_node

@@ -26,8 +26,8 @@ from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.metadata import MetadataIngestor
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
+from gdi_node.config.settings import DataListenerSettings, Settings
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import DataListenerSettings, Settings
 from tests.api.test_permissions_api import audit_rows
 from tests.conftest import shared_path
 from tests.support.beacon_data import write_vcf

@@ -13,8 +13,8 @@ import pytest
 from gdi_node.app import create_app
 from gdi_node.beacon.queries.service import BeaconService
 from gdi_node.bootstrap import migrated_sessions
-from gdi_node.passport.request import Incoming
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
+from gdi_node.web.request import Incoming
 from tests.support.htsget_setup import node_settings
 
 BEACON = "/ga4gh/beacon/v2"

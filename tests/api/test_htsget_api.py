@@ -12,8 +12,8 @@ import pysam
 import pytest
 
 from gdi_node.app import create_app
+from gdi_node.config.settings import DataListenerSettings
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import DataListenerSettings
 from tests.conftest import shared_path
 from tests.support.htsget_setup import ListenerRoutingClient, Registered, node_settings, register
 from tests.support.processes import free_port

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from gdi_node.app import create_app
+from gdi_node.config.settings import DataListenerSettings
 from gdi_node.htsget.listener import DataListener
-from gdi_node.settings import DataListenerSettings
 from gdi_node.web.observability import RequestMetrics
 from tests.conftest import shared_path
 from tests.support.htsget_setup import Registered, node_settings, register

@@ -16,9 +16,9 @@ import pytest
 
 from gdi_node.app import create_app
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.passport.audit_chain import export_jsonl
-from gdi_node.settings import Settings
 from gdi_node.web.guards import MAX_JSON_DEPTH
 from tests.api.test_beacon_api import loaded_node
 from tests.support.beacon_spec import assert_valid_response

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gdi_node.app import create_app
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 
 SERVICE_INFO_REQUIRED = {"id", "name", "type", "organization", "version"}
 

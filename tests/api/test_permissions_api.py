@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from gdi_node.app import create_app
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import upgrade
 from gdi_node.passport.audit_chain import verify_chain
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import Settings
 from tests.support.passport_world import DAC, DATASET_URN, World
 
 

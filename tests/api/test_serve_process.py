@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 from tests.support.processes import free_port, running_node, write_config
 
 pytestmark = pytest.mark.slow

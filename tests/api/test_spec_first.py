@@ -13,9 +13,9 @@ from connexion.exceptions import ResolverError
 
 from gdi_node import app
 from gdi_node.app import build_mounts, create_app
+from gdi_node.config.settings import Settings
 from gdi_node.errors import Envelope, ErrorReport
 from gdi_node.resources import shipped_dir
-from gdi_node.settings import Settings
 from gdi_node.web.documents import (
     OperationTableError,
     OperationTableResolver,

@@ -37,8 +37,8 @@ from sqlalchemy import create_engine, text
 from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import normalise_url
-from gdi_node.settings import Settings
 from tests.benchmarks.beacon_cohort import generate_cohort
 from tests.benchmarks.bench_htsget import _WRK_SCRIPT, CACHE, cells, print_table, progress, run_wrk
 from tests.support.processes import free_port, running_node

@@ -41,8 +41,8 @@ import httpx
 
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import Settings
 from tests.benchmarks.beacon_cohort import generate_cohort
 from tests.benchmarks.bench_htsget import CACHE, progress
 from tests.support.htsget_setup import node_settings, register

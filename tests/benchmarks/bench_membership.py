@@ -33,7 +33,7 @@ import numpy as np
 from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 from tests.benchmarks.bench_htsget import cells, print_table, progress
 from tests.support.beacon_data import write_vcf
 

@@ -16,8 +16,8 @@ import pysam
 import pytest
 import yaml
 
+from gdi_node.config.settings import Settings
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import Settings
 from tests.conftest import shared_path
 from tests.support.htsget_setup import Registered, node_settings, register
 from tests.support.processes import free_port, running_node

@@ -18,10 +18,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine
 from gdi_node.db.migrate import upgrade
 from gdi_node.resources import shipped_dir
-from gdi_node.settings import Settings
 from tests.support.beacon_data import write_vcf
 
 # Each mounted document and where the node serves it.

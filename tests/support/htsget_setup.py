@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gdi_node.bootstrap import open_ingestor
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 
 SHARED_HTSGET = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "htsget"
 

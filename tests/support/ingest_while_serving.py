@@ -25,10 +25,10 @@ from sqlalchemy import create_engine, select
 import gdi_node
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import normalise_url
 from gdi_node.db.models import AuditRecord
 from gdi_node.demo.synthetic import generate_demo_data
-from gdi_node.settings import Settings
 from tests.benchmarks.beacon_cohort import generate_cohort
 from tests.support.processes import GDI_NODE, free_port, running_node
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import upgrade
 from gdi_node.passport.wiring import AuthorizationStack, build_authorization
-from gdi_node.settings import Settings
 from tests.support.passport_peers import Authority, PeerServer
 
 DAC = "https://dac.example.org/committee/1"

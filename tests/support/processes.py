@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 
 GDI_NODE = Path(sys.executable).with_name("gdi-node")
 

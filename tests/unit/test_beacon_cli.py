@@ -21,7 +21,7 @@ from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.beacon.queries.scopes import ScopeCache
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.cli import main
-from gdi_node.settings import Settings
+from gdi_node.config.settings import Settings
 from tests.support.beacon_data import allele_counts, table_counts, write_vcf
 
 SAMPLES = ["A", "B", "C"]

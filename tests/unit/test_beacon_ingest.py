@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.models import BeaconSample, BeaconVariant, BeaconVariantTerm
 from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError
-from gdi_node.settings import Settings
 from tests.conftest import shared_path
 from tests.support.beacon_data import ANN_HEADER, CSQ_HEADER, allele_counts, table_counts, write_vcf
 

@@ -18,8 +18,8 @@ from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.metadata import MetadataIngestor, MetadataRejectedError
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.cli import main
+from gdi_node.config.settings import Settings
 from gdi_node.db.models import BeaconEntry, BeaconEntryTerm, BeaconEntryValue
-from gdi_node.settings import Settings
 from tests.conftest import shared_path
 from tests.support.beacon_metadata import SEIZURE, write_metadata
 

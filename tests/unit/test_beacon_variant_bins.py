@@ -22,9 +22,9 @@ from gdi_node.beacon.store.variant_bins import BIN_SIZE, binned_values
 from gdi_node.beacon.store.variant_rows import VariantRepository, locate
 from gdi_node.beacon.store.variant_where import where_of
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.db.migrate import alembic_config, upgrade
 from gdi_node.db.models import BeaconVariant, BeaconVariantBin
-from gdi_node.settings import Settings
 from tests.conftest import shared_path
 from tests.support.beacon_data import write_vcf
 

@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from gdi_node.cli import main
+from gdi_node.config.settings import Settings
 from gdi_node.db.migrate import head_revision
-from gdi_node.settings import Settings
 from tests.conftest import shared_path
 
 

@@ -11,11 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
 from gdi_node.bootstrap import prepare_database
+from gdi_node.config.settings import Settings
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.db.migrate import current_revision, head_revision, upgrade
 from gdi_node.db.models import Base, DataObject
-from gdi_node.settings import Settings
 
 
 def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:

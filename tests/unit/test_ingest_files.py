@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from gdi_node.bootstrap import open_ingestor
+from gdi_node.config.settings import Settings
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError
-from gdi_node.settings import Settings
 from gdi_node.storage.ingest import FileIngestor
 from tests.conftest import shared_path
 

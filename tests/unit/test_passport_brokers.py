@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from gdi_node.config.trust import Audience
 from gdi_node.errors import InvalidInputError
 from gdi_node.passport.authorizer import Credentials, RequestFacts, credentials_from
-from gdi_node.passport.config import Audience
 from gdi_node.passport.errors import CredentialError
 from tests.support.passport_world import World, open_stack
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from gdi_node.config.trust import Audience
 from gdi_node.passport.authorizer import Credentials, RequestFacts
-from gdi_node.passport.config import Audience
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
 from tests.support.passport_world import DAC, DATASET_URN, World, open_stack

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from gdi_node.config.trust import Audience
 from gdi_node.passport.authorizer import Credentials, RequestFacts
-from gdi_node.passport.config import Audience
 from gdi_node.passport.patterns import match_steps, pattern_matches, step_bound
 from tests.support.passport_world import World
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from gdi_node.config.trust import Audience, Disclosure
 from gdi_node.errors import NotFoundError as NotFoundErrorType
 from gdi_node.errors import PayloadTooLargeError
 from gdi_node.passport.authorizer import Credentials, RequestFacts
-from gdi_node.passport.config import Audience, Disclosure
 from gdi_node.passport.errors import CredentialError
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gdi_node.settings import SecurityLevel, SettingsError, load_settings
+from gdi_node.config.settings import SecurityLevel, SettingsError, load_settings
 
 
 def write(path: Path, text: str) -> Path:

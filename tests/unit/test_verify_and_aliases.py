@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 from gdi_node.bootstrap import migrated_sessions, open_ingestor
 from gdi_node.cli import main
+from gdi_node.config.settings import Settings
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.drs.entries import EntryLookup
 from gdi_node.errors import InvalidInputError
-from gdi_node.settings import Settings
 from tests.conftest import shared_path
 
 

@@ -20,9 +20,9 @@ from gdi_node.beacon.queries.service import BASE_PATH, BeaconService
 from gdi_node.db.engine import make_read_session_factory, make_session_factory
 from gdi_node.errors import beacon_envelope
 from gdi_node.passport.authorizer import Authorizer
-from gdi_node.passport.request import incoming, request_credentials, request_facts
 from gdi_node.service_info import ServiceEntry, ServiceType
 from gdi_node.web.mounts import ApiMount, Handler
+from gdi_node.web.request import incoming, request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
 # Operations that describe the node and disclose nothing about its data: they do not pass the

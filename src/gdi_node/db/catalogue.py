@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gdi_node.config.settings import DatasetSettings
 from gdi_node.db.models import DataObject, Dataset, IndexObject
-from gdi_node.settings import DatasetSettings
 
 
 class CatalogueRepository:

@@ -14,8 +14,8 @@ from gdi_node.beacon.ingest.metadata import MetadataIngestor
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.queries.service import BASE_PATH
 from gdi_node.bootstrap import migrated_sessions
+from gdi_node.config.settings import Settings
 from gdi_node.demo.synthetic import DemoFiles
-from gdi_node.settings import Settings
 
 SEIZURE = "HP:0001250"  # HPO "Seizure"; DEMO-I1..I3 have a descendant term, DEMO-I4 the term
 

@@ -16,10 +16,10 @@ import click
 import yaml
 
 from gdi_node.bootstrap import open_ingestor
+from gdi_node.config.settings import Settings, load_settings
 from gdi_node.demo.beacon_demo import beacon_commands, load_beacon
 from gdi_node.demo.synthetic import DemoFiles, generate_demo_data
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.settings import Settings, load_settings
 from gdi_node.storage.ingest import IngestResult
 
 DEMO_TOKEN_TTL = 24 * 3600

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_session_factory
 from gdi_node.drs.service import BASE_PATH, DrsService, Issuers
 from gdi_node.errors import drs_envelope
 from gdi_node.passport.authorizer import Authorizer
-from gdi_node.passport.request import request_credentials, request_facts
 from gdi_node.passport.wiring import AuthorizationStack
 from gdi_node.service_info import ServiceEntry, ServiceType
-from gdi_node.settings import Settings
 from gdi_node.web.mounts import ApiMount, Handler
+from gdi_node.web.request import request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
 

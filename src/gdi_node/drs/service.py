@@ -21,17 +21,17 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.config.settings import Settings
+from gdi_node.config.trust import Disclosure
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.consent import ConsentGate
 from gdi_node.drs.entries import Entry, EntryLookup
 from gdi_node.drs.objects import BUNDLE_SUFFIX, Kind, Resolved, drs_object
 from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
-from gdi_node.passport.config import Disclosure
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
 from gdi_node.service_info import service_info
-from gdi_node.settings import Settings
 from gdi_node.storage.signing import HTSGET_PATH, UrlSigner
 from gdi_node.storage.verify import size_matches
 

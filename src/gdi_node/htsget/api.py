@@ -17,9 +17,9 @@ from gdi_node.htsget.requests import Datatype, from_body, from_query
 from gdi_node.htsget.service import BASE_PATH, HtsgetService, ObjectLookup
 from gdi_node.htsget.streaming import DataStreamingMiddleware
 from gdi_node.passport.authorizer import Authorizer
-from gdi_node.passport.request import request_credentials, request_facts
 from gdi_node.service_info import ServiceEntry, ServiceType
 from gdi_node.web.mounts import ApiMount, Background, Handler, Layer
+from gdi_node.web.request import request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
 

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from gdi_node.config.settings import Settings
 from gdi_node.db.consent import ConsentGate
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.htsget.service import ObjectLookup, ResolvedObject, StoredFile, decode_regions
 from gdi_node.htsget.transcode import transcoded
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
-from gdi_node.settings import Settings
 from gdi_node.storage.signing import UrlSigner
 from gdi_node.storage.verify import size_matches
 

@@ -25,11 +25,11 @@ from urllib.parse import parse_qs, unquote
 import h11
 from starlette.exceptions import HTTPException
 
+from gdi_node.config.settings import DataListenerSettings
 from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
 from gdi_node.htsget.data import AUDIT_OPERATION, DataResponse, DataService
 from gdi_node.htsget.streaming import error_answer
 from gdi_node.passport.authorizer import RequestFacts
-from gdi_node.settings import DataListenerSettings
 from gdi_node.storage.signing import DATA_PATH
 from gdi_node.web.cors import preflight_headers, response_headers
 from gdi_node.web.observability import (

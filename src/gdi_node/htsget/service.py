@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.config.settings import Settings
+from gdi_node.config.trust import Disclosure
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.consent import ConsentGate
 from gdi_node.db.models import DataObject
@@ -28,10 +30,8 @@ from gdi_node.htsget.planner import FileRange, IndexCache, InlineBytes, Part, Re
 from gdi_node.htsget.requests import FORMATS, Datatype, TicketRequest
 from gdi_node.htsget.transcode import check_decodable
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
-from gdi_node.passport.config import Disclosure
 from gdi_node.passport.principal import Principal
 from gdi_node.service_info import service_info
-from gdi_node.settings import Settings
 from gdi_node.storage.formats import FileFormat
 from gdi_node.storage.signing import HTSGET_PATH, UrlSigner
 

@@ -23,9 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gdi_node.errors import DomainError, htsget_envelope
 from gdi_node.htsget.data import AUDIT_OPERATION, DataResponse, DataService
 from gdi_node.passport.authorizer import RequestFacts
-from gdi_node.passport.request import Incoming
 from gdi_node.web.error_envelopes import answerable, report_for
 from gdi_node.web.observability import request_id_var
+from gdi_node.web.request import Incoming
 
 OPERATION = "getData"
 

@@ -9,17 +9,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from gdi_node.config.trust import Disclosure
 from gdi_node.db.engine import database_reachable
 from gdi_node.db.migrate import current_revision, head_revision
 from gdi_node.errors import NotFoundError, service_registry_envelope
 from gdi_node.node.service import NodeService
 from gdi_node.passport.authorizer import Authorizer
-from gdi_node.passport.config import Disclosure
 from gdi_node.passport.local_issuer import LocalIssuer
-from gdi_node.passport.request import request_credentials, request_facts
 from gdi_node.service_info import ServiceEntry, ServiceType
 from gdi_node.web.mounts import ApiMount, Handler
 from gdi_node.web.observability import RequestMetrics
+from gdi_node.web.request import request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
 REGISTRY = ServiceEntry(

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from gdi_node import __version__
+from gdi_node.config.settings import Settings
 from gdi_node.errors import NotFoundError
 from gdi_node.service_info import ServiceEntry, ServiceType
-from gdi_node.settings import Settings
 
 
 class NodeService:

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NoReturn
 
+from gdi_node.config.settings import SecurityLevel
+from gdi_node.config.trust import Disclosure
 from gdi_node.errors import ConsentWithdrawnError, DomainError
 from gdi_node.passport.audit import AuditTrail
 from gdi_node.passport.audit_event import AuditEvent, RefusedVisa
 from gdi_node.passport.brokers import BrokerClient
-from gdi_node.passport.config import Disclosure
 from gdi_node.passport.errors import CredentialConflictError, CredentialError
 from gdi_node.passport.permits import Permit, PermitPolicy
 from gdi_node.passport.principal import Principal
 from gdi_node.passport.tokens import header_of
 from gdi_node.passport.verifier import PASSPORT_TYP, PassportVerifier
-from gdi_node.settings import SecurityLevel
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 
+from gdi_node.config.trust import TrustedIssuer
 from gdi_node.expiring_lru import ExpiringLru
 from gdi_node.passport import tokens
-from gdi_node.passport.config import TrustedIssuer
 from gdi_node.passport.errors import CredentialError
 from gdi_node.passport.principal import Principal, build_principal
 from gdi_node.passport.transport import TrustedHttp

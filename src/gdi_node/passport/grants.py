@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from gdi_node.passport.config import TrustSettings
+from gdi_node.config.trust import TrustSettings
 
 
 class GrantBindings:

@@ -21,11 +21,11 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from gdi_node.config.settings import Settings
+from gdi_node.config.trust import TrustedIssuer
 from gdi_node.errors import InvalidInputError
-from gdi_node.passport.config import TrustedIssuer
 from gdi_node.passport.visas import is_role_at_affiliation
 from gdi_node.secrets import write_once
-from gdi_node.settings import Settings
 
 KEY_FILE = "local-issuer-key.json"
 _DURATION = re.compile(r"^(\d+)([smhd])$")

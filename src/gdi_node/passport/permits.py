@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address
 
+from gdi_node.config.settings import DatasetSettings, SecurityLevel
+from gdi_node.config.trust import Audience, Disclosure, TrustSettings
 from gdi_node.errors import ForbiddenError, NotFoundError, UnauthorizedError
-from gdi_node.passport.config import Audience, Disclosure, TrustSettings
 from gdi_node.passport.grants import GrantBindings
 from gdi_node.passport.principal import Principal
 from gdi_node.passport.visas import Visa
-from gdi_node.settings import DatasetSettings, SecurityLevel
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gdi_node.config.trust import TrustedIssuer, TrustSettings
 from gdi_node.expiring_lru import ExpiringLru
 from gdi_node.passport import tokens
-from gdi_node.passport.config import TrustedIssuer, TrustSettings
 from gdi_node.passport.errors import (
     CredentialError,
     CredentialTooLargeError,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.config.settings import Settings
 from gdi_node.passport.audit import AuditTrail, load_or_create_subject_key
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.brokers import BrokerClient
@@ -15,7 +16,6 @@ from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.passport.permits import PermitPolicy
 from gdi_node.passport.transport import TrustedHttp
 from gdi_node.passport.verifier import PassportVerifier
-from gdi_node.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 connexion has routed, authenticated and validated the request before this middleware (it sits
 at ``MiddlewarePosition.BEFORE_CONTEXT``), and validates the response after it when response
 validation is on. The operation's own handler, the one its OpenAPI document resolves to, runs
-in a worker thread with the request read from the ASGI scope (gdi_node.passport.request); its
+in a worker thread with the request read from the ASGI scope (gdi_node.web.request); its
 answer is sent as compact JSON. Errors propagate to connexion's exception middleware and are
 answered in the API's envelope, as on the Flask path. What this saves, per request: the
 a2wsgi/Flask hand-offs (about a third of a worker's GIL time on a Beacon count query; decision
@@ -19,8 +19,8 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gdi_node.passport.request import Incoming, answering
 from gdi_node.web.mounts import Handler
+from gdi_node.web.request import Incoming, answering
 
 
 class DirectAnswerMiddleware:

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from gdi_node.config.settings import Settings
 from gdi_node.db.consent import ConsentGate
 from gdi_node.db.engine import make_engine, make_read_session_factory, make_session_factory
 from gdi_node.passport.wiring import AuthorizationStack, build_authorization
 from gdi_node.secrets import load_or_create_secret
-from gdi_node.settings import Settings
 from gdi_node.storage.signing import UrlSigner
 from gdi_node.web.observability import RequestMetrics
 

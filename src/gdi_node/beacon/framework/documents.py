@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gdi_node.config.settings import Settings
 from gdi_node.errors import InvalidInputError
-from gdi_node.settings import Settings
 
 API_VERSION = "v2.1.1"
 SPEC = "Beacon v2.1.1"

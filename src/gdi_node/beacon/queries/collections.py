@@ -26,11 +26,11 @@ from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.store.entry_rows import EntryRepository, IndexSummary
 from gdi_node.beacon.store.handovers import dataset_handovers, withheld_files
+from gdi_node.config.settings import Settings
+from gdi_node.config.trust import Disclosure
 from gdi_node.db.consent import Withheld
 from gdi_node.errors import NotFoundError
-from gdi_node.passport.config import Disclosure
 from gdi_node.passport.permits import Permit
-from gdi_node.settings import Settings
 
 _CUSTOM_PREFIXES = {name for names in CUSTOM_FIELDS.values() for name in names}
 DATASETS = framework.BY_PATH["datasets"]

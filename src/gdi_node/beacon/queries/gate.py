@@ -42,12 +42,12 @@ from gdi_node.beacon.model.precision import EXACT, CountPolicy
 from gdi_node.beacon.queries.filter_match import FilterIndexCache, Matched
 from gdi_node.beacon.queries.scopes import ScopeCache, Scopes
 from gdi_node.beacon.store.budget import QueryBudget
+from gdi_node.config.settings import SecurityLevel, Settings
+from gdi_node.config.trust import Audience, Disclosure
 from gdi_node.errors import NotFoundError
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
-from gdi_node.passport.config import Audience, Disclosure
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
-from gdi_node.settings import SecurityLevel, Settings
 
 _GRANULARITY = {
     Disclosure.BOOLEAN: Granularity.BOOLEAN,

@@ -33,8 +33,8 @@ from gdi_node.beacon.queries.small_scopes import SmallScopes, people_of
 from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository
 from gdi_node.beacon.store.handovers import entry_handovers, withheld_files
 from gdi_node.beacon.store.variant_rows import VariantRepository
+from gdi_node.config.trust import Disclosure
 from gdi_node.errors import NotFoundError
-from gdi_node.passport.config import Disclosure
 from gdi_node.passport.permits import Permit
 
 

@@ -31,11 +31,11 @@ from gdi_node.beacon.queries.metadata import EntryQueries
 from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.queries.variant_answers import G_VARIANT, VariantAnswers
 from gdi_node.beacon.store.budget import QueryBudget
+from gdi_node.config.settings import Settings
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.resources import shipped_dir
 from gdi_node.service_info import service_info
-from gdi_node.settings import Settings
 
 BASE_PATH = "/ga4gh/beacon/v2"
 

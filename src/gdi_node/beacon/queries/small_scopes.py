@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from gdi_node.beacon.framework.responses import DatasetAnswer
 from gdi_node.beacon.model.precision import Reported
 from gdi_node.beacon.store.entry_rows import EntryRef
-from gdi_node.passport.config import Disclosure
+from gdi_node.config.trust import Disclosure
 from gdi_node.passport.permits import Permit
 
 

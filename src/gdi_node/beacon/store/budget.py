@@ -25,9 +25,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.config.settings import QueryBudgetSettings
 from gdi_node.db.models import BeaconQueryBudget
 from gdi_node.errors import DomainError
-from gdi_node.settings import QueryBudgetSettings
 
 _TABLE = cast(Table, BeaconQueryBudget.__table__)
 

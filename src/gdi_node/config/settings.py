@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gdi_node.passport.config import Disclosure, DisclosureLimits, TrustSettings
+from gdi_node.config.trust import Disclosure, DisclosureLimits, TrustSettings
 
 ENV_PREFIX = "GDI_NODE_"
 # Variables with the prefix that are not settings keys.
