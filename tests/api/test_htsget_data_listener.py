@@ -80,9 +80,9 @@ def envelope(response: httpx.Response, status: int, code: str) -> str:
 
 def test_ticket_urls_point_at_the_listener(app_client: Any, node: Registered) -> None:
     url = data_url(app_client, node)
-    assert url.startswith(
-        f"http://127.0.0.1:{node.settings.htsget.data_listener.port}/htsget/data/"
-    )  # type: ignore[union-attr]
+    listener = node.settings.htsget.data_listener
+    assert listener is not None
+    assert url.startswith(f"http://127.0.0.1:{listener.port}/htsget/data/")
     assert httpx.get(url).content == node.paths["bam"].read_bytes()
 
 

@@ -17,7 +17,7 @@ from gdi_node.apis import HtsgetParts, NodeRuntime, build_mounts
 from gdi_node.app import OperationTableResolver, create_app
 from gdi_node.app_errors import envelope_for
 from gdi_node.db.engine import make_engine, make_session_factory
-from gdi_node.errors import ErrorReport
+from gdi_node.errors import Envelope, ErrorReport
 from gdi_node.observability import RequestMetrics
 from gdi_node.passport.wiring import build_authorization
 from gdi_node.resources import shipped_dir
@@ -123,7 +123,7 @@ def test_openapi_documents_are_self_contained(document: str) -> None:
 
 
 def test_error_envelope_is_chosen_by_the_longest_matching_base_path() -> None:
-    def tagged(tag: str) -> apis.Envelope:
+    def tagged(tag: str) -> Envelope:
         return lambda report: {"api": tag}
 
     mounts = [

@@ -36,7 +36,12 @@ def test_the_writer_waits_for_room_before_closing_without_holding_the_gil() -> N
         assert capacity >= 2 * _CLOSE_ROOM  # widened from Linux's 64 KiB default
         _fill(write_fd)
         done = threading.Event()
-        waiting = threading.Thread(target=lambda: (room_waiter(write_fd, capacity)(), done.set()))
+
+        def wait_for_room() -> None:
+            room_waiter(write_fd, capacity)()
+            done.set()
+
+        waiting = threading.Thread(target=wait_for_room)
         waiting.start()
         ticks = 0
         until = time.monotonic() + 0.3
