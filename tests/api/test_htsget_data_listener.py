@@ -6,6 +6,7 @@ in test_htsget_api.py against both."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -198,13 +199,23 @@ def test_a_client_leaving_midway_does_not_disturb_others(app_client: Any, node: 
     assert httpx.get(url).content == node.paths["bam"].read_bytes()
 
 
+def _logged(caplog: pytest.LogCaptureFixture, request_id: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "request_id", None) == request_id]
+
+
 def test_requests_are_counted_and_logged(
     app_client: Any, node: Registered, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = data_url(app_client, node)
     with caplog.at_level("INFO", logger="gdi_node.access"):
         httpx.get(url, headers={"X-Request-ID": "trace-42"})
-    entry = next(r for r in caplog.records if getattr(r, "request_id", None) == "trace-42")
+        # The listener writes the access line once the body is sent, in its own thread: the
+        # client can have the whole response before that. The deadline only stops a hang.
+        deadline = time.monotonic() + 10
+        while not (logged := _logged(caplog, "trace-42")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert logged, "no access line for the request"
+    entry = logged[0]
     assert entry.fields["listener"] == "data"  # type: ignore[attr-defined]
     assert entry.fields["status"] == 200  # type: ignore[attr-defined]
     metrics = app_client.get("/metrics").text
