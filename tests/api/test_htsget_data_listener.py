@@ -250,14 +250,18 @@ def test_a_port_taken_by_another_program_fails_start(data_service: Any) -> None:
 
 def test_stop_does_not_wait_for_idle_connections(data_service: Any) -> None:
     config = DataListenerSettings(port=free_port(), idle_timeout_seconds=60)
-    listener = DataListener(data_service, config, cors_max_age=60, metrics=RequestMetrics())
+    grace = 60  # what stop gives a busy connection: an idle one taken for busy would get it all
+    listener = DataListener(
+        data_service, config, cors_max_age=60, metrics=RequestMetrics(), grace_seconds=grace
+    )
     listener.start()
     with socket.create_connection((config.host, config.port), timeout=10) as idle:
         idle.sendall(b"GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n")
         assert idle.recv(65536).startswith(b"HTTP/1.1 404")
         started = time.monotonic()
         listener.stop()
-        assert time.monotonic() - started < 2
+        # Not a speed check: the bound only tells "did not wait out the grace" from "did".
+        assert time.monotonic() - started < grace / 2
         assert idle.recv(65536) == b""  # closed by the listener
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{config.base_url}/elsewhere")
