@@ -74,7 +74,7 @@ def test_a_callset_being_loaded_is_in_no_answer_until_it_is_shown_whole(
 ) -> None:
     assert count(client) == 6
     vcf = write_vcf(tmp_path / "more.vcf.gz", MORE, _records(20_000, 8))
-    seen: list[tuple[int, bool, bool]] = []
+    seen: list[tuple[int, bool, bool, int]] = []
 
     with migrated_sessions(node) as sessions:
 

@@ -63,14 +63,17 @@ def fetch(client: Any, ticket: dict[str, Any], headers: dict[str, str] | None = 
     return out
 
 
-def reads_of(data: bytes, tmp_path: Path, suffix: str = ".bam") -> list[tuple[str, int, int]]:
+ReadKey = tuple[str | None, int, int]  # name (a read may have none), flag, position
+
+
+def reads_of(data: bytes, tmp_path: Path, suffix: str = ".bam") -> list[ReadKey]:
     path = tmp_path / f"slice{suffix}"
     path.write_bytes(data)
     with pysam.AlignmentFile(str(path), check_sq=False) as reader:
         return [(r.query_name, r.flag, r.reference_start) for r in reader.fetch(until_eof=True)]
 
 
-def expected_reads(path: Path, contig: str, start: int, end: int) -> list[tuple[str, int, int]]:
+def expected_reads(path: Path, contig: str, start: int, end: int) -> list[ReadKey]:
     with pysam.AlignmentFile(str(path)) as reader:
         return [(r.query_name, r.flag, r.reference_start) for r in reader.fetch(contig, start, end)]
 

@@ -95,9 +95,7 @@ def test_two_workers_share_the_data_listener_and_stop_cleanly(
         for _ in range(20):  # fresh connections, spread over both workers by the kernel
             reply = httpx.get(f"http://127.0.0.1:{data_port}/htsget/data/none?part=x&exp=1&sig=x")
             assert reply.status_code == 401
-        started = time.monotonic()
-        assert node.stop() == 0
-        assert time.monotonic() - started < 15
+        assert node.stop() == 0  # within stop's 30 s guard against hanging
         lines = node.log_lines()
     assert sum("data listener on" in line for line in lines) == 2
 

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,7 @@ def query_paths(settings: Settings) -> dict[str, list[str]]:
     engine = create_engine(normalise_url(settings.effective_database_url))
     with engine.connect() as connection:
         top = int(connection.execute(text("SELECT max(id) FROM beacon_variants")).scalar_one())
-        alleles = []
+        alleles: list[Sequence[Any]] = []
         while len(alleles) < PATHS_PER_CASE:
             row = connection.execute(
                 text("SELECT chrom, start, alt FROM beacon_variants WHERE id = :i"),

@@ -83,7 +83,9 @@ def attack(client: Any, target: np.ndarray, reference_freqs: np.ndarray) -> dict
     """Query the target's rarest alternate alleles; stop at the first 429."""
     carried = np.flatnonzero(target > 0)
     order = carried[np.argsort(reference_freqs[carried])][:QUERIES]
-    answers, freqs, refused = [], [], 0
+    answers: list[bool] = []
+    freqs: list[float] = []
+    refused = 0
     for site in order:
         start = 1000 + 10 * int(site) - 1
         path = f"{BEACON}/g_variants?referenceName=22&start={start}&alternateBases=G"
@@ -139,7 +141,7 @@ def main() -> None:
         "others": others,
         "reference_freqs": reference_freqs,
     }
-    rows = []
+    rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-membership-") as tmp:
         folder = Path(tmp)
         progress(f"writing a Beacon of {MEMBERS} people x {SITES:,} sites")

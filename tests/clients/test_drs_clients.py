@@ -279,7 +279,7 @@ def test_the_drs_compliance_suite_passes_all_but_the_documented_checks(
 ) -> None:
     node, reg = served
     passport = LocalIssuer.for_settings(reg.settings).passport(reg.settings, "suite", ["CTRL"])
-    objects = [
+    objects: list[dict[str, Any]] = [
         {"drs_id": reg.ids["bam"], "auth_type": "none", "auth_token": "", "is_bundle": False},
         {"drs_id": f"{reg.ids['cram']}.crai", "auth_type": "none", "auth_token": ""}
         | {"is_bundle": False},

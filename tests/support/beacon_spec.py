@@ -34,9 +34,9 @@ def _retrieve(uri: str) -> Resource[Any]:
     elif uri.split("#", 1)[0] == VRS:
         path = shared_path("specs") / "vrs-1.3.0" / "vrs.json"
     else:
-        raise NoSuchResource(ref=uri)
+        raise NoSuchResource(uri)
     if not path.is_file():
-        raise NoSuchResource(ref=uri)
+        raise NoSuchResource(uri)
     contents = json.loads(path.read_text(encoding="utf-8"))
     return Resource.from_contents(contents, default_specification=_spec(contents))
 

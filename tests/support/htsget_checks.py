@@ -67,35 +67,56 @@ def _variant_key(record: pysam.VariantRecord) -> Key:
     return (record.chrom, record.pos, record.ref, record.alts)
 
 
-def open_file(case: Case, path: Path, index: Path | None = None) -> pysam.HTSFile:
+def open_reads(case: Case, path: Path, index: Path | None = None) -> pysam.AlignmentFile:
+    """pysam's reader for a BAM or CRAM ``path`` (no index unless given)."""
+    return pysam.AlignmentFile(
+        str(path),
+        "rb" if case.fmt is FileFormat.BAM else "rc",
+        reference_filename=str(case.reference) if case.reference else None,
+        check_sq=False,
+        index_filename=None if index is None else str(index),
+    )
+
+
+def open_file(
+    case: Case, path: Path, index: Path | None = None
+) -> pysam.AlignmentFile | pysam.VariantFile:
     """pysam's reader for ``path`` (no index unless given)."""
-    kwargs: dict[str, object] = {}
-    if index is not None:
-        kwargs["index_filename"] = str(index)
     if case.reads:
-        ref = str(case.reference) if case.reference else None
-        return pysam.AlignmentFile(
-            str(path),
-            "rb" if case.fmt is FileFormat.BAM else "rc",
-            reference_filename=ref,
-            check_sq=False,
-            **kwargs,
-        )
-    return pysam.VariantFile(str(path), **kwargs)
+        return open_reads(case, path, index)
+    return pysam.VariantFile(str(path), index_filename=None if index is None else str(index))
 
 
-def header_facts(case: Case, handle: pysam.HTSFile) -> object:
-    if case.reads:
+def header_facts(
+    handle: pysam.AlignmentFile | pysam.VariantFile,
+) -> tuple[tuple[str, int] | str, ...]:
+    """The references and their lengths (BAM/CRAM), or the contig names (VCF/BCF), in order."""
+    if isinstance(handle, pysam.AlignmentFile):
         return tuple(zip(handle.references, handle.lengths, strict=True))
-    return tuple(handle.header.contigs)
+    return tuple(contig.name for contig in handle.header.contigs.values())
+
+
+def fetch_keys(
+    handle: pysam.AlignmentFile | pysam.VariantFile, region: Region | None = None
+) -> Counter[Key]:
+    """The records of ``region`` (an indexed fetch), or of the whole file read without an index."""
+    if isinstance(handle, pysam.AlignmentFile):
+        if region is None:
+            return Counter(_read_key(r) for r in handle.fetch(until_eof=True))
+        return Counter(
+            _read_key(r) for r in handle.fetch(region.reference_name, region.start, region.end)
+        )
+    if region is None:
+        return Counter(_variant_key(r) for r in handle.fetch())
+    return Counter(
+        _variant_key(r) for r in handle.fetch(region.reference_name, region.start, region.end)
+    )
 
 
 def all_keys(case: Case, path: Path) -> Counter[Key]:
     """Every record of a file, read without an index."""
     with open_file(case, path) as handle:
-        if case.reads:
-            return Counter(_read_key(r) for r in handle.fetch(until_eof=True))
-        return Counter(_variant_key(r) for r in handle.fetch())
+        return fetch_keys(handle)
 
 
 class Expected:
@@ -104,11 +125,11 @@ class Expected:
     def __init__(self, case: Case) -> None:
         self.case = case
         self.handle = open_file(case, case.path, case.index)
-        self.header = header_facts(case, self.handle)
+        self.header = header_facts(self.handle)
         self.everything = all_keys(case, case.path)
         self.unplaced: Counter[Key] = Counter()
         if case.reads:
-            with open_file(case, case.path) as plain:
+            with open_reads(case, case.path) as plain:
                 self.unplaced = Counter(
                     _read_key(r) for r in plain.fetch(until_eof=True) if r.reference_id < 0
                 )
@@ -123,17 +144,9 @@ class Expected:
             if region.start is not None and region.start == region.end:
                 continue  # empty in half-open coordinates (htslib's CRAM fetch returns 1 bp)
             if region.reference_name == "*":
-                records: Counter[Key] = self.unplaced
-            elif self.case.reads:
-                records = Counter(
-                    _read_key(r)
-                    for r in self.handle.fetch(region.reference_name, region.start, region.end)
-                )
+                records = self.unplaced
             else:
-                records = Counter(
-                    _variant_key(r)
-                    for r in self.handle.fetch(region.reference_name, region.start, region.end)
-                )
+                records = fetch_keys(self.handle, region)
             for key, count in records.items():  # a record matching two regions comes once
                 if key not in seen:
                     seen.add(key)
@@ -148,7 +161,7 @@ def check_output(expected: Expected, out: Path, regions: Sequence[Region] | None
     data = out.read_bytes()
     assert data.endswith(marker), f"{out} does not end with the EOF marker"
     with open_file(case, out) as handle:
-        assert header_facts(case, handle) == expected.header
+        assert header_facts(handle) == expected.header
     got = all_keys(case, out)
     want = expected.everything if regions is None else expected.keys(regions)
     missing = [key for key, count in want.items() if got[key] < count]

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -52,7 +53,7 @@ class RunningNode:
         return self.process.wait(timeout=timeout)
 
 
-def wait_until_ready(base_url: str, process: subprocess.Popen[str], timeout: float = 60) -> float:
+def wait_until_ready(base_url: str, process: subprocess.Popen[Any], timeout: float = 60) -> float:
     """Poll /ready; return the seconds it took. Fail early if the process died."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:

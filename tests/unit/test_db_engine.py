@@ -81,7 +81,9 @@ def test_an_idle_connection_is_pinged_before_it_is_handed_out(
         else:
             time.sleep(0.1)
         with engine.connect() as connection:
-            status = connection.connection.driver_connection.info.transaction_status
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            status = raw.info.transaction_status
             second = _backend_pid(connection)
         assert pings == [1]
         assert status == psycopg.pq.TransactionStatus.IDLE
@@ -112,11 +114,13 @@ def test_read_sessions_on_postgresql_open_no_transaction(postgres_url: str) -> N
         with make_read_session_factory(engine)() as session:
             session.execute(text("SELECT 1"))
             raw = session.connection().connection.driver_connection
+            assert raw is not None
             assert raw.autocommit is True
             assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         with make_session_factory(engine)() as session:  # writes keep their transactions
             session.execute(text("SELECT 1"))
             raw = session.connection().connection.driver_connection
+            assert raw is not None
             assert raw.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
         assert statements == ["SELECT 1", "SELECT 1"]
     finally:

@@ -242,13 +242,15 @@ def expected(case: Case) -> Iterator[Expected]:
 def _spans(expected: Expected) -> dict[str, tuple[int, int]]:
     """Per reference with records: (first, last) record position, to aim regions at data."""
     spans: dict[str, tuple[int, int]] = {}
-    for record in (
-        expected.handle.fetch(until_eof=True) if expected.case.reads else (expected.handle.fetch())
-    ):
-        name = record.reference_name if expected.case.reads else record.chrom
+    handle = expected.handle
+    located: Iterator[tuple[str | None, int]]
+    if isinstance(handle, pysam.AlignmentFile):
+        located = ((r.reference_name, r.reference_start) for r in handle.fetch(until_eof=True))
+    else:
+        located = ((r.chrom, r.start) for r in handle.fetch())
+    for name, pos in located:
         if name is None:
             continue
-        pos = record.reference_start if expected.case.reads else record.start
         first, last = spans.get(name, (pos, pos))
         spans[name] = (min(first, pos), max(last, pos))
     return spans

@@ -86,7 +86,9 @@ def test_jwks_serves_the_active_key_and_a_visa_verifies_with_it(broker: Authorit
     assert [k["kid"] for k in document["keys"]] == [broker.active_kid]
     assert {(k["alg"], k["use"]) for k in document["keys"]} == {("RS256", "sig")}
     assert all("d" not in k for k in document["keys"]), "private key material published"
+    before = int(time.time())
     visa = broker.visa("alice", "ControlledAccessGrants", DATASET, SOURCE, by="dac")
+    after = int(time.time())
     assert header_of(visa) == {
         "alg": "RS256",
         "kid": broker.active_kid,
@@ -94,11 +96,10 @@ def test_jwks_serves_the_active_key_and_a_visa_verifies_with_it(broker: Authorit
         "jku": broker.jwks_url,
     }
     claims = verify(visa, jwk.KeySet.import_key_set(document))
-    now = int(time.time())
     assert claims["iss"] == broker.issuer
     assert claims["sub"] == "alice"
     assert claims["exp"] - claims["iat"] == 3600
-    assert abs(claims["iat"] - now) <= 2
+    assert before <= claims["iat"] <= after
     assert claims["ga4gh_visa_v1"] == {
         "type": "ControlledAccessGrants",
         "asserted": claims["ga4gh_visa_v1"]["asserted"],
@@ -106,7 +107,7 @@ def test_jwks_serves_the_active_key_and_a_visa_verifies_with_it(broker: Authorit
         "source": SOURCE,
         "by": "dac",
     }
-    assert abs(claims["ga4gh_visa_v1"]["asserted"] - (now - 86400)) <= 2
+    assert before - 86400 <= claims["ga4gh_visa_v1"]["asserted"] <= after - 86400
     assert "scope" not in claims
 
 
@@ -384,9 +385,10 @@ def test_server_shuts_down_after_the_context(broker: Authority) -> None:
 
 
 def test_shutdown_cuts_short_a_delayed_answer() -> None:
+    delay = 60
     with PeerServer() as server:
         authority = server.authority("slow")
-        server.misbehave(authority.jwks_url, delay=30)
+        server.misbehave(authority.jwks_url, delay=delay)
         results: list[int] = []
         client = threading.Thread(
             target=lambda: results.append(httpx.get(authority.jwks_url, timeout=10).status_code)
@@ -395,7 +397,8 @@ def test_shutdown_cuts_short_a_delayed_answer() -> None:
         while server.requests_to(authority.jwks_url) == 0:
             time.sleep(0.01)
         started = time.monotonic()
-    assert time.monotonic() - started < 2
+    # Not a speed check: the bound only tells "cut the delay short" from "waited it out".
+    assert time.monotonic() - started < delay / 2
     client.join(timeout=5)
     assert results == [200]
 

@@ -68,7 +68,8 @@ def count_records(path: Path, fmt: FileFormat, index: Path) -> dict[str, int]:
     """Records per contig, fetched through ``index`` (i.e. by region)."""
     if fmt in (FileFormat.VCF, FileFormat.BCF):
         with pysam.VariantFile(str(path), index_filename=str(index)) as variants:
-            return {c: sum(1 for _ in variants.fetch(c)) for c in variants.header.contigs}
+            names = [contig.name for contig in variants.header.contigs.values()]
+            return {name: sum(1 for _ in variants.fetch(name)) for name in names}
     options = CRAM_POSITIONS_ONLY if fmt is FileFormat.CRAM else None
     with pysam.AlignmentFile(str(path), index_filename=str(index), format_options=options) as f:
         return {c: f.count(c) for c in f.references}
@@ -80,10 +81,10 @@ def write_unsorted(fmt: FileFormat, folder: Path) -> Path:
     target = folder / f"unsorted-{source.name}"
     if fmt in (FileFormat.VCF, FileFormat.BCF):
         with pysam.VariantFile(str(source)) as variants:
-            header, records = variants.header, list(variants)
+            variant_header, variant_records = variants.header, list(variants)
         mode = "wz" if fmt is FileFormat.VCF else "wb"
-        with pysam.VariantFile(str(target), mode, header=header) as out:
-            for record in reversed(records):
+        with pysam.VariantFile(str(target), mode, header=variant_header) as out:
+            for record in reversed(variant_records):
                 out.write(record)
         return target
     with pysam.AlignmentFile(str(source), format_options=CRAM_POSITIONS_ONLY) as reads:
