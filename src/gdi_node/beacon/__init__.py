@@ -15,8 +15,9 @@ never import each other (``lint-imports`` checks this):
   ``entry_answers``, ``alleles`` and ``answers`` turn rows into records, counts and
   frequencies. ``filter_match`` resolves filters.
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
-  VCF/BCF. ``metadata`` loads BFF and Phenopackets records. ``consent`` handles opt-out and
-  opt-in.
+  VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``bff_variants``
+  loads BFF genomicVariations. ``metadata`` loads BFF records (``metadata_files``) and
+  Phenopackets (``phenopackets``). ``consent`` handles opt-out and opt-in.
 - ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_writes``
   writes them, ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
   and ``entry_writes`` writes them. Also ``callsets``, ``budget``, ``generation``,

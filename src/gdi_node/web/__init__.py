@@ -17,4 +17,6 @@ Code map:
 - ``routing``: exact routing, no guessed redirects.
 - ``parameters``: connexion's parameter and body validation, validators kept, messages redacted.
 - ``direct``: answering an API's operations from the ASGI stack (decision record 0007).
+- ``request``: what handlers read of the request being answered (credentials, client address,
+  request id), from Flask's request or the ASGI scope.
 """
