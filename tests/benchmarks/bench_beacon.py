@@ -116,7 +116,7 @@ def _database_size(settings: Settings) -> int:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
-        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
     engine = create_engine(normalise_url(url))
     with engine.connect() as connection:
         size = int(
@@ -269,7 +269,7 @@ def warm_page_cache(settings: Settings) -> None:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
-        files = sorted(path.parent.glob(path.name + "*"))
+        files = sorted(f for f in path.parent.glob(path.name + "*") if f.is_file())
     elif os.environ.get("GDI_NODE_BENCH_POSTGRES_URL"):
         return  # a server elsewhere: its files are not ours to read
     else:
