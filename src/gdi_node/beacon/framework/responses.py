@@ -101,6 +101,9 @@ def _shape(
     precise = all(a.count.precision == "exact" for a in answers)
     summary: dict[str, Any] = {"exists": exists, "numTotalResults": total}
     summary["countPrecision"] = "exact" if precise else "imprecise"
+    adjusted = sorted({a.count.adjusted_to for a in answers if a.count.adjusted_to is not None})
+    if adjusted:  # what the datasets' counts were adjusted to (Beacon v2.2 countAdjustedTo)
+        summary["countAdjustedTo"] = adjusted
     if granularity is Granularity.COUNT:
         return {"meta": meta, "responseSummary": summary}
     shown = [a for a in answers if _shown(a, request.resultsets)]

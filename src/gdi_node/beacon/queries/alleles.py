@@ -8,6 +8,7 @@ counts within a scope are the sums over those callsets (gdi_node.beacon.model.ca
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from pyroaring import BitMap
 from gdi_node.beacon.model.annotations import molecular_effect_ids
 from gdi_node.beacon.model.assemblies import known_assemblies
 from gdi_node.beacon.model.carriers import NO_COUNTS, AlleleCounts, count_in, from_bytes
-from gdi_node.beacon.model.precision import CountPolicy
+from gdi_node.beacon.model.precision import CountPolicy, worst
 from gdi_node.beacon.model.variants import AlleleKey, variant_type
 from gdi_node.beacon.queries.scopes import Scopes
 
@@ -142,22 +143,61 @@ def _vrs_variation(key: AlleleKey, end: int) -> dict[str, Any]:
 
 def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -> dict[str, Any]:
     """One ``PopulationFrequency``: frequency plus allele count/number and homozygous count
-    (node extensions), small counts adjusted by ``policy``."""
-    count = policy.report(counts.allele_count)
-    homozygous = policy.report(counts.homozygous)
+    (node extensions), small counts reported by ``policy`` (decision record 0017).
+
+    The allele number counts called chromosomes, not carriers, and is always exact. A small
+    allele count is an upper bound of at most the allele number; a small homozygous count one
+    of at most half the allele count shown. The frequency is computed from the count shown, so
+    it is then an upper bound too (rounded up). ``countPrecision``/``countAdjustedTo`` give the
+    least precise field; ``upperBounds`` names every field that is a bound."""
     number = counts.allele_number
+    _check_consistent(name, counts)
+    count = policy.report(counts.allele_count, cap=number)
+    # at most half the allele count shown (or the true one, when rounding took the count down)
+    homozygous = policy.report(counts.homozygous, cap=max(count.value, counts.allele_count) // 2)
+    frequency = count.value / number if number else 0.0
     item: dict[str, Any] = {
         "population": name,
-        "alleleFrequency": round(count.value / number, 8) if number else 0.0,
+        "alleleFrequency": _ceil(frequency) if count.is_bound else round(frequency, 8),
         "alleleCount": count.value,
         "alleleNumber": number,
         "alleleCountHomozygous": homozygous.value,
     }
-    if count.precision != "exact" or homozygous.precision != "exact":
-        item["countPrecision"] = (
-            count.precision if count.precision != "exact" else homozygous.precision
+    least = worst(count, homozygous)
+    if least.precision != "exact":
+        item.update(least.fields())
+    bounds = [
+        field
+        for field, reported in (
+            ("alleleCount", count),
+            ("alleleFrequency", count),
+            ("alleleCountHomozygous", homozygous),
         )
+        if reported.is_bound
+    ]
+    if bounds:
+        item["upperBounds"] = bounds
     return item
+
+
+def _check_consistent(name: str, counts: AlleleCounts) -> None:
+    """0 <= homozygous <= carriers, 2 * homozygous <= allele count <= allele number: counts that
+    break these are a bug, answered as an error rather than as a wrong number."""
+    ac, an, hom = counts.allele_count, counts.allele_number, counts.homozygous
+    if not (0 <= hom <= counts.carriers and 2 * hom <= ac <= an):
+        raise InconsistentCountsError(
+            f"{name}: inconsistent counts AC {ac}, AN {an}, homozygous {hom},"
+            f" carriers {counts.carriers}"
+        )
+
+
+class InconsistentCountsError(RuntimeError):
+    """Counts that no genotypes could produce: never answered as numbers."""
+
+
+def _ceil(frequency: float) -> float:
+    """``frequency`` rounded up to 8 decimals: an upper bound stays one."""
+    return math.ceil(frequency * 1e8) / 1e8
 
 
 def g_variant_document(allele: Allele, frequencies: list[dict[str, Any]]) -> dict[str, Any]:

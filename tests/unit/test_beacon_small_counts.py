@@ -1,0 +1,93 @@
+"""Honest small counts (decision record 0017): for callers without a grant a count from 1 to
+threshold - 1 is reported as an upper bound of at most threshold - 1, never below the truth and
+never breaking what the exact counts obey (AC <= AN, homozygotes <= AC / 2, AF in [0, 1]); the
+frequency built from a bound is an upper bound; the fields that are bounds are named."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gdi_node.beacon.model.carriers import AlleleCounts
+from gdi_node.beacon.model.precision import EXACT, CountPolicy, Reported
+from gdi_node.beacon.queries.alleles import InconsistentCountsError, population_frequency
+
+POLICY = CountPolicy(threshold=5)
+
+
+@st.composite
+def allele_counts(draw: st.DrawFn) -> AlleleCounts:
+    """Counts some diploid genotypes could produce: het and hom carriers among the called."""
+    het = draw(st.integers(0, 12))
+    hom = draw(st.integers(0, 12))
+    called = draw(st.integers(het + hom, het + hom + 40))
+    return AlleleCounts(het + 2 * hom, 2 * called, het + hom, hom)
+
+
+def test_zero_is_exact_and_a_count_at_the_threshold_is_exact() -> None:
+    assert POLICY.report(0) == Reported(0, "exact")
+    assert POLICY.report(5) == Reported(5, "exact")
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_a_small_count_is_reported_as_at_most_threshold_minus_one(count: int) -> None:
+    assert POLICY.report(count) == Reported(4, "imprecise", 4)
+    assert POLICY.report(count, cap=3 if count <= 3 else 4).value >= count  # never below it
+
+
+def test_a_count_above_its_cap_is_an_error() -> None:
+    with pytest.raises(ValueError, match="above its cap"):
+        POLICY.report(3, cap=2)
+
+
+def test_the_four_file_case_never_reports_a_frequency_above_one() -> None:
+    # the issue's case as counted today: one het and one hom carrier, AN 4 (AC 3)
+    item = population_frequency("DS", AlleleCounts(3, 4, 2, 1), POLICY)
+    assert (item["alleleCount"], item["alleleNumber"]) == (4, 4)  # at most 4 of 4
+    assert item["alleleFrequency"] == 1.0
+    assert item["alleleCountHomozygous"] == 2  # at most half the allele count shown, not 5
+    assert item["upperBounds"] == ["alleleCount", "alleleFrequency", "alleleCountHomozygous"]
+    assert (item["countPrecision"], item["countAdjustedTo"]) == ("imprecise", [4])
+
+
+def test_exact_counts_carry_no_precision_fields() -> None:
+    item = population_frequency("DS", AlleleCounts(3, 4, 2, 1), EXACT)
+    assert item == {
+        "population": "DS",
+        "alleleFrequency": 0.75,
+        "alleleCount": 3,
+        "alleleNumber": 4,
+        "alleleCountHomozygous": 1,
+    }
+
+
+def test_inconsistent_counts_are_an_error_never_a_number() -> None:
+    with pytest.raises(InconsistentCountsError, match="AC 5, AN 4"):
+        population_frequency("DS", AlleleCounts(5, 4, 3, 1), POLICY)
+
+
+@given(allele_counts(), st.sampled_from([1, 2, 5, 10]), st.sampled_from([1, 10]))
+def test_reported_counts_are_bounds_that_keep_the_invariants(
+    counts: AlleleCounts, threshold: int, rounding: int
+) -> None:
+    item = population_frequency("DS", counts, CountPolicy(threshold, rounding))
+    ac, an, hom = item["alleleCount"], item["alleleNumber"], item["alleleCountHomozygous"]
+    assert an == counts.allele_number  # always exact
+    assert hom >= 0
+    assert 0 <= ac <= an
+    if rounding == 1:  # rounding may take the allele count below twice the homozygotes
+        assert 2 * hom <= ac
+    assert 0 <= item["alleleFrequency"] <= 1
+    bounds = item.get("upperBounds", [])
+    for field, true in (("alleleCount", counts.allele_count), ("alleleCountHomozygous",
+                        counts.homozygous)):  # fmt: skip
+        if field in bounds:
+            assert true < threshold
+            assert true <= item[field] <= threshold - 1
+        elif rounding == 1:
+            assert item[field] == true
+    if "alleleFrequency" in bounds:
+        assert item["alleleFrequency"] >= counts.allele_count / counts.allele_number
+    if not bounds and rounding == 1:
+        assert "countPrecision" not in item
