@@ -1,5 +1,5 @@
-"""``gdi-node ingest vcf`` and ``gdi-node consent``: the Beacon's loading and consent commands,
-attached to the main command line by :func:`register`."""
+"""``gdi-node ingest vcf``, ``gdi-node ingest remove`` and ``gdi-node consent``: the Beacon's
+loading and consent commands, attached to the main command line by :func:`register`."""
 
 from __future__ import annotations
 
@@ -50,7 +50,12 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         type=click.Path(path_type=Path),
         help="samples.tsv: sample, individual_id, biosample_id, population, cohorts.",
     )
-    @click.option("--update", is_flag=True, help="Replace an earlier load of this file name.")
+    @click.option(
+        "--update",
+        is_flag=True,
+        help="Replace an earlier load of this file name, or the files of the samples this file"
+        " re-analyses (the same biosamples on the same contigs).",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
     @click.pass_obj
     def ingest_vcf(
@@ -91,6 +96,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
             + (f" in {result.seconds:.1f} s ({rate:,.0f} genotypes/s)" if result.seconds else "")
         )
 
+    _register_remove(ingest, load, guard)
     _register_metadata(ingest, load, guard)
 
     @main.group()
@@ -209,3 +215,25 @@ def _register_metadata(ingest: click.Group, load: Loader, guard: Guard) -> None:
             + (f", {len(result.warnings)} schema violations accepted" if result.warnings else "")
             + ")"
         )
+
+
+def _register_remove(ingest: click.Group, load: Loader, guard: Guard) -> None:
+    @ingest.command("remove")
+    @click.option("--dataset", "dataset_id", required=True, help="Dataset to withdraw from.")
+    @click.option("--sample", "biosample_id", help="Withdraw this biosample's genome.")
+    @click.option("--file", "file_name", help="Withdraw the file loaded under this name.")
+    @click.pass_obj
+    def ingest_remove(
+        config: Path | None, dataset_id: str, biosample_id: str | None, file_name: str | None
+    ) -> None:
+        """Withdraw a genome (every file holding the biosample) or one loaded file; answers
+        leave it out from the next query on, other genomes stay as they are."""
+        from gdi_node.beacon.ingest.withdraw import withdraw
+        from gdi_node.bootstrap import migrated_sessions
+
+        if (biosample_id is None) == (file_name is None):
+            raise click.UsageError("give --sample BIOSAMPLE or --file NAME")
+        with guard(), migrated_sessions(load(config)) as sessions:
+            done = withdraw(sessions, dataset_id, biosample_id=biosample_id, file_name=file_name)
+        for name in done.files:
+            click.echo(f"withdrew {name} from {dataset_id}")

@@ -144,3 +144,30 @@ def test_a_load_killed_half_way_shows_nothing_and_the_next_load_removes_what_it_
         "beacon_variant_terms": 60_000,
         "beacon_variant_bins": counts["beacon_variant_bins"],
     }
+
+
+def test_ingest_remove_withdraws_a_genome_or_a_file_in_one_line_each(
+    config_file: Path, tmp_path: Path, settings: Settings
+) -> None:
+    for sample in ("A", "B"):
+        vcf = write_vcf(tmp_path / f"{sample}.vcf.gz", [sample], RECORDS[:1])
+        code, out, _ = run(
+            "-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC"
+        )
+        assert code == 0, out
+    code, out, _ = run(
+        "-c", str(config_file), "ingest", "remove", "--dataset", "DS-PUBLIC", "--sample", "A"
+    )
+    assert (code, out) == (0, "withdrew A.vcf.gz from DS-PUBLIC\n")
+    code, out, err = run(
+        "-c", str(config_file), "ingest", "remove", "--dataset", "DS-PUBLIC", "--sample", "A"
+    )
+    assert code != 0
+    assert "no genotypes of biosample 'A' loaded into DS-PUBLIC" in out + err
+    assert "Traceback" not in out + err
+    code, out, _ = run(
+        "-c", str(config_file), "ingest", "remove", "--dataset", "DS-PUBLIC", "--file", "B.vcf.gz"
+    )
+    assert (code, out) == (0, "withdrew B.vcf.gz from DS-PUBLIC\n")
+    with migrated_sessions(settings) as sessions:
+        assert table_counts(sessions)["beacon_callsets"] == 0

@@ -136,7 +136,8 @@ def test_bins_follow_their_callset_through_loads_replacements_and_the_migration(
     first = write_vcf(
         tmp_path / "a.vcf.gz", ["S1", "S2"], _records([5, 9_999, 10_001, 35_000], "0/1")
     )
-    other = write_vcf(tmp_path / "b.vcf.gz", ["S1", "S2"], _records([20_000, 20_001], "1/1"))
+    # other people (the same people on an overlapping span would be a re-analysis)
+    other = write_vcf(tmp_path / "b.vcf.gz", ["S3", "S4"], _records([20_000, 20_001], "1/1"))
     nobody = write_vcf(tmp_path / "c.vcf.gz", ["S1", "S2"], _records([40_000], "0/0"))
     ingest = VcfIngestor(sessions).ingest
     ingest(first, DATASET)

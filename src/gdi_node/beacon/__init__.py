@@ -17,7 +17,8 @@ never import each other (``lint-imports`` checks this):
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``bff_variants``
   loads BFF genomicVariations. ``metadata`` loads BFF records (``metadata_files``) and
-  Phenopackets (``phenopackets``). ``consent`` handles opt-out and opt-in.
+  Phenopackets (``phenopackets``). ``consent`` handles opt-out and opt-in; ``withdraw``
+  takes a genome or a file out of a dataset.
 - ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_writes``
   writes them, ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
   and ``entry_writes`` writes them. Also ``callsets``, ``budget``, ``generation``,
@@ -26,7 +27,7 @@ never import each other (``lint-imports`` checks this):
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
   and ``model_schemas``.
 - ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps), ``assemblies``,
-  ``annotations``, ``ontology`` and ``precision``.
+  ``annotations``, ``ontology``, ``precision`` and ``spans`` (what a file covers per contig).
 
 A g_variants request: ``api`` -> ``queries.service.BeaconService.g_variants`` (checks the
 query) -> ``queries.gate.PrivacyGate.answer`` (permits, audited; granularity; budget check;

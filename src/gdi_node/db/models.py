@@ -193,12 +193,17 @@ class BeaconCallset(Base):
     # its last progress); retired: replaced or failed, left out, rows being deleted (0014)
     state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     loaded_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # JSON {contig: [start, end]}: the span of its records on each contig (0-based, end
+    # exclusive); a sample's genotypes at a position come from one callset only (a later file
+    # for the same sample and an overlapping span is a re-analysis)
+    spans: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class BeaconSample(Base):
-    """A genotyped sample (a VCF column name within a dataset) with its node-wide number.
-
-    Callsets of one dataset that share sample names (one VCF per chromosome) share numbers.
+    """A genotyped sample of a dataset with its node-wide number: one per biosample id (from the
+    sample sheet, else the VCF column name), so callsets of one dataset that bring the same
+    biosample (one VCF per chromosome) share its number. ``name`` is the column it was first
+    loaded from.
     """
 
     __tablename__ = "beacon_samples"

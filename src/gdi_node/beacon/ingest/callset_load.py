@@ -11,7 +11,9 @@ wait at most one step and readers never fail (decision record 0014):
    a later load removes the callset of a killed one (gdi_node.beacon.store.callsets.remove_hidden).
 2. :func:`write_step`: the rows of a batch and their bins, one transaction per batch.
 3. :func:`show_load`: one short transaction makes the callset ``ready`` under its file's name,
-   retires the callset it replaces, applies the sample sheet and moves the generation.
+   retires the callsets it replaces (the same file name; with ``--update`` the files it
+   re-analyses: the same biosamples where their records' spans overlap), applies the sample
+   sheet and moves the generation.
 4. :func:`discard_load`: a failed load's callset is retired and its rows deleted in steps.
 
 A reader sees the callset either not at all or whole: its rows, its samples, its sample sheet
@@ -32,10 +34,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from gdi_node.beacon.ingest.sample_numbers import Numbered, apply_sheet, number_samples
 from gdi_node.beacon.ingest.sample_sheet import SampleInfo
 from gdi_node.beacon.model import carriers
+from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.store.callsets import (
     LOADING,
     READY,
     alleles_stored_twice,
+    covering,
     delete_in_steps,
     find_callset,
     hidden_name,
@@ -80,6 +84,7 @@ class Written:
     records: int
     alleles: int
     max_span: int
+    spans: Spans  # of every record read, reference-only ones included
 
 
 class Unchanged(Exception):
@@ -167,9 +172,10 @@ def write_step(
     return written
 
 
-def show_load(sessions: sessionmaker[Session], started: Started, written: Written) -> int | None:
-    """Step 3: the callset ready and the one it replaces retired, at once. Returns the id of
-    the retired callset (its rows are still to delete)."""
+def show_load(sessions: sessionmaker[Session], started: Started, written: Written) -> list[int]:
+    """Step 3: the callset ready and those it replaces retired, at once: the callset of the
+    same file name, and with ``--update`` the callsets it re-analyses (:func:`_reanalysed`).
+    Returns the ids of the retired callsets (their rows are still to delete)."""
     wanted = started.wanted
     with sessions() as session:  # read before the write lock: the longest part of step 3
         counted = ready_callsets(session, wanted.dataset_id) - {started.replaces}
@@ -184,8 +190,10 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
         current = find_callset(session, wanted.dataset_id, wanted.name)
         if current is not None and current.id != started.replaces:
             _replaceable(current, wanted)  # another load showed this file meanwhile
-        if current is not None:
-            retire(session, current.id)
+        replaced = {current.id} if current is not None else set()
+        replaced |= _reanalysed(session, started, written.spans, replaced)
+        for callset_id in sorted(replaced):
+            retire(session, callset_id)
         if ready_callsets(session, wanted.dataset_id) - counted - {started.callset_id}:
             # a callset shown meanwhile was not compared with: mark this one as sharing, which
             # only costs speed (gdi_node.beacon.store.callsets)
@@ -201,10 +209,53 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
                 allele_count=written.alleles,
                 max_span=written.max_span,
                 shares_alleles=shares,
+                spans=written.spans.to_json(),
                 loaded_time=utcnow(),
             )
         )
-        return current.id if current is not None else None
+        return sorted(replaced)
+
+
+def _reanalysed(session: Session, started: Started, spans: Spans, replaced: set[int]) -> set[int]:
+    """The ready callsets this load re-analyses: those holding one of its samples (biosample
+    ids) where its records' spans overlap. Without ``--update`` that is a ConflictError, so a
+    sample never counts twice; with it they are replaced, when this file brings all they hold
+    (a re-analysis replaces whole files: a joint callset's other samples stay until dead
+    genotypes can be marked per sample)."""
+    wanted = started.wanted
+    mine = carriers.bitmap_of(started.numbered.numbers)
+    biosample = {
+        int(n): info.biosample_id
+        for n, info in zip(started.numbered.numbers, wanted.samples, strict=True)
+    }
+    found = set()
+    for other in covering(session, wanted.dataset_id, mine):
+        where = other.spans.overlapping(spans)
+        if other.callset_id in replaced or not where:
+            continue
+        shared = sorted(biosample[n] for n in other.samples & mine)
+        who = f"{', '.join(shared[:3])}{' …' if len(shared) > 3 else ''}"
+        if not wanted.update:
+            raise ConflictError(
+                f"{who} already loaded into {wanted.dataset_id} for {', '.join(where[:5])} from"
+                f" {other.name}; pass --update to replace it with {wanted.name} (a re-analysis),"
+                " or withdraw it first (gdi-node ingest remove)"
+            )
+        extra_samples = len(other.samples - mine)
+        beyond = other.spans.beyond(spans)
+        if extra_samples or beyond:
+            more = (
+                f"{extra_samples} other samples"
+                if extra_samples
+                else f"{', '.join(beyond[:3])}, outside this file's records"
+            )
+            raise ConflictError(
+                f"{wanted.name} re-analyses {who} of {other.name}, which also holds {more};"
+                f" a re-analysis replaces whole files: load a file with everything"
+                f" {other.name} holds, or withdraw {other.name} first"
+            )
+        found.add(other.callset_id)
+    return found
 
 
 def discard_load(sessions: sessionmaker[Session], callset_id: int) -> None:

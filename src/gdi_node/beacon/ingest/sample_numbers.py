@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gdi_node.beacon.ingest.sample_sheet import SampleInfo
 from gdi_node.db.models import BeaconSample, BeaconSampleGroup
+from gdi_node.errors import ConflictError, InvalidInputError
 
 _SAMPLES = cast(Table, BeaconSample.__table__)
 _GROUPS = cast(Table, BeaconSampleGroup.__table__)
@@ -36,14 +37,21 @@ def number_samples(
     session: Session, dataset_id: str, infos: list[SampleInfo], from_sheet: bool
 ) -> Numbered:
     """Keep the numbers of known samples, assign new ones (one INSERT for all new samples);
-    the sheet's changes are returned, not written (:func:`apply_sheet`)."""
-    known = {
-        row.name: row.sample_no
-        for row in session.execute(
-            select(_SAMPLES.c.name, _SAMPLES.c.sample_no).where(_SAMPLES.c.dataset_id == dataset_id)
+    the sheet's changes are returned, not written (:func:`apply_sheet`).
+
+    A sample is its biosample id (the sheet's, else the VCF column name): the same biosample
+    in another file of the dataset keeps its number, whatever the column is called there."""
+    known: dict[str, int] = {}
+    names: dict[str, str] = {}  # column name -> the biosample it names in the dataset
+    for row in session.execute(
+        select(_SAMPLES.c.name, _SAMPLES.c.biosample_id, _SAMPLES.c.sample_no).where(
+            _SAMPLES.c.dataset_id == dataset_id
         )
-    }
-    new = [info for info in infos if info.name not in known]
+    ):
+        known[row.biosample_id] = row.sample_no
+        names[row.name] = row.biosample_id
+    new = [info for info in infos if info.biosample_id not in known]
+    _check_columns(infos, new, names)
     assigned: dict[str, int] = {}
     if new:
         numbers_of_new = session.execute(
@@ -58,11 +66,36 @@ def number_samples(
                 for info in new
             ],
         ).scalars()
-        assigned = dict(zip((info.name for info in new), numbers_of_new, strict=True))
-    grouped = [(assigned[info.name], info) for info in new]
-    changed = [(known[i.name], i) for i in infos if from_sheet and i.name in known]
-    numbers = [assigned[i.name] if i.name in assigned else known[i.name] for i in infos]
+        assigned = dict(zip((info.biosample_id for info in new), numbers_of_new, strict=True))
+    grouped = [(assigned[info.biosample_id], info) for info in new]
+    changed = [(known[i.biosample_id], i) for i in infos if from_sheet and i.biosample_id in known]
+    numbers = [
+        assigned[i.biosample_id] if i.biosample_id in assigned else known[i.biosample_id]
+        for i in infos
+    ]
     return Numbered(np.asarray(numbers, dtype=np.uint32), changed, grouped + changed)
+
+
+def _check_columns(infos: list[SampleInfo], new: list[SampleInfo], names: dict[str, str]) -> None:
+    """A file holds each biosample once, and a new biosample may not arrive in a column that
+    already names another biosample of the dataset (the column name identifies its genotypes
+    in the dataset's files)."""
+    for info in new:
+        other = names.get(info.name)
+        if other is not None:
+            raise ConflictError(
+                f"column {info.name!r} holds biosample {info.biosample_id!r}, but {info.name!r}"
+                f" already names biosample {other!r} in this dataset; rename the column"
+                " (bcftools reheader -s) or give the sample sheet's biosample_id"
+            )
+    seen: dict[str, str] = {}
+    for info in infos:
+        if info.biosample_id in seen:
+            raise InvalidInputError(
+                f"columns {seen[info.biosample_id]!r} and {info.name!r} are both biosample"
+                f" {info.biosample_id!r}: a file holds each sample once"
+            )
+        seen[info.biosample_id] = info.name
 
 
 def apply_sheet(session: Session, numbered: Numbered) -> None:

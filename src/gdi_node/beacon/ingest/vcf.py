@@ -44,6 +44,7 @@ from gdi_node.beacon.ingest.sample_sheet import SampleInfo, read_sample_sheet
 from gdi_node.beacon.model import carriers
 from gdi_node.beacon.model.annotations import AlleleAnnotation, AnnotationFormat
 from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
+from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
 from gdi_node.beacon.store.callsets import delete_in_steps, remove_hidden
 from gdi_node.beacon.store.load_lease import leases_for
@@ -158,11 +159,11 @@ class VcfIngestor:
             raise
         finally:
             started.lease.release()
-        if replaced is not None:
-            delete_in_steps(self._sessions, replaced)
+        for callset_id in replaced:
+            delete_in_steps(self._sessions, callset_id)
         refresh_statistics(self._sessions)
         return VcfIngestResult(
-            started.callset_id, path.name, "loaded" if replaced is None else "replaced",
+            started.callset_id, path.name, "replaced" if replaced else "loaded",
             len(names), written.records, written.alleles, time.perf_counter() - began,
         )  # fmt: skip
 
@@ -172,9 +173,11 @@ class VcfIngestor:
         numbers = started.numbered.numbers
         target = (started.callset_id, started.wanted.dataset_id)
         records = alleles = span = 0
+        spans = Spans()
         batch: list[AlleleRow] = []
         for record in _records(vcf):
             records += 1
+            _cover(spans, record, assembly)
             for row, terms in _alleles(record, target, assembly, numbers, formats):
                 batch.append((row, terms))
                 span = max(span, row["end"] - row["start"])
@@ -185,7 +188,7 @@ class VcfIngestor:
         if batch:
             alleles += self._write(started, batch)
         self._progress(records, alleles)
-        return Written(records, alleles, span)
+        return Written(records, alleles, span, spans)
 
     def _write(self, started: Started, batch: list[AlleleRow]) -> int:
         rows = [row for row, _ in batch]
@@ -203,6 +206,13 @@ def _unchanged(name: str, same: Unchanged) -> VcfIngestResult:
     return VcfIngestResult(
         same.callset_id, name, "unchanged", same.samples, same.records, same.alleles, 0.0
     )
+
+
+def _cover(spans: Spans, record: Any, assembly: Assembly) -> None:
+    """Add the positions a record speaks for (its REF, or a reference block to its END)."""
+    start = record.POS - 1
+    end = max(start + len(record.REF), int(record.INFO.get("END") or 0))
+    spans.add(assembly.canonical(record.CHROM) or record.CHROM, start, end)
 
 
 def _records(vcf: VCF) -> Iterator[Any]:

@@ -1,5 +1,6 @@
-"""Callsets of a dataset: their states, finding one by file name, deleting one with its
-variants, and knowing whether a callset stores an allele its dataset already holds.
+"""Callsets of a dataset: their states, finding one by file name or by the samples it holds,
+deleting one with its variants, and knowing whether a callset stores an allele its dataset
+already holds.
 
 States (decision record 0014): queries answer from ``ready`` callsets only. A VCF load writes
 its rows in short transactions under a ``loading`` callset and makes it ``ready`` in one short
@@ -19,6 +20,7 @@ the other side is deleted only costs speed, never a wrong count.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, cast
 
 from pyroaring import BitMap
@@ -26,6 +28,7 @@ from sqlalchemy import CursorResult, Table, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.model.carriers import from_bytes
+from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.store.generation import bump_generation
 from gdi_node.beacon.store.load_lease import Leases
 from gdi_node.beacon.store.variant_bins import B, delete_bins
@@ -51,6 +54,41 @@ def find_callset(session: Session, dataset_id: str, name: str) -> BeaconCallset 
             BeaconCallset.state == READY,
         )
     ).first()
+
+
+@dataclass(frozen=True)
+class Covering:
+    """A ready callset holding some samples: its file name, samples and spans."""
+
+    callset_id: int
+    name: str
+    samples: BitMap
+    spans: Spans
+
+
+def covering(session: Session, dataset_id: str, samples: BitMap) -> list[Covering]:
+    """The dataset's ready callsets that hold any of ``samples`` (sample numbers)."""
+    rows = session.execute(
+        select(
+            BeaconCallset.id, BeaconCallset.name, BeaconCallset.samples, BeaconCallset.spans
+        ).where(BeaconCallset.dataset_id == dataset_id, BeaconCallset.state == READY)
+    )
+    out = []
+    for row in rows:
+        held = from_bytes(row.samples)
+        if held.intersection_cardinality(samples):
+            spans = Spans.from_json(row.spans)
+            out.append(Covering(int(row.id), str(row.name), held, spans))
+    return out
+
+
+def sample_number(session: Session, dataset_id: str, biosample_id: str) -> int | None:
+    """The number of a dataset's sample (a biosample id), if it was ever loaded."""
+    return session.scalar(
+        select(BeaconSample.sample_no).where(
+            BeaconSample.dataset_id == dataset_id, BeaconSample.biosample_id == biosample_id
+        )
+    )
 
 
 def ready_callsets(session: Session, dataset_id: str) -> set[int]:

@@ -1,0 +1,79 @@
+"""Withdrawing genomes from a dataset without reloading the others (issue #18): one genome
+by its biosample id, or one loaded file by its name.
+
+The callsets go in one short transaction (retired: every answer leaves them out from the
+next query on, decision record 0014), then their rows are deleted in steps. A sample held by a
+joint (multi-sample) file cannot be taken out of it alone yet: its genotypes share the file's
+rows with the other samples. That is refused with what to do instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyroaring import BitMap
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.beacon.model.spans import Spans
+from gdi_node.beacon.store.callsets import (
+    Covering,
+    covering,
+    delete_in_steps,
+    find_callset,
+    retire,
+    sample_number,
+)
+from gdi_node.beacon.store.generation import bump_generation
+from gdi_node.errors import ConflictError, NotFoundError
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    dataset_id: str
+    files: list[str]  # the names of the callsets withdrawn
+
+
+def withdraw(
+    sessions: sessionmaker[Session],
+    dataset_id: str,
+    *,
+    biosample_id: str | None = None,
+    file_name: str | None = None,
+) -> Withdrawn:
+    """Withdraw every file holding ``biosample_id``, or the file named ``file_name``."""
+    if (biosample_id is None) == (file_name is None):
+        raise ValueError("withdraw one biosample or one file")
+    with sessions() as session, session.begin():
+        bump_generation(session)  # first: under the write lock, like a load's steps
+        if file_name is not None:
+            targets = _file(session, dataset_id, file_name)
+        else:
+            assert biosample_id is not None
+            targets = _genome(session, dataset_id, biosample_id)
+        for target in targets:
+            retire(session, target.callset_id)
+    for target in targets:
+        delete_in_steps(sessions, target.callset_id)
+    return Withdrawn(dataset_id, sorted(t.name for t in targets))
+
+
+def _file(session: Session, dataset_id: str, name: str) -> list[Covering]:
+    found = find_callset(session, dataset_id, name)
+    if found is None:
+        raise NotFoundError(f"no file {name!r} loaded into {dataset_id}")
+    return [Covering(found.id, found.name, BitMap(), Spans())]
+
+
+def _genome(session: Session, dataset_id: str, biosample_id: str) -> list[Covering]:
+    sample_no = sample_number(session, dataset_id, biosample_id)
+    targets = covering(session, dataset_id, BitMap([sample_no])) if sample_no else []
+    if not targets:
+        raise NotFoundError(f"no genotypes of biosample {biosample_id!r} loaded into {dataset_id}")
+    joint = [t for t in targets if len(t.samples) > 1]
+    if joint:
+        raise ConflictError(
+            f"{biosample_id} is in {joint[0].name} with {len(joint[0].samples) - 1} other"
+            " samples; a sample cannot be taken out of a joint file alone yet: withdraw the"
+            " file (--file) and load it again without the sample (bcftools view -s ^ID)"
+        )
+    return targets
