@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gdi_node import __version__, cli_beacon
+from gdi_node import __version__, cli_beacon, cli_export
 from gdi_node.config.settings import Settings, SettingsError, load_settings
 from gdi_node.errors import DomainError
 
@@ -376,3 +376,4 @@ def drs_resolve(
 
 
 cli_beacon.register(main, ingest, _load, _domain_errors)
+cli_export.register(main, _load, _domain_errors)

@@ -13,7 +13,9 @@ never import each other (``lint-imports`` checks this):
   ``collections`` (datasets, cohorts, filtering terms). ``scopes`` holds the consenting samples
   per data generation. ``small_scopes`` withholds scopes that single out a few people.
   ``entry_answers``, ``alleles`` and ``answers`` turn rows into records, counts and
-  frequencies. ``filter_match`` resolves filters.
+  frequencies. ``filter_match`` resolves filters. ``frequency_export`` is the sites-only
+  frequency release of a dataset (``gdi-node export frequencies``), which ``sites_vcf`` writes
+  as a bgzipped, indexed VCF.
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``bff_variants``
   loads BFF genomicVariations. ``metadata`` loads BFF records (``metadata_files``) and
@@ -21,8 +23,9 @@ never import each other (``lint-imports`` checks this):
   takes a genome or a file out of a dataset.
 - ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_writes``
   writes them, ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
-  and ``entry_writes`` writes them. Also ``callsets``, ``budget``, ``generation``,
-  ``handovers`` and ``load_lease``.
+  and ``entry_writes`` writes them. ``variant_stream`` reads one dataset's rows a chunk at a
+  time, in position order. Also ``callsets``, ``budget``, ``generation``, ``handovers`` and
+  ``load_lease``.
 - ``framework``: the Beacon v2 vocabulary. ``documents`` holds the one ``ENTRY_TYPES`` table and
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
   and ``model_schemas``.

@@ -1,0 +1,353 @@
+"""The sites-only frequency release (``gdi-node export frequencies``): one dataset's alleles as
+VCF records with gnomAD-style INFO counts, for departments' annotation pipelines.
+
+Every allele with a carrier among the dataset's consenting samples is one record (one per ALT,
+as gnomAD splits them), in sequence and position order, read a chunk at a time
+(gdi_node.beacon.store.variant_stream), so the dataset is never in memory. Counts are those an
+anonymous Beacon record answer gives (gdi_node.beacon.queries.alleles.population_frequency):
+opted-out people and callsets that are not ready are left out, and small counts are upper
+bounds (decision record 0017), named per record in ``IMPRECISE``.
+
+Fields, for the dataset and suffixed per group (``_XX``/``_XY`` for sex, the population in
+lower case, ``_cohort_<name>``): ``AC``, ``AN``, ``AF``, ``nhomalt``, ``nhet`` (individuals
+with one copy: heterozygous, and haploid calls until ploidy is modelled) and ``nhemi`` (0 until
+then). A group of fewer than ``threshold`` people is left out, as the small-scope rule leaves
+out a narrowed scope (decision record 0013).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from pyroaring import BitMap
+from sqlalchemy.orm import Session
+
+from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
+from gdi_node.beacon.model.carriers import AlleleCounts
+from gdi_node.beacon.model.precision import CountPolicy
+from gdi_node.beacon.queries.alleles import (
+    Allele,
+    Counter,
+    InconsistentCountsError,
+    group_alleles,
+    population_frequency,
+)
+from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.store.generation import current_generation
+from gdi_node.beacon.store.variant_stream import rows_from, sequences_of
+from gdi_node.errors import ConflictError, InvalidInputError
+
+CHUNK_ROWS = 5_000
+_END_OF_SEQUENCE = 2**62
+_REGION = re.compile(r"^([^:\s]+)(?::([\d,]+)-([\d,]+))?$")
+_NOT_IN_ID = re.compile(r"[^0-9A-Za-z_.]+")
+_SEXES = {"F": "XX", "FEMALE": "XX", "XX": "XX", "M": "XY", "MALE": "XY", "XY": "XY"}
+
+# (key, Number, Type, description with {where}); the dataset's fields, and each group's with
+# its suffix
+COUNTS = (
+    ("AC", "A", "Integer", "Alternate allele count in called genotypes {where}"),
+    ("AN", "1", "Integer", "Number of called alleles at this position {where} (always exact)"),
+    ("AF", "A", "Float", "Alternate allele frequency {where} (AC/AN)"),
+    ("nhomalt", "A", "Integer", "Individuals homozygous for the alternate allele {where}"),
+    (
+        "nhet",
+        "A",
+        "Integer",
+        "Individuals with one copy of the alternate allele {where} (heterozygous; haploid calls"
+        " are counted here until ploidy is modelled)",
+    ),
+    (
+        "nhemi",
+        "A",
+        "Integer",
+        "Hemizygous individuals {where}: always 0 in this release (ploidy of chrX/chrY outside"
+        " the pseudo-autosomal regions is not modelled yet; haploid calls are in nhet)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Records whose POS lies in ``[first + 1, before]`` (VCF, 1-based) on ``chrom``."""
+
+    chrom: str  # as stored (canonical)
+    first: int  # 0-based
+    before: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Group:
+    suffix: str  # "" for the whole dataset, "_XX", "_fin", "_cohort_trio"
+    described: str  # "in the dataset", "in sex F", "in population FIN"
+    samples: BitMap
+
+
+@dataclass(frozen=True)
+class Site:
+    chrom: str  # as written
+    pos: int
+    ref: str
+    alt: str
+    end: int | None  # INFO/END of a symbolic allele
+    info: list[tuple[str, str]]
+
+
+@dataclass
+class ExportStats:
+    sites: int = 0
+    bounded_sites: int = 0  # records with an IMPRECISE field
+    sequences: list[str] = field(default_factory=list)  # as written, in order
+    symbolic: set[str] = field(default_factory=set)  # symbolic ALT ids (without <>)
+
+
+def resolve_assembly(assembly_id: str) -> Assembly:
+    found = known_assemblies().get(assembly_id)
+    if found is None:
+        known = ", ".join(known_assemblies().ids)
+        raise InvalidInputError(f"unknown assembly {assembly_id!r}; known: {known}")
+    return found
+
+
+def parse_region(text: str, assembly: Assembly) -> Region:
+    """``chr22``, or ``chr22:10,000-20,000`` (1-based, inclusive, as tabix and bcftools)."""
+    match = _REGION.match(text.strip())
+    if match is None:
+        raise InvalidInputError(f"bad region {text!r}: expected CHROM or CHROM:START-END")
+    name, start, end = match.groups()
+    chrom = assembly.canonical(name)
+    if chrom is None:
+        raise InvalidInputError(f"bad region {text!r}: {assembly.id} has no sequence {name!r}")
+    if start is None or end is None:
+        return Region(chrom, 0, _END_OF_SEQUENCE, text)
+    first, last = int(start.replace(",", "")), int(end.replace(",", ""))
+    if not 1 <= first <= last:
+        raise InvalidInputError(f"bad region {text!r}: expected 1 <= START <= END")
+    return Region(chrom, first - 1, last, text)
+
+
+def written_name(assembly: Assembly, chrom: str, chr_prefix: bool) -> str:
+    """The sequence name written: ``chr22``/``chrM`` (UCSC, gnomAD on GRCh38) or ``22``/``MT``;
+    a sequence the assembly does not know keeps the name it was loaded under."""
+    if not chr_prefix or assembly.accession(chrom) is None:
+        return chrom
+    return "chrM" if chrom == "MT" else f"chr{chrom}"
+
+
+def groups_of(scopes: Scopes, dataset_id: str, policy: CountPolicy) -> list[Group]:
+    """The dataset and its sex, population and cohort groups of at least ``threshold`` people;
+    sex spellings (F, female, XX) are one group."""
+    scope = scopes.datasets.get(dataset_id, BitMap())
+    found: dict[str, Group] = {}
+    order = {"sex": 0, "population": 1, "cohort": 2}
+    listed = sorted(scopes.populations(scope), key=lambda g: (order.get(g[0], 3), g[1], g[2]))
+    for kind, name, members in listed:
+        suffix, described = _suffix(kind, name)
+        earlier = found.get(suffix)
+        if earlier is not None and kind != "sex":
+            raise ConflictError(
+                f"{kind} {name!r} and another group both become the INFO suffix {suffix}:"
+                " rename one in the sample sheet"
+            )
+        samples = members | earlier.samples if earlier is not None else members
+        found[suffix] = Group(suffix, described, samples)
+    groups = [Group("", "in the dataset", scope)]
+    return groups + [
+        g
+        for g in found.values()
+        if policy.threshold <= 1 or scopes.people_in(dataset_id, g.samples) >= policy.threshold
+    ]
+
+
+def _suffix(kind: str, name: str) -> tuple[str, str]:
+    clean = _NOT_IN_ID.sub("_", name).strip("_") or "unnamed"
+    if kind == "sex":
+        sex = _SEXES.get(name.upper())
+        return (f"_{sex}", f"in {sex} individuals") if sex else (f"_sex_{clean}", f"in sex {name}")
+    if kind == "population":
+        return f"_{clean.lower()}", f"in population {name}"
+    return f"_{kind}_{clean.lower()}", f"in {kind} {name}"
+
+
+class FrequencyExport:
+    """The records of one dataset on one assembly (optionally one region), as ``sites()``."""
+
+    def __init__(
+        self,
+        session: Session,
+        scopes: Scopes,
+        dataset_id: str,
+        assembly: Assembly,
+        policy: CountPolicy,
+        *,
+        region: Region | None = None,
+        chr_prefix: bool = True,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self._session = session
+        self._scopes = scopes
+        self.dataset_id = dataset_id
+        self.assembly = assembly
+        self.policy = policy
+        self.region = region
+        self._chr_prefix = chr_prefix
+        self._chunk_rows = chunk_rows
+        self.groups = groups_of(scopes, dataset_id, policy)
+        self.stats = ExportStats()
+
+    @property
+    def generation(self) -> int:
+        """The Beacon data generation counted (checked again after the last record)."""
+        return self._scopes.generation
+
+    @property
+    def samples(self) -> int:
+        """The consenting samples counted."""
+        return len(self.groups[0].samples)
+
+    def sites(self) -> Iterator[Site]:
+        """Every record, in order; ``stats`` is complete once they are read. Raises
+        ConflictError when the Beacon data changed meanwhile (a load, an opt-out)."""
+        hidden = self._scopes.hidden.get(self.dataset_id, ())
+        for chrom in self._sequences(hidden):
+            name = written_name(self.assembly, chrom, self._chr_prefix)
+            first, before = (
+                (self.region.first, self.region.before) if self.region else (0, _END_OF_SEQUENCE)
+            )
+            for allele in self._alleles(chrom, first, before, hidden):
+                site = self._site(name, allele)
+                if site is None:
+                    continue
+                if not self.stats.sequences or self.stats.sequences[-1] != name:
+                    self.stats.sequences.append(name)
+                self.stats.sites += 1
+                yield site
+        now = current_generation(self._session)
+        if now != self._scopes.generation:
+            raise ConflictError(
+                f"the Beacon data changed during the export (generation {self._scopes.generation}"
+                f" -> {now}: a load or a consent change); nothing was written, run it again"
+            )
+
+    def _sequences(self, hidden: Sequence[int]) -> list[str]:
+        if self.region is not None:
+            return [self.region.chrom]
+        found = sequences_of(self._session, self.dataset_id, self.assembly.id, hidden)
+        rank = {name: n for n, name in enumerate(self.assembly.accessions)}
+        return sorted(found, key=lambda c: (rank.get(c, len(rank)), c))
+
+    def _alleles(
+        self, chrom: str, first: int, before: int, hidden: Sequence[int]
+    ) -> Iterator[tuple[Allele, Counter]]:
+        """Alleles in start order, a chunk of rows at a time; a chunk ends before the last
+        start it reached, so an allele's rows (one per callset) stay together."""
+        limit = self._chunk_rows
+        while first < before:
+            rows = rows_from(
+                self._session,
+                self.dataset_id,
+                self.assembly.id,
+                chrom,
+                first=first,
+                before=before,
+                limit=limit,
+                hidden=hidden,
+            )
+            complete = len(rows) < limit
+            if not complete:
+                last = int(rows[-1].start)
+                rows = [r for r in rows if int(r.start) < last]
+                if not rows:  # one start holds more rows than a chunk: read it in one
+                    limit *= 2
+                    continue
+                first = last
+            counter = Counter(self._scopes)  # per chunk: its cache of decoded bitmaps goes too
+            for allele in group_alleles(rows):
+                yield allele, counter
+            if complete:
+                return
+
+    def _site(self, name: str, found: tuple[Allele, Counter]) -> Site | None:
+        allele, counter = found
+        key = allele.key
+        info: list[tuple[str, str]] = []
+        bounded: list[str] = []
+        rounded: list[str] = []
+        for group in self.groups:
+            counts = counter.counts(allele, group.samples)
+            if not group.suffix and counts.allele_count == 0:
+                return None  # no consenting carrier: the allele is not released
+            try:
+                values = self._values(group.suffix or "dataset", counts)
+            except InconsistentCountsError as exc:  # a bug: answered as an error, never numbers
+                raise ConflictError(f"{key.variant_id()}: {exc}; nothing was written") from exc
+            for field_key, value, precision in values:
+                if value is not None:
+                    info.append((field_key + group.suffix, value))
+                if precision in ("imprecise", "atLeast"):
+                    bounded.append(field_key + group.suffix)
+                elif precision == "rounded":
+                    rounded.append(field_key + group.suffix)
+        if bounded:
+            info.append(("IMPRECISE", ",".join(bounded)))
+            self.stats.bounded_sites += 1
+        if rounded:
+            info.append(("ROUNDED", ",".join(rounded)))
+        end = None
+        if key.alt.startswith("<") and key.alt.endswith(">"):
+            end = allele.end  # 0-based exclusive is VCF's 1-based inclusive END
+            self.stats.symbolic.add(key.alt[1:-1])
+        return Site(name, key.start + 1, key.ref, key.alt, end, info)
+
+    def _values(self, label: str, counts: AlleleCounts) -> list[tuple[str, str | None, str]]:
+        """(key, value or None to leave it out, precision) of one group's fields."""
+        policy = self.policy
+        item = population_frequency(label, counts, policy)
+        upper = set(item.get("upperBounds", ()))
+
+        def precision(name: str, count: int) -> str:
+            return "imprecise" if name in upper else policy.report(count).precision
+
+        ac, an = int(item["alleleCount"]), int(item["alleleNumber"])
+        hom = int(item["alleleCountHomozygous"])
+        ac_precision = precision("alleleCount", counts.allele_count)
+        hom_precision = precision("alleleCountHomozygous", counts.homozygous)
+        het, het_precision = heterozygous(
+            counts, policy, ac=ac, ac_precision=ac_precision, hom=hom, hom_precision=hom_precision
+        )
+        frequency = repr(float(item["alleleFrequency"])) if an else None
+        return [
+            ("AC", str(ac), ac_precision),
+            ("AN", str(an), "exact"),
+            ("AF", frequency, ac_precision if an else "exact"),
+            ("nhomalt", str(hom), hom_precision),
+            ("nhet", str(het), het_precision),
+            ("nhemi", "0", "exact"),
+        ]
+
+
+def heterozygous(
+    counts: AlleleCounts,
+    policy: CountPolicy,
+    *,
+    ac: int,
+    ac_precision: str,
+    hom: int,
+    hom_precision: str,
+) -> tuple[int, str]:
+    """The heterozygous count shown next to the allele count ``ac`` and homozygous count
+    ``hom`` shown (design 18, section 4): exact when both are; at most ``ac`` when the allele
+    count is a bound; at least ``ac - 2 * hom`` when only homozygotes are bounded (an exact
+    count would reveal them); rounded or bounded by ``policy`` when counts are rounded."""
+    het = counts.carriers - counts.homozygous
+    if ac_precision == "imprecise":
+        return min(policy.threshold - 1, ac), "imprecise"
+    if "rounded" in (ac_precision, hom_precision):
+        reported = policy.report(het, cap=max(ac, counts.allele_count))
+        return reported.value, reported.precision
+    if hom_precision == "imprecise":
+        return ac - 2 * hom, "atLeast"
+    return het, "exact"
