@@ -54,9 +54,13 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def loaded_node(tmp: Path, database_url: str | None = None) -> Settings:
     """A node with RECORDS in the PUBLIC dataset OPEN (ten samples, IND-1..IND-10) and one
-    allele in the CONTROLLED dataset CTRL."""
+    allele in the CONTROLLED dataset CTRL; records list cohort and free population items too
+    (``beacon.frequencies.extra_groups``)."""
     settings = node_settings(tmp, "http://testserver", database_url)
     settings = with_budget(settings, units=1_000_000)
+    frequencies = settings.beacon.frequencies.model_copy(update={"extra_groups": True})
+    beacon = settings.beacon.model_copy(update={"frequencies": frequencies})
+    settings = settings.model_copy(update={"beacon": beacon})
     vcf = write_vcf(tmp / "cohort.vcf.gz", SAMPLES, RECORDS, headers=[ANN_HEADER])
     sheet = tmp / "samples.tsv"
     sheet.write_text(
@@ -252,7 +256,7 @@ def test_small_allele_counts_are_imprecise_unless_the_caller_holds_a_grant(
             client, "/g_variants?geneId=BRAF&requestedGranularity=record", **kwargs
         )
         record = document["response"]["resultSets"][0]["results"][0]
-        return record["frequencyInPopulations"][0]["frequencies"][0]
+        return record["frequencyInPopulations"][0]["frequencies"][-1]
 
     anonymous = braf_overall()
     assert (anonymous["alleleCount"], anonymous["countPrecision"]) == (4, "imprecise")
@@ -302,8 +306,9 @@ def test_opt_out_takes_effect_at_once_and_opt_in_restores(client: Any, node: Set
             }
             _, common = beacon(client, "/g_variants/GRCh38:22:100:A:G?requestedGranularity=record")
             overall = common["response"]["resultSets"][0]["results"][0]
-            first = overall["frequencyInPopulations"][0]["frequencies"][0]
-            assert (first["alleleCount"], first["alleleNumber"]) == (7, 18)
+            whole = overall["frequencyInPopulations"][0]["frequencies"][-1]  # the dataset: last
+            assert whole["population"] == "OPEN"
+            assert (whole["alleleCount"], whole["alleleNumber"]) == (7, 18)
         finally:
             registry.opt_in(["IND-1"])
     assert beacon(client, query)[1]["responseSummary"]["numTotalResults"] == 1
@@ -400,7 +405,7 @@ def test_1000_genomes_frequencies_match_its_info_fields(tmp_path: Path) -> None:
         )
     record = document["response"]["resultSets"][0]["results"][0]
     assert_valid_records("g_variants", [record])
-    overall = record["frequencyInPopulations"][0]["frequencies"][0]
+    overall = record["frequencyInPopulations"][0]["frequencies"][-1]
     assert (overall["alleleCount"], overall["alleleNumber"]) == (121, 5096)  # INFO AC, AN
     assert round(overall["alleleFrequency"], 2) == 0.02  # INFO AF
 
@@ -418,7 +423,7 @@ def test_stored_carrier_counts_and_bitmaps_find_the_same_variants(
         counts = [
             (
                 r["variantInternalId"],
-                r["frequencyInPopulations"][0]["frequencies"][0]["alleleCount"],
+                r["frequencyInPopulations"][0]["frequencies"][-1]["alleleCount"],
             )
             for r in records
         ]

@@ -177,7 +177,7 @@ def test_custom_terms_select_runs_and_the_people_they_belong_to(
 
 def first_frequency(document: dict[str, Any]) -> dict[str, Any]:
     record = document["response"]["resultSets"][0]["results"][0]
-    frequency: dict[str, Any] = record["frequencyInPopulations"][0]["frequencies"][0]
+    frequency: dict[str, Any] = record["frequencyInPopulations"][0]["frequencies"][-1]
     return frequency
 
 

@@ -47,7 +47,10 @@ def test_the_four_file_case_never_reports_a_frequency_above_one() -> None:
     assert (item["alleleCount"], item["alleleNumber"]) == (4, 4)  # at most 4 of 4
     assert item["alleleFrequency"] == 1.0
     assert item["alleleCountHomozygous"] == 2  # at most half the allele count shown, not 5
-    assert item["upperBounds"] == ["alleleCount", "alleleFrequency", "alleleCountHomozygous"]
+    assert item["alleleCountHeterozygous"] == 4  # at most the allele count shown
+    assert item["upperBounds"] == [
+        "alleleCount", "alleleFrequency", "alleleCountHomozygous", "alleleCountHeterozygous"
+    ]  # fmt: skip
     assert (item["countPrecision"], item["countAdjustedTo"]) == ("imprecise", [4])
 
 
@@ -59,7 +62,22 @@ def test_exact_counts_carry_no_precision_fields() -> None:
         "alleleCount": 3,
         "alleleNumber": 4,
         "alleleCountHomozygous": 1,
+        "alleleCountHeterozygous": 1,
+        "alleleCountHemizygous": 0,
     }
+
+
+def test_heterozygotes_next_to_bounded_homozygotes_are_a_lower_bound() -> None:
+    # AC 12 exact, 2 homozygotes (at most 4 shown), 8 heterozygotes: 12 - 2 * 4 = at least 4
+    item = population_frequency("DS", AlleleCounts(12, 40, 10, 2), POLICY)
+    assert (item["alleleCount"], item["alleleCountHomozygous"]) == (12, 4)
+    assert item["alleleCountHeterozygous"] == 4
+    assert item["upperBounds"] == ["alleleCountHomozygous"]
+    assert item["lowerBounds"] == ["alleleCountHeterozygous"]
+    assert (item["countPrecision"], item["countAdjustedTo"]) == ("imprecise", [4])
+    # exact for a grant holder
+    granted = population_frequency("DS", AlleleCounts(12, 40, 10, 2), EXACT)
+    assert (granted["alleleCountHomozygous"], granted["alleleCountHeterozygous"]) == (2, 8)
 
 
 def test_inconsistent_counts_are_an_error_never_a_number() -> None:
@@ -89,5 +107,14 @@ def test_reported_counts_are_bounds_that_keep_the_invariants(
             assert item[field] == true
     if "alleleFrequency" in bounds:
         assert item["alleleFrequency"] >= counts.allele_count / counts.allele_number
+    het, true_het = item["alleleCountHeterozygous"], counts.carriers - counts.homozygous
+    assert item["alleleCountHemizygous"] == 0  # until ploidy-aware counting
+    if "alleleCountHeterozygous" in item.get("lowerBounds", []):
+        assert 0 <= het <= true_het  # only homozygotes bounded: an exact het would reveal them
+        assert het == ac - 2 * hom
+    elif "alleleCountHeterozygous" in bounds:
+        assert true_het <= het <= ac or rounding > 1
+    elif rounding == 1:
+        assert het == true_het
     if not bounds and rounding == 1:
         assert "countPrecision" not in item

@@ -27,6 +27,7 @@ ENV_PREFIX = "GDI_NODE_"
 # Variables with the prefix that are not settings keys.
 _RESERVED_ENV = re.compile(r"^GDI_NODE_(CONFIG|TEST_.*|BENCH_.*)$")
 _DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")  # as gdi_node.beacon.model.populations (a lower layer)
 
 
 class SettingsError(ValueError):
@@ -182,6 +183,15 @@ class QueryBudgetSettings(_Strict):
     rare_carriers: int = Field(default=5, ge=1)
 
 
+class FrequencySettings(_Strict):
+    """The population items of allele records (decision record 0018). Each record lists the
+    sex items of its dataset (``DK_F``, ``DK_M``), its sample-sheet countries (``SE``,
+    ``SE_F``, …) and the dataset as a whole last. Cohort and free ``population`` items are
+    listed too only with ``extra_groups``: their labels fail the GDI portal's pattern."""
+
+    extra_groups: bool = False
+
+
 class BeaconSettings(_Strict):
     """The Beacon v2 API (``/ga4gh/beacon/v2``) and the allele-frequency database.
 
@@ -198,6 +208,7 @@ class BeaconSettings(_Strict):
     count_rounding: int = Field(default=1, ge=1, le=1000)
     budget: QueryBudgetSettings = QueryBudgetSettings()
     ontology_files: list[Path] = Field(default_factory=list)
+    frequencies: FrequencySettings = FrequencySettings()
 
 
 class AuditSettings(_Strict):
@@ -223,6 +234,10 @@ class DatasetSettings(_Strict):
     (DACs) that decide on it, ``disclosure`` the most each audience may see (defaults by level).
     A grant counts only when signed by a visa issuer bound to its source
     (``trust.visa_issuers[].grant_sources``; decision record 0010).
+
+    ``frequency_label`` names the dataset's population in allele frequencies: for the GDI
+    allele-frequency network an ISO 3166-1 alpha-2 country code (``DK``; its sexes are then
+    ``DK_F``, ``DK_M``), the only values allowed; unset, the dataset id (decision record 0018).
     """
 
     id: str
@@ -232,6 +247,12 @@ class DatasetSettings(_Strict):
     grants: tuple[str, ...] = ()
     dac_sources: tuple[str, ...] = ()
     disclosure: DisclosureLimits | None = None
+    frequency_label: str | None = None
+
+    @property
+    def population_label(self) -> str:
+        """The label of the dataset's item in allele frequencies."""
+        return self.frequency_label or self.id
 
     @property
     def grant_values(self) -> tuple[str, ...]:
@@ -248,6 +269,16 @@ class DatasetSettings(_Strict):
             raise ValueError(
                 "must start with a letter or digit and use only letters, digits and . _ : -"
                 " (at most 128 characters)"
+            )
+        return value
+
+    @field_validator("frequency_label")
+    @classmethod
+    def _check_frequency_label(cls, value: str | None) -> str | None:
+        if value is not None and not _COUNTRY_CODE.match(value):
+            raise ValueError(
+                "must be an ISO 3166-1 alpha-2 country code in capitals (DK, SE, …): the GDI"
+                " allele-frequency network reads population labels as country codes"
             )
         return value
 

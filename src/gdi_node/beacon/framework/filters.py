@@ -19,6 +19,9 @@ from gdi_node.errors import InvalidInputError
 
 OPERATORS = ("=", "<", ">", "!", ">=", "<=")
 SCOPES = FILTER_SCOPES  # a filter's ``scope``, singular or plural -> entry type
+# the GDI allele-frequency network's population filters (sexFilter, countryFilter) say
+# ``scope: population``; they narrow g_variants counts (decision record 0018)
+POPULATION_SCOPE = "population"
 _GET_ALPHANUMERIC = re.compile(r"^(?P<id>.+?):(?P<op>>=|<=|>|<|=|!)(?P<value>.*)$")
 _UNDERSCORE_CURIE = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z0-9]*)_(?P<local>\d+)$")
 
@@ -29,7 +32,7 @@ class Filter:
     operator: str | None = None  # None: an ontology or custom term filter
     value: str | None = None
     include_descendants: bool = True
-    scope: str | None = None  # an entry type (individual, biosample, …); None: any
+    scope: str | None = None  # an entry type (individual, biosample, …), population; None: any
 
     @property
     def alphanumeric(self) -> bool:
@@ -48,11 +51,14 @@ def _term_id(text: str) -> str:
 def _scope(value: Any) -> str | None:
     if value in (None, ""):
         return None
-    scope = SCOPES.get(str(value).strip().lower())
+    text = str(value).strip().lower()
+    if text == POPULATION_SCOPE:
+        return POPULATION_SCOPE
+    scope = SCOPES.get(text)
     if scope is None:
         raise InvalidInputError(
             f"filter scope {value!r} is not an entry type of this Beacon"
-            f" ({', '.join(sorted(set(SCOPES.values())))})"
+            f" ({', '.join(sorted({*SCOPES.values(), POPULATION_SCOPE}))})"
         )
     return scope
 

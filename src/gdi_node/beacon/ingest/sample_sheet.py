@@ -2,8 +2,10 @@
 
 A tab-separated file with a header row. Columns: ``sample`` (the VCF column name, required),
 ``individual_id``, ``biosample_id`` (both default to the sample name), ``population``,
-``cohorts`` (comma-separated) and ``sex``; populations, cohorts and sexes are the groups the
-Beacon reports frequencies for. Unknown columns are an error, so a typo is not silently ignored.
+``cohorts`` (comma-separated), ``sex`` (M, F, male, female, XY or XX, any case; stored as M or
+F) and ``country`` (of birth, ISO 3166-1 alpha-2); sexes, countries, populations and cohorts are
+the groups the Beacon reports frequencies for (decision record 0018). Unknown columns, and
+other sex or country values, are an error, so a typo is not silently ignored.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from gdi_node.beacon.model.populations import country_code, normalised_sex
 from gdi_node.errors import InvalidInputError
 
-COLUMNS = ("sample", "individual_id", "biosample_id", "population", "cohorts", "sex")
+COLUMNS = ("sample", "individual_id", "biosample_id", "population", "cohorts", "sex", "country")
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,8 @@ class SampleInfo:
     biosample_id: str
     population: str | None = None
     cohorts: tuple[str, ...] = ()
-    sex: str | None = None
+    sex: str | None = None  # M or F
+    country: str | None = None  # ISO 3166-1 alpha-2
 
     @classmethod
     def plain(cls, name: str) -> SampleInfo:
@@ -36,6 +40,8 @@ class SampleInfo:
             out.append(("population", self.population))
         if self.sex:
             out.append(("sex", self.sex))
+        if self.country:
+            out.append(("country", self.country))
         return out
 
 
@@ -66,6 +72,29 @@ def read_sample_sheet(path: Path) -> dict[str, SampleInfo]:
             biosample_id=(row.get("biosample_id") or "").strip() or name,
             population=(row.get("population") or "").strip() or None,
             cohorts=cohorts,
-            sex=(row.get("sex") or "").strip() or None,
+            sex=_sex(path, line, row.get("sex") or ""),
+            country=_country(path, line, row.get("country") or ""),
         )
     return out
+
+
+def _sex(path: Path, line: int, value: str) -> str | None:
+    if not value.strip():
+        return None
+    sex = normalised_sex(value)
+    if sex is None:
+        raise InvalidInputError(
+            f"{path}, line {line}: sex {value.strip()!r} is none of M, F, male, female, XY, XX"
+        )
+    return sex
+
+
+def _country(path: Path, line: int, value: str) -> str | None:
+    if not value.strip():
+        return None
+    code = country_code(value)
+    if code is None:
+        raise InvalidInputError(
+            f"{path}, line {line}: country {value.strip()!r} is not an ISO 3166-1 alpha-2 code"
+        )
+    return code

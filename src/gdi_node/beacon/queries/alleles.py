@@ -18,7 +18,7 @@ from pyroaring import BitMap
 from gdi_node.beacon.model.annotations import molecular_effect_ids
 from gdi_node.beacon.model.assemblies import known_assemblies
 from gdi_node.beacon.model.carriers import NO_COUNTS, AlleleCounts, count_in, from_bytes
-from gdi_node.beacon.model.precision import CountPolicy, worst
+from gdi_node.beacon.model.precision import CountPolicy, Reported, worst
 from gdi_node.beacon.model.variants import AlleleKey, variant_type
 from gdi_node.beacon.queries.scopes import Scopes
 
@@ -142,19 +142,28 @@ def _vrs_variation(key: AlleleKey, end: int) -> dict[str, Any]:
 
 
 def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -> dict[str, Any]:
-    """One ``PopulationFrequency``: frequency plus allele count/number and homozygous count
-    (node extensions), small counts reported by ``policy`` (decision record 0017).
+    """One ``PopulationFrequency``: frequency plus allele count/number and homozygous,
+    heterozygous and hemizygous counts (node extensions the GDI allele-frequency network reads),
+    small counts reported by ``policy`` (decision records 0017, 0018).
 
     The allele number counts called chromosomes, not carriers, and is always exact. A small
     allele count is an upper bound of at most the allele number; a small homozygous count one
     of at most half the allele count shown. The frequency is computed from the count shown, so
-    it is then an upper bound too (rounded up). ``countPrecision``/``countAdjustedTo`` give the
-    least precise field; ``upperBounds`` names every field that is a bound."""
+    it is then an upper bound too (rounded up). The heterozygous count is carriers minus
+    homozygotes: exact when the allele and homozygous counts are; an upper bound (at most the
+    allele count shown) when the allele count is one; and when only the homozygous count is a
+    bound, ``AC - 2 * hom shown``, a **lower bound**, because an exact heterozygous count next
+    to an exact allele count would give the homozygotes away. Hemizygous counts are 0 until
+    ploidy-aware counting lands (haploid calls count as heterozygous until then).
+    ``countPrecision``/``countAdjustedTo`` give the least precise field; ``upperBounds`` and
+    ``lowerBounds`` name every field that is a bound."""
     number = counts.allele_number
     _check_consistent(name, counts)
     count = policy.report(counts.allele_count, cap=number)
     # at most half the allele count shown (or the true one, when rounding took the count down)
     homozygous = policy.report(counts.homozygous, cap=max(count.value, counts.allele_count) // 2)
+    hemizygous = Reported(0, "exact")
+    heterozygous, het_lower = _heterozygous(counts, policy, count, homozygous, hemizygous)
     frequency = count.value / number if number else 0.0
     item: dict[str, Any] = {
         "population": name,
@@ -162,8 +171,10 @@ def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -
         "alleleCount": count.value,
         "alleleNumber": number,
         "alleleCountHomozygous": homozygous.value,
+        "alleleCountHeterozygous": heterozygous.value,
+        "alleleCountHemizygous": hemizygous.value,
     }
-    least = worst(count, homozygous)
+    least = worst(count, homozygous, heterozygous, hemizygous)
     if least.precision != "exact":
         item.update(least.fields())
     bounds = [
@@ -172,19 +183,47 @@ def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -
             ("alleleCount", count),
             ("alleleFrequency", count),
             ("alleleCountHomozygous", homozygous),
+            ("alleleCountHeterozygous", heterozygous),
+            ("alleleCountHemizygous", hemizygous),
         )
-        if reported.is_bound
+        if reported.is_bound and not (het_lower and field == "alleleCountHeterozygous")
     ]
     if bounds:
         item["upperBounds"] = bounds
+    if het_lower:
+        item["lowerBounds"] = ["alleleCountHeterozygous"]
     return item
 
 
+def _heterozygous(
+    counts: AlleleCounts,
+    policy: CountPolicy,
+    count: Reported,
+    homozygous: Reported,
+    hemizygous: Reported,
+) -> tuple[Reported, bool]:
+    """The heterozygous count as shown, and whether it is a lower bound (decision record
+    0017, consequences): exact next to exact counts; under a bounded or rounded allele count,
+    reported by ``policy`` like any count (at most the allele count); next to an exact allele
+    count and a bounded homozygous (or hemizygous) count, the allele count minus what those
+    bounds allow, which is at most the truth."""
+    het = counts.carriers - counts.homozygous
+    if count.precision != "exact":
+        return policy.report(het, cap=max(count.value, counts.allele_count)), False
+    if homozygous.precision == "exact" and hemizygous.precision == "exact":
+        return Reported(het, "exact"), False
+    lower = counts.allele_count - 2 * homozygous.value - hemizygous.value
+    adjusted = homozygous.adjusted_to or hemizygous.adjusted_to
+    return Reported(max(lower, 0), "imprecise", adjusted), True
+
+
 def _check_consistent(name: str, counts: AlleleCounts) -> None:
-    """0 <= homozygous <= carriers, 2 * homozygous <= allele count <= allele number: counts that
-    break these are a bug, answered as an error rather than as a wrong number."""
+    """0 <= homozygous <= carriers, 2 * homozygous <= allele count <= allele number, and
+    heterozygous + 2 * homozygous = allele count (hemizygous 0): counts that break these are a
+    bug, answered as an error rather than as a wrong number."""
     ac, an, hom = counts.allele_count, counts.allele_number, counts.homozygous
-    if not (0 <= hom <= counts.carriers and 2 * hom <= ac <= an):
+    het = counts.carriers - hom
+    if not (0 <= hom <= counts.carriers and 2 * hom <= ac <= an and het + 2 * hom == ac):
         raise InconsistentCountsError(
             f"{name}: inconsistent counts AC {ac}, AN {an}, homozygous {hom},"
             f" carriers {counts.carriers}"

@@ -20,6 +20,7 @@ from gdi_node.beacon.queries.alleles import (
     group_alleles,
     population_frequency,
 )
+from gdi_node.beacon.queries.population_filters import population_items
 from gdi_node.beacon.queries.scopes import Scopes
 
 
@@ -33,6 +34,13 @@ class AnswerContext:
     rare_carriers: int  # at most this many carriers in scope = rare (0: never charged)
     light: bool = False  # rows without bitmaps (see answer_dataset)
     scope: BitMap | None = None  # the samples counted (filters, a path); None: the dataset's
+    label: str = ""  # the dataset's population label (decision record 0018); "": its id
+    population: str | None = None  # population filters: the label of the one item listed
+    extra_groups: bool = False  # list cohort and free population items too
+
+    @property
+    def dataset_label(self) -> str:
+        return self.label or self.dataset_id
 
     def samples(self, scopes: Scopes) -> BitMap:
         if self.scope is not None:
@@ -93,8 +101,11 @@ def _answer(
 ) -> DatasetAnswer:
     """Records of ``page``, the count, and how many rare alleles ``revealed`` shows."""
     scope = context.samples(scopes)
-    groups = scopes.populations(scope) if page else []
-    results = [_record(context, allele, scope, groups, counter) for allele, _ in page]
+    items: list[tuple[str, BitMap]] = []
+    if page and context.population is None:
+        label, extra = context.dataset_label, context.extra_groups
+        items = population_items(scopes, scope, label, extra_groups=extra)
+    results = [_record(context, allele, scope, items, counter) for allele, _ in page]
     rare = sum(1 for _, carriers in revealed if carriers <= context.rare_carriers)
     # The number of variants is exact (it counts alleles, not people); a boolean-only dataset
     # says "at least one" as an imprecise 1.
@@ -108,16 +119,20 @@ def _record(
     context: AnswerContext,
     allele: Allele,
     scope: BitMap,
-    groups: list[tuple[str, str, BitMap]],
+    items: list[tuple[str, BitMap]],
     counter: Counter,
 ) -> dict[str, Any]:
-    counts = counter.counts(allele, scope)
-    frequencies = [population_frequency(context.dataset_id, counts, context.policy)]
-    for kind, name, members in groups:
+    """The record with its frequencies: the population items (``items``: label, samples),
+    then the whole scope's item **last** (the older GDI portal keeps a result set's last
+    item), labelled by the population filters when they narrowed it (decision record 0018)."""
+    frequencies = []
+    for label, members in items:
         group_counts = counter.counts(allele, members)
         if group_counts.allele_number:
-            label = f"{context.dataset_id} {kind} {name}"
             frequencies.append(population_frequency(label, group_counts, context.policy))
+    counts = counter.counts(allele, scope)
+    label = context.population or context.dataset_label
+    frequencies.append(population_frequency(label, counts, context.policy))
     source, reference, version = context.source
     return g_variant_document(
         allele,

@@ -22,6 +22,7 @@ from gdi_node.beacon.framework.responses import collection_response, response_me
 from gdi_node.beacon.model.ontology import Ontologies
 from gdi_node.beacon.queries.entry_answers import Selection, select_entries
 from gdi_node.beacon.queries.gate import Answered, Answerer, Decided, Reading
+from gdi_node.beacon.queries.population_filters import POPULATION_TERMS
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.store.entry_rows import EntryRepository, IndexSummary
@@ -187,6 +188,8 @@ class CollectionQueries:
             item = {"id": field_id, "type": "alphanumeric", "scopes": sorted(scopes)}
             item["label"] = FIELD_LABELS.get(field_id, f"{field_id} ({kind})")
             terms.append(item)
+        if entry_type is None:  # g_variants' population filters (decision record 0018)
+            terms += [dict(term) for term in POPULATION_TERMS]
         page = terms[request.skip * request.limit : (request.skip + 1) * request.limit]
         response: dict[str, Any] = {
             "meta": framework.informational_meta(self._settings),

@@ -11,7 +11,9 @@ A Beacon answer about the node's data is built in one fixed sequence, here and n
 3. **budget check**: refused (429) when the caller's window is spent; never depends on the
    answer (gdi_node.beacon.store.budget);
 4. **scopes and filters**: one read session; the Beacon scopes (who is in which dataset, who
-   opted out) current for the generation read, and the request's filters resolved against them;
+   opted out) current for the generation read, and the request's filters resolved against them
+   (the GDI network's population filters apart: only g_variants takes them, decision record
+   0018);
 5. **answer**: the operation's answerer, given only what the gate decided and read, never the
    service that called it. It may say the scopes proved stale (None): it is run again on fresh
    ones, so an answer never mixes two generations (decision record 0014);
@@ -36,15 +38,18 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.framework.documents import EntryType
+from gdi_node.beacon.framework.filters import Filter
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
 from gdi_node.beacon.framework.responses import response_meta
 from gdi_node.beacon.model.precision import EXACT, CountPolicy
 from gdi_node.beacon.queries.filter_match import FilterIndexCache, Matched
+from gdi_node.beacon.queries.population_filters import PopulationFilter
+from gdi_node.beacon.queries.population_filters import split as split_population_filters
 from gdi_node.beacon.queries.scopes import ScopeCache, Scopes
 from gdi_node.beacon.store.budget import QueryBudget
 from gdi_node.config.settings import SecurityLevel, Settings
 from gdi_node.config.trust import Audience, Disclosure
-from gdi_node.errors import NotFoundError
+from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
@@ -81,12 +86,15 @@ class Operation:
     ``described``: the object of the audited decisions (control characters replaced: the
     audit trail refuses NUL); ``only``: the dataset a path names (``/datasets/{id}/…``), an
     unknown or hidden one is a 404; ``speculative``: the answerer may start from the scopes
-    this worker built last and checks their generation itself."""
+    this worker built last and checks their generation itself; ``populations``: the answerer
+    narrows to the population filters (gdi_node.beacon.queries.population_filters), which are
+    a 400 for other operations."""
 
     request: BeaconRequest
     described: str
     only: str | None = None
     speculative: bool = False
+    populations: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,19 +137,22 @@ class Decided:
 
 class Reading:
     """One read of the data under the gate's decisions: a session, the Beacon scopes it was
-    read with, and the request's filters resolved against them (only when asked for)."""
+    read with, the request's filters resolved against them (only when asked for) and the
+    population its population filters select (None: none)."""
 
     def __init__(
         self,
         session: Session,
         scopes: Scopes,
         matcher: Callable[[Session, Scopes], tuple[Matched, ...]],
+        population: PopulationFilter | None = None,
         *,
         speculative: bool,
     ) -> None:
         self.session = session
         self.scopes = scopes
         self.speculative = speculative
+        self.population = population
         self._matcher = matcher
 
     @cached_property
@@ -201,15 +212,22 @@ class PrivacyGate:
             self._policy,
             self._budget.config.rare_carriers,
         )
-        matcher = self._matcher(request, list(permits))
+        population, filters = split_population_filters(request.filters)
+        if population is not None and not operation.populations:
+            raise InvalidInputError(
+                "sexFilter and countryFilter (scope population) narrow g_variants frequencies only"
+            )
+        matcher = self._matcher(filters, list(permits))
         answered: Answered | None = None
         with self._sessions() as session:
             cached = self._scopes.cached() if operation.speculative else None
             if cached is not None:
-                answered = answerer(Reading(session, cached, matcher, speculative=True), decided)
+                reading = Reading(session, cached, matcher, population, speculative=True)
+                answered = answerer(reading, decided)
             while answered is None:
                 scopes = self._scopes.get(session)
-                answered = answerer(Reading(session, scopes, matcher, speculative=False), decided)
+                reading = Reading(session, scopes, matcher, population, speculative=False)
+                answered = answerer(reading, decided)
         config = self._budget.config
         self._budget.spend(budget_key, config.base_cost + answered.rare_reveals * config.rare_cost)
         return answered.response()
@@ -251,12 +269,12 @@ class PrivacyGate:
         return granularity
 
     def _matcher(
-        self, request: BeaconRequest, dataset_ids: list[str]
+        self, filters: tuple[Filter, ...], dataset_ids: list[str]
     ) -> Callable[[Session, Scopes], tuple[Matched, ...]]:
         def matched(session: Session, scopes: Scopes) -> tuple[Matched, ...]:
-            if not request.filters:
+            if not filters:
                 return ()
             matcher = self._filter_index.matcher(session, scopes.generation)
-            return tuple(matcher.resolve(request.filters, dataset_ids))
+            return tuple(matcher.resolve(filters, dataset_ids))
 
         return matched

@@ -67,7 +67,9 @@ class BeaconService:
         )
         small_scopes = SmallScopes(settings.beacon.small_count_threshold)
         sources = {d.id: (d.name, f"{base_url}/datasets/{d.id}") for d in settings.datasets}
-        self._variants = VariantAnswers(small_scopes, sources)
+        labels = {d.id: d.population_label for d in settings.datasets}
+        extra_groups = settings.beacon.frequencies.extra_groups
+        self._variants = VariantAnswers(small_scopes, sources, labels, extra_groups=extra_groups)
         self._entries = EntryQueries(small_scopes, settings.public_url)
         self._collections = CollectionQueries(
             settings, small_scopes, lambda: filter_index.ontologies
@@ -129,7 +131,9 @@ class BeaconService:
         if within is not None:
             described = f"{within[0]}/{within[1]}/{described}"
         # the database may count from the scopes a worker built last (see variant_answers)
-        operation = Operation(request, described, only=dataset_id, speculative=True)
+        operation = Operation(
+            request, described, only=dataset_id, speculative=True, populations=True
+        )
         paths = samples_of(*within) if within is not None else None
         return self._gate.answer(caller, operation, self._variants.answerer(key, paths))
 

@@ -44,10 +44,21 @@ G_VARIANT = framework.BY_PATH["g_variants"]
 
 
 class VariantAnswers:
-    def __init__(self, small_scopes: SmallScopes, sources: Mapping[str, tuple[str, str]]) -> None:
-        """``sources``: per dataset, its name and URL (the frequencies' ``sourceReference``)."""
+    def __init__(
+        self,
+        small_scopes: SmallScopes,
+        sources: Mapping[str, tuple[str, str]],
+        labels: Mapping[str, str] | None = None,
+        *,
+        extra_groups: bool = False,
+    ) -> None:
+        """``sources``: per dataset, its name and URL (the frequencies' ``sourceReference``);
+        ``labels``: per dataset, its population label (default: its id); ``extra_groups``:
+        records list cohort and free population items too (decision record 0018)."""
         self._small_scopes = small_scopes
         self._sources = sources
+        self._labels = dict(labels or {})
+        self._extra_groups = extra_groups
 
     def answerer(self, key: AlleleKey | None, within: Within | None) -> Answerer:
         """The gate's answerer of a g_variants query: ``key`` for ``/g_variants/{id}``,
@@ -93,6 +104,12 @@ class VariantAnswers:
         contexts = self._contexts(decided, scopes, by_id=key is not None)
         if restricted is not None:
             contexts = {d: replace(c, scope=restricted[d]) for d, c in contexts.items()}
+        if reading.population is not None:  # the records hold that population's item only
+            population = reading.population
+            contexts = {
+                d: replace(c, population=population.label(c.dataset_label))
+                for d, c in contexts.items()
+            }
         if key is not None:
             rows = repo.by_allele(key, ids)
             answers = self._answer_rows(rows, contexts, scopes, request, repo, light=False)
@@ -131,16 +148,16 @@ class VariantAnswers:
             universe=lambda d: scopes.people.get(d, 0),
         )
 
-    @staticmethod
     def _restriction(
-        reading: Reading, decided: Decided, within: Within | None
+        self, reading: Reading, decided: Decided, within: Within | None
     ) -> dict[str, BitMap] | None:
         """The samples counted per dataset when filters or a path narrow the answer (the
-        consenting samples of the individuals passing every filter); None: whole datasets."""
+        consenting samples of the individuals passing every filter, of the population the
+        population filters select); None: whole datasets."""
         if not decided.request.filters and within is None:
             return None
         session, scopes, ids = reading.session, reading.scopes, decided.dataset_ids
-        matched = reading.matched
+        matched, population = reading.matched, reading.population
         narrowed = within(session, scopes, ids) if within is not None else None
         repo = EntryRepository(session)
         out = {}
@@ -151,6 +168,8 @@ class VariantAnswers:
             if matched:
                 passing = individuals_passing(repo, scopes, matched, dataset_id)
                 scope = scope & scopes.samples_of_individuals(dataset_id, passing)
+            if population is not None:
+                scope = population.narrow(scopes, scope, self._labels.get(dataset_id, dataset_id))
             out[dataset_id] = scope
         return out
 
@@ -168,6 +187,8 @@ class VariantAnswers:
                 source=(name, url, f"generation {scopes.generation}"),
                 allele_specific=allele_specific,
                 rare_carriers=decided.rare_carriers_for(dataset_id),
+                label=self._labels.get(dataset_id, dataset_id),
+                extra_groups=self._extra_groups,
             )
         return contexts
 
