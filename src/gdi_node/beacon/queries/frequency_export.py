@@ -315,8 +315,12 @@ class FrequencyExport:
         hom = int(item["alleleCountHomozygous"])
         ac_precision = precision("alleleCount", counts.allele_count)
         hom_precision = precision("alleleCountHomozygous", counts.homozygous)
-        het, het_precision = heterozygous(
-            counts, policy, ac=ac, ac_precision=ac_precision, hom=hom, hom_precision=hom_precision
+        # the heterozygous rule of decision record 0017 lives in population_frequency only
+        het = int(item["alleleCountHeterozygous"])
+        het_precision = (
+            "atLeast"
+            if "alleleCountHeterozygous" in item.get("lowerBounds", ())
+            else precision("alleleCountHeterozygous", counts.carriers - counts.homozygous)
         )
         frequency = repr(float(item["alleleFrequency"])) if an else None
         return [
@@ -328,26 +332,3 @@ class FrequencyExport:
             ("nhemi", "0", "exact"),
         ]
 
-
-def heterozygous(
-    counts: AlleleCounts,
-    policy: CountPolicy,
-    *,
-    ac: int,
-    ac_precision: str,
-    hom: int,
-    hom_precision: str,
-) -> tuple[int, str]:
-    """The heterozygous count shown next to the allele count ``ac`` and homozygous count
-    ``hom`` shown (design 18, section 4): exact when both are; at most ``ac`` when the allele
-    count is a bound; at least ``ac - 2 * hom`` when only homozygotes are bounded (an exact
-    count would reveal them); rounded or bounded by ``policy`` when counts are rounded."""
-    het = counts.carriers - counts.homozygous
-    if ac_precision == "imprecise":
-        return min(policy.threshold - 1, ac), "imprecise"
-    if "rounded" in (ac_precision, hom_precision):
-        reported = policy.report(het, cap=max(ac, counts.allele_count))
-        return reported.value, reported.precision
-    if hom_precision == "imprecise":
-        return ac - 2 * hom, "atLeast"
-    return het, "exact"

@@ -59,6 +59,15 @@ class Scopes:
                 out |= found
         return out
 
+    def populations(self, dataset_scope: BitMap) -> list[tuple[str, str, BitMap]]:
+        """(kind, name, samples) of the groups with members in ``dataset_scope``."""
+        out = []
+        for (kind, name), members in sorted(self.groups.items()):
+            within = members & dataset_scope
+            if within:
+                out.append((kind, name, within))
+        return out
+
 
 def _build(session: Session, generation: int) -> Scopes:
     rows = sample_rows(session)
