@@ -331,4 +331,3 @@ class FrequencyExport:
             ("nhet", str(het), het_precision),
             ("nhemi", "0", "exact"),
         ]
-
