@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from gdi_node import __version__, cli_beacon, cli_export
-from gdi_node.config.settings import Settings, SettingsError, load_settings
+from gdi_node.config.loading import load_settings
+from gdi_node.config.settings import Settings, SettingsError
 from gdi_node.errors import DomainError
 
 CONFIG_HELP = "YAML settings file (default: $GDI_NODE_CONFIG; GDI_NODE_* variables override it)."

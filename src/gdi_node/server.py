@@ -17,7 +17,8 @@ from pathlib import Path
 import uvicorn
 
 from gdi_node.bootstrap import prepare_database
-from gdi_node.config.settings import Settings, load_settings
+from gdi_node.config.loading import load_settings
+from gdi_node.config.settings import Settings
 from gdi_node.web.observability import configure_logging
 
 log = logging.getLogger(__name__)

@@ -135,7 +135,7 @@ def test_bad_conditions_are_refused(bad: str) -> None:
 def _audited_node(config: Path) -> None:
     """Create audit rows through the real app (anonymous /permissions calls)."""
     from gdi_node.app import create_app
-    from gdi_node.config.settings import load_settings
+    from gdi_node.config.loading import load_settings
 
     settings = load_settings(config, env={})
     assert run("--config", str(config), "db", "upgrade").exit_code == 0
@@ -159,7 +159,7 @@ def test_audit_verify_and_export(config: Path) -> None:
 
 def test_audit_verify_detects_an_edited_row(config: Path) -> None:
     _audited_node(config)
-    from gdi_node.config.settings import load_settings
+    from gdi_node.config.loading import load_settings
 
     engine = make_engine(load_settings(config, env={}).effective_database_url)
     with engine.begin() as connection:

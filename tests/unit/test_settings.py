@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gdi_node.config.settings import SecurityLevel, SettingsError, load_settings
+from gdi_node.config.loading import load_settings
+from gdi_node.config.settings import SecurityLevel, SettingsError
 
 
 def write(path: Path, text: str) -> Path:

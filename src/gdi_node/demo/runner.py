@@ -16,7 +16,8 @@ import click
 import yaml
 
 from gdi_node.bootstrap import open_ingestor
-from gdi_node.config.settings import Settings, load_settings
+from gdi_node.config.loading import load_settings
+from gdi_node.config.settings import Settings
 from gdi_node.demo.beacon_demo import beacon_commands, load_beacon
 from gdi_node.demo.synthetic import DemoFiles, generate_demo_data
 from gdi_node.passport.local_issuer import LocalIssuer
