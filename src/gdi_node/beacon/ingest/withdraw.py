@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pyroaring import BitMap
 from sqlalchemy.orm import Session, sessionmaker
 
-from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.store.callsets import (
-    Covering,
     covering,
     delete_in_steps,
     find_callset,
@@ -45,26 +43,27 @@ def withdraw(
         raise ValueError("withdraw one biosample or one file")
     with sessions() as session, session.begin():
         bump_generation(session)  # first: under the write lock, like a load's steps
-        if file_name is not None:
-            targets = _file(session, dataset_id, file_name)
-        else:
-            assert biosample_id is not None
+        if biosample_id is not None:
             targets = _genome(session, dataset_id, biosample_id)
-        for target in targets:
-            retire(session, target.callset_id)
-    for target in targets:
-        delete_in_steps(sessions, target.callset_id)
-    return Withdrawn(dataset_id, sorted(t.name for t in targets))
+        else:
+            targets = _file(session, dataset_id, str(file_name))
+        for callset_id in targets:
+            retire(session, callset_id)
+    for callset_id in targets:
+        delete_in_steps(sessions, callset_id)
+    return Withdrawn(dataset_id, sorted(targets.values()))
 
 
-def _file(session: Session, dataset_id: str, name: str) -> list[Covering]:
+def _file(session: Session, dataset_id: str, name: str) -> dict[int, str]:
+    """The callset loaded under ``name``: {id: name}."""
     found = find_callset(session, dataset_id, name)
     if found is None:
         raise NotFoundError(f"no file {name!r} loaded into {dataset_id}")
-    return [Covering(found.id, found.name, BitMap(), Spans())]
+    return {found.id: found.name}
 
 
-def _genome(session: Session, dataset_id: str, biosample_id: str) -> list[Covering]:
+def _genome(session: Session, dataset_id: str, biosample_id: str) -> dict[int, str]:
+    """Every callset holding the biosample, {id: name}; a joint one is refused."""
     sample_no = sample_number(session, dataset_id, biosample_id)
     targets = covering(session, dataset_id, BitMap([sample_no])) if sample_no else []
     if not targets:
@@ -76,4 +75,4 @@ def _genome(session: Session, dataset_id: str, biosample_id: str) -> list[Coveri
             " samples; a sample cannot be taken out of a joint file alone yet: withdraw the"
             " file (--file) and load it again without the sample (bcftools view -s ^ID)"
         )
-    return targets
+    return {t.callset_id: t.name for t in targets}

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
 from gdi_node.beacon.model.carriers import AlleleCounts
+from gdi_node.beacon.model.populations import normalised_sex
 from gdi_node.beacon.model.precision import CountPolicy
 from gdi_node.beacon.queries.alleles import (
     Allele,
@@ -43,7 +44,7 @@ CHUNK_ROWS = 5_000
 _END_OF_SEQUENCE = 2**62
 _REGION = re.compile(r"^([^:\s]+)(?::([\d,]+)-([\d,]+))?$")
 _NOT_IN_ID = re.compile(r"[^0-9A-Za-z_.]+")
-_SEXES = {"F": "XX", "FEMALE": "XX", "XX": "XX", "M": "XY", "MALE": "XY", "XY": "XY"}
+_KARYOTYPE = {"F": "XX", "M": "XY"}  # gnomAD v4 suffixes of the sample sheet's sexes
 
 # (key, Number, Type, description with {where}); the dataset's fields, and each group's with
 # its suffix
@@ -165,7 +166,7 @@ def groups_of(scopes: Scopes, dataset_id: str, policy: CountPolicy) -> list[Grou
 def _suffix(kind: str, name: str) -> tuple[str, str]:
     clean = _NOT_IN_ID.sub("_", name).strip("_") or "unnamed"
     if kind == "sex":
-        sex = _SEXES.get(name.upper())
+        sex = _KARYOTYPE.get(normalised_sex(name) or "")
         return (f"_{sex}", f"in {sex} individuals") if sex else (f"_sex_{clean}", f"in sex {name}")
     if kind == "population":
         return f"_{clean.lower()}", f"in population {name}"
