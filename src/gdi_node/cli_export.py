@@ -109,7 +109,8 @@ def register(main: click.Group, load: Loader, guard: Guard) -> None:
         on = ", ".join(stats.sequences) or "no sequence"
         click.echo(
             f"wrote {output}: {stats.sites:,} sites on {on} ({stats.bounded_sites:,} with bounded"
-            f" counts), {exported.samples:,} samples of {dataset_id} at generation"
+            f" counts, {stats.groups_left_out:,} without group fields),"
+            f" {exported.samples:,} samples of {dataset_id} at generation"
             f" {exported.generation}, small-count threshold {policy.threshold}"
         )
 

@@ -45,6 +45,13 @@ COMMON = dict(zip(SAMPLES, [  # chr22:100 A>G
     "0/1", "./.", "0/1", "0/0", "0/1", "1/1", "0/0", "0/1",
 ], strict=True))  # fmt: skip
 RARE = {s: "0/1" if s == "S13" else "0/0" for s in SAMPLES}  # chr22:200 C>T, one SE woman
+# chr22:300 G>A: two women (S1, S3) carry it, ten men: AC 2 of the women is recoverable as the
+# dataset's AC 12 minus the men's 10 unless the sex items are left out (decision record 0020)
+SUBTRACTABLE = dict.fromkeys(SAMPLES, "0/0") | dict.fromkeys(("S1", "S3"), "0/1")
+SUBTRACTABLE |= dict.fromkeys(("S2", "S4", "S6", "S8", "S10", "S12"), "0/1")
+SUBTRACTABLE |= {"S14": "1/1", "S16": "1/1"}
+# chr22:400 T>C: every DK-born person heterozygous, nobody in SE: every cell 0 or >= 5
+EVERY_CELL_SAFE = {s: "0/1" if COUNTRY[s] == "DK" else "0/0" for s in SAMPLES}
 
 
 def truth(genotypes: dict[str, str], members: list[str]) -> dict[str, int]:
@@ -88,6 +95,8 @@ def contract_node(tmp: Path, database_url: str, *, threshold: int) -> Iterator[A
     records = [
         "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(COMMON[s] for s in SAMPLES),
         "chr22\t200\t.\tC\tT\t.\tPASS\t.\tGT\t" + "\t".join(RARE[s] for s in SAMPLES),
+        "chr22\t300\t.\tG\tA\t.\tPASS\t.\tGT\t" + "\t".join(SUBTRACTABLE[s] for s in SAMPLES),
+        "chr22\t400\t.\tT\tC\t.\tPASS\t.\tGT\t" + "\t".join(EVERY_CELL_SAFE[s] for s in SAMPLES),
     ]
     vcf = write_vcf(tmp / "genomes.vcf.gz", SAMPLES, records)
     sheet = tmp / "samples.tsv"
@@ -338,3 +347,66 @@ def test_population_filters_are_refused_outside_g_variants(tmp_path: Path, sqlit
         response = client.post(BEACON + "/individuals", json=body)
         assert response.status_code == 400
         assert "g_variants" in response.json()["error"]["errorMessage"]
+
+
+SEX_M = {**SEX_F, "value": "M"}
+
+
+def items_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The DK-NGC record's frequency items by population label ({} when it has none)."""
+    (result_set,) = [s for s in document["response"]["resultSets"] if s["id"] == "DK-NGC"]
+    (record,) = result_set["results"]
+    return {
+        item["population"]: item
+        for populations in record.get("frequencyInPopulations", [])
+        for item in populations["frequencies"]
+    }
+
+
+def test_group_items_that_would_give_a_small_count_away_by_subtraction_are_left_out(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The dataset's exact AC 12 minus the men's exact AC 10 would be the women's 2: for an
+    anonymous caller the record lists the dataset item alone, and no population filter gets
+    the sex or country items either (the same cells decide in every answer)."""
+    with contract_node(tmp_path, database_url, threshold=5) as client:
+        expected = truth(SUBTRACTABLE, SAMPLES)
+        items = items_of(post(client, portal_request(300, "G", "A", [])))
+        assert list(items) == ["DK"]
+        assert items["DK"]["alleleCount"] == expected["ac"] == 12
+        # AC exact (it gives nobody away on its own); the 2 homozygous men at most 4
+        assert items["DK"]["upperBounds"] == ["alleleCountHomozygous"]
+        for filters in ([SEX_M], [SEX_F], [COUNTRY_SE], [COUNTRY_SE, SEX_M]):
+            document = post(client, portal_request(300, "G", "A", filters))
+            assert items_of(document) == {}, filters  # the variant is there; its counts are not
+        # the dataset's own label narrows nothing: that item is the dataset's
+        items = items_of(post(client, portal_request(300, "G", "A", [COUNTRY_DK])))
+        assert items["DK"]["alleleCount"] == 12
+
+
+def test_group_items_are_listed_exact_when_every_cell_counts_zero_or_at_least_the_threshold(
+    tmp_path: Path, database_url: str
+) -> None:
+    with contract_node(tmp_path, database_url, threshold=5) as client:
+        items = items_of(post(client, portal_request(400, "T", "C", [])))
+        assert list(items) == ["DK_F", "DK_M", "SE", "SE_F", "SE_M", "DK"]
+        expected = {
+            "DK_F": members(female=True), "DK_M": members(female=False),
+            "SE": members(country="SE"), "SE_F": members(country="SE", female=True),
+            "SE_M": members(country="SE", female=False), "DK": SAMPLES,
+        }  # fmt: skip
+        for label, item in items.items():
+            assert_counts(item, truth(EVERY_CELL_SAFE, expected[label]))
+            assert "countPrecision" not in item
+        filtered = items_of(post(client, portal_request(400, "T", "C", [SEX_M])))
+        assert filtered == {"DK_M": items["DK_M"]}
+
+
+def test_a_grant_sees_every_item_exact_whatever_the_cells(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Threshold 1 stands for a caller whose counts are exact (a controlled-access grant)."""
+    with contract_node(tmp_path, database_url, threshold=1) as client:
+        items = items_of(post(client, portal_request(300, "G", "A", [])))
+        assert items["DK_F"]["alleleCount"] == truth(SUBTRACTABLE, members(female=True))["ac"] == 2
+        assert len(items) == 6

@@ -80,6 +80,19 @@ def test_heterozygotes_next_to_bounded_homozygotes_are_a_lower_bound() -> None:
     assert (granted["alleleCountHomozygous"], granted["alleleCountHeterozygous"]) == (2, 8)
 
 
+def test_a_small_heterozygous_count_next_to_exact_counts_is_bounded_and_homozygotes_at_least() -> (
+    None
+):
+    # AC 12 and 5 homozygotes exact would give 2 heterozygotes away: het at most 4, so at least
+    # (12 - 4) / 2 = 4 homozygotes
+    item = population_frequency("DS", AlleleCounts(12, 40, 7, 5), POLICY)
+    assert item["alleleCount"] == 12
+    assert (item["alleleCountHeterozygous"], item["alleleCountHomozygous"]) == (4, 4)
+    assert item["upperBounds"] == ["alleleCountHeterozygous"]
+    assert item["lowerBounds"] == ["alleleCountHomozygous"]
+    assert (item["countPrecision"], item["countAdjustedTo"]) == ("imprecise", [4])
+
+
 def test_inconsistent_counts_are_an_error_never_a_number() -> None:
     with pytest.raises(InconsistentCountsError, match="AC 5, AN 4"):
         population_frequency("DS", AlleleCounts(5, 4, 3, 1), POLICY)
@@ -103,6 +116,8 @@ def test_reported_counts_are_bounds_that_keep_the_invariants(
         if field in bounds:
             assert true < threshold
             assert true <= item[field] <= threshold - 1
+        elif field in item.get("lowerBounds", []):
+            assert item[field] <= true
         elif rounding == 1:
             assert item[field] == true
     if "alleleFrequency" in bounds:
@@ -118,3 +133,9 @@ def test_reported_counts_are_bounds_that_keep_the_invariants(
         assert het == true_het
     if not bounds and rounding == 1:
         assert "countPrecision" not in item
+    if rounding == 1 and threshold > 1:  # no exact count of people is small (1 to t - 1)
+        exact = [f for f in ("alleleCount", "alleleCountHomozygous", "alleleCountHeterozygous")
+                 if f not in bounds and f not in item.get("lowerBounds", [])]  # fmt: skip
+        truth = {"alleleCount": counts.allele_count, "alleleCountHomozygous": counts.homozygous,
+                 "alleleCountHeterozygous": true_het}  # fmt: skip
+        assert all(not 0 < truth[f] < threshold for f in exact), item

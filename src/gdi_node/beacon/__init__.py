@@ -13,11 +13,12 @@ never import each other (``lint-imports`` checks this):
   ``collections`` (datasets, cohorts, filtering terms). ``scopes`` holds the consenting samples
   per data generation. ``small_scopes`` withholds scopes that single out a few people.
   ``entry_answers``, ``alleles`` and ``answers`` turn rows into records, counts and
-  frequencies. ``filter_match`` resolves filters; ``population_filters`` takes the GDI
-  network's population filters (sexFilter, countryFilter) out of them and lists a record's
-  population items (decision record 0018). ``frequency_export`` is the sites-only frequency
-  release of a dataset (``gdi-node export frequencies``), which ``sites_vcf`` writes as a
-  bgzipped, indexed VCF.
+  frequencies; ``item_release`` decides which frequency items a record shows (complementary
+  suppression, decision record 0020). ``filter_match`` resolves filters;
+  ``population_filters`` takes the GDI network's population filters (sexFilter,
+  countryFilter) out of them and lists a record's population items (decision record 0018).
+  ``frequency_export`` is the sites-only frequency release of a dataset (``gdi-node export
+  frequencies``), which ``sites_vcf`` writes as a bgzipped, indexed VCF.
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``bff_variants``
   loads BFF genomicVariations. ``metadata`` loads BFF records (``metadata_files``) and
@@ -32,8 +33,9 @@ never import each other (``lint-imports`` checks this):
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
   and ``model_schemas``.
 - ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps), ``assemblies``,
-  ``annotations``, ``ontology``, ``precision``, ``spans`` (what a file covers per contig) and
-  ``populations`` (the GDI network's labels).
+  ``annotations``, ``ontology``, ``precision``, ``complements`` (the cells rule of decision
+  record 0020), ``spans`` (what a file covers per contig) and ``populations`` (the GDI
+  network's labels).
 
 A g_variants request: ``api`` -> ``queries.service.BeaconService.g_variants`` (checks the
 query) -> ``queries.gate.PrivacyGate.answer`` (permits, audited; granularity; budget check;

@@ -164,6 +164,11 @@ def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -
     homozygous = policy.report(counts.homozygous, cap=max(count.value, counts.allele_count) // 2)
     hemizygous = Reported(0, "exact")
     heterozygous, het_lower = _heterozygous(counts, policy, count, homozygous, hemizygous)
+    hom_lower = False
+    if _small(heterozygous, counts, policy):  # exact AC and homozygotes would give it away
+        heterozygous = policy.report(counts.carriers - counts.homozygous, cap=count.value)
+        homozygous = _homozygous_at_least(count.value, heterozygous)
+        hom_lower = True
     frequency = count.value / number if number else 0.0
     item: dict[str, Any] = {
         "population": name,
@@ -186,13 +191,33 @@ def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -
             ("alleleCountHeterozygous", heterozygous),
             ("alleleCountHemizygous", hemizygous),
         )
-        if reported.is_bound and not (het_lower and field == "alleleCountHeterozygous")
+        if reported.is_bound
+        and not (het_lower and field == "alleleCountHeterozygous")
+        and not (hom_lower and field == "alleleCountHomozygous")
     ]
     if bounds:
         item["upperBounds"] = bounds
     if het_lower:
         item["lowerBounds"] = ["alleleCountHeterozygous"]
+    if hom_lower:
+        item["lowerBounds"] = ["alleleCountHomozygous"]
     return item
+
+
+def _small(heterozygous: Reported, counts: AlleleCounts, policy: CountPolicy) -> bool:
+    """Whether an exact heterozygous count is small (1 to threshold - 1): shown next to an
+    exact allele count and an exact homozygous count it cannot be bounded, as it is their
+    difference (AC 12 with 5 homozygotes gives 2 heterozygotes)."""
+    het = counts.carriers - counts.homozygous
+    return heterozygous.precision == "exact" and 0 < het < policy.threshold
+
+
+def _homozygous_at_least(allele_count: int, heterozygous: Reported) -> Reported:
+    """The homozygous count as a **lower bound** beside a bounded heterozygous count: with
+    at most ``heterozygous.value`` heterozygotes, at least half of the rest of the allele count
+    is homozygous (decision record 0020, consequences)."""
+    lower = max(0, math.ceil((allele_count - heterozygous.value) / 2))
+    return Reported(lower, "imprecise", heterozygous.adjusted_to)
 
 
 def _heterozygous(

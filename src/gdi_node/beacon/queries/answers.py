@@ -12,6 +12,7 @@ from pyroaring import BitMap
 
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
 from gdi_node.beacon.framework.responses import DatasetAnswer
+from gdi_node.beacon.model.carriers import AlleleCounts
 from gdi_node.beacon.model.precision import CountPolicy, Reported
 from gdi_node.beacon.queries.alleles import (
     Allele,
@@ -19,6 +20,12 @@ from gdi_node.beacon.queries.alleles import (
     g_variant_document,
     group_alleles,
     population_frequency,
+)
+from gdi_node.beacon.queries.item_release import (
+    SHOW_ALL,
+    ItemRelease,
+    disclosed_sets,
+    item_release,
 )
 from gdi_node.beacon.queries.population_filters import population_items
 from gdi_node.beacon.queries.scopes import Scopes
@@ -37,6 +44,10 @@ class AnswerContext:
     label: str = ""  # the dataset's population label (decision record 0018); "": its id
     population: str | None = None  # population filters: the label of the one item listed
     extra_groups: bool = False  # list cohort and free population items too
+    # what filters or a path keep of the dataset (None: not narrowed), and whether population
+    # filters select a part of it: they decide which items are shown (decision record 0020)
+    narrowing: BitMap | None = None
+    population_narrows: bool = False
 
     @property
     def dataset_label(self) -> str:
@@ -102,10 +113,15 @@ def _answer(
     """Records of ``page``, the count, and how many rare alleles ``revealed`` shows."""
     scope = context.samples(scopes)
     items: list[tuple[str, BitMap]] = []
+    release = SHOW_ALL
+    if page:
+        release = _release(context, scopes)
     if page and context.population is None:
         label, extra = context.dataset_label, context.extra_groups
         items = population_items(scopes, scope, label, extra_groups=extra)
-    results = [_record(context, allele, scope, items, counter) for allele, _ in page]
+    results = [
+        _record(context, allele, scope, items, counter, release=release) for allele, _ in page
+    ]
     rare = sum(1 for _, carriers in revealed if carriers <= context.rare_carriers)
     # The number of variants is exact (it counts alleles, not people); a boolean-only dataset
     # says "at least one" as an imprecise 1.
@@ -115,33 +131,51 @@ def _answer(
     return DatasetAnswer(context.dataset_id, context.level, count, results, rare)
 
 
+def _release(context: AnswerContext, scopes: Scopes) -> ItemRelease:
+    """The item release rule of the dataset's records: cells cut from its consenting samples
+    by every group counted apart and by the query's narrowing (decision record 0020)."""
+    universe = scopes.datasets.get(context.dataset_id, BitMap())
+    return item_release(
+        context.policy.threshold,
+        universe,
+        disclosed_sets(scopes, universe),
+        narrowing=context.narrowing,
+        population_narrows=context.population_narrows,
+    )
+
+
 def _record(
     context: AnswerContext,
     allele: Allele,
     scope: BitMap,
     items: list[tuple[str, BitMap]],
     counter: Counter,
+    *,
+    release: ItemRelease,
 ) -> dict[str, Any]:
     """The record with its frequencies: the population items (``items``: label, samples),
     then the whole scope's item **last** (the older GDI portal keeps a result set's last
-    item), labelled by the population filters when they narrowed it (decision record 0018)."""
+    item), labelled by the population filters when they narrowed it (decision record 0018).
+    Items whose exact counts would let a small count be recovered by subtraction are left out
+    (``release``, decision record 0020); a record may then have no frequencies at all."""
+
+    def counts_in(members: BitMap) -> AlleleCounts:
+        return counter.counts(allele, members)
+
     frequencies = []
-    for label, members in items:
-        group_counts = counter.counts(allele, members)
-        if group_counts.allele_number:
-            frequencies.append(population_frequency(label, group_counts, context.policy))
-    counts = counter.counts(allele, scope)
-    label = context.population or context.dataset_label
-    frequencies.append(population_frequency(label, counts, context.policy))
+    if items and release.groups_shown(counts_in):
+        for label, members in items:
+            group_counts = counts_in(members)
+            if group_counts.allele_number:
+                frequencies.append(population_frequency(label, group_counts, context.policy))
+    if release.main_shown(counts_in):
+        label = context.population or context.dataset_label
+        frequencies.append(population_frequency(label, counts_in(scope), context.policy))
     source, reference, version = context.source
-    return g_variant_document(
-        allele,
-        [
-            {
-                "source": source,
-                "sourceReference": reference,
-                "version": version,
-                "frequencies": frequencies,
-            }
-        ],
-    )
+    populations = {
+        "source": source,
+        "sourceReference": reference,
+        "version": version,
+        "frequencies": frequencies,
+    }
+    return g_variant_document(allele, [populations] if frequencies else [])

@@ -12,7 +12,10 @@ Fields, for the dataset and suffixed per group (``_XX``/``_XY`` for sex, the pop
 lower case, ``_cohort_<name>``): ``AC``, ``AN``, ``AF``, ``nhomalt``, ``nhet`` (individuals
 with one copy: heterozygous, and haploid calls until ploidy is modelled) and ``nhemi`` (0 until
 then). A group of fewer than ``threshold`` people is left out, as the small-scope rule leaves
-out a narrowed scope (decision record 0013).
+out a narrowed scope (decision record 0013). A record carries its group fields only when no
+group's exact counts would let a small count be recovered by subtraction (every cell of the
+dataset counts 0 or at least the threshold: decision record 0020), as a Beacon record lists
+its group items.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from gdi_node.beacon.queries.alleles import (
     group_alleles,
     population_frequency,
 )
+from gdi_node.beacon.queries.item_release import disclosed_sets, item_release
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.store.generation import current_generation
 from gdi_node.beacon.store.variant_stream import rows_from, sequences_of
@@ -101,6 +105,7 @@ class Site:
 class ExportStats:
     sites: int = 0
     bounded_sites: int = 0  # records with an IMPRECISE field
+    groups_left_out: int = 0  # records without group fields (decision record 0020)
     sequences: list[str] = field(default_factory=list)  # as written, in order
     symbolic: set[str] = field(default_factory=set)  # symbolic ALT ids (without <>)
 
@@ -197,6 +202,14 @@ class FrequencyExport:
         self._chr_prefix = chr_prefix
         self._chunk_rows = chunk_rows
         self.groups = groups_of(scopes, dataset_id, policy)
+        universe = self.groups[0].samples
+        self._release = item_release(
+            policy.threshold,
+            universe,
+            disclosed_sets(scopes, universe),
+            narrowing=None,
+            population_narrows=False,
+        )
         self.stats = ExportStats()
 
     @property
@@ -277,7 +290,13 @@ class FrequencyExport:
         info: list[tuple[str, str]] = []
         bounded: list[str] = []
         rounded: list[str] = []
-        for group in self.groups:
+        groups = self.groups
+        if len(groups) > 1 and not self._release.groups_shown(
+            lambda members: counter.counts(allele, members)
+        ):  # a group's exact counts would give a small count away (decision record 0020)
+            groups = groups[:1]
+            self.stats.groups_left_out += 1
+        for group in groups:
             counts = counter.counts(allele, group.samples)
             if not group.suffix and counts.allele_count == 0:
                 return None  # no consenting carrier: the allele is not released
@@ -315,12 +334,17 @@ class FrequencyExport:
         ac, an = int(item["alleleCount"]), int(item["alleleNumber"])
         hom = int(item["alleleCountHomozygous"])
         ac_precision = precision("alleleCount", counts.allele_count)
-        hom_precision = precision("alleleCountHomozygous", counts.homozygous)
+        lower = set(item.get("lowerBounds", ()))
+        hom_precision = (
+            "atLeast"
+            if "alleleCountHomozygous" in lower
+            else precision("alleleCountHomozygous", counts.homozygous)
+        )
         # the heterozygous rule of decision record 0017 lives in population_frequency only
         het = int(item["alleleCountHeterozygous"])
         het_precision = (
             "atLeast"
-            if "alleleCountHeterozygous" in item.get("lowerBounds", ())
+            if "alleleCountHeterozygous" in lower
             else precision("alleleCountHeterozygous", counts.carriers - counts.homozygous)
         )
         frequency = repr(float(item["alleleFrequency"])) if an else None

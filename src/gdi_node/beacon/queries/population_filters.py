@@ -73,6 +73,12 @@ class PopulationFilter:
         """The label of this population's item in a dataset labelled ``dataset_label``."""
         return with_sex(self.country or dataset_label, self.sex)
 
+    def narrows(self, dataset_label: str) -> bool:
+        """Whether this population is a part of a dataset labelled ``dataset_label`` (not
+        the whole of it)."""
+        country = self.country is not None and self.country != dataset_label
+        return self.unknown or country or self.sex is not None
+
     def narrow(self, scopes: Scopes, samples: BitMap, dataset_label: str) -> BitMap:
         """``samples`` (a dataset's scope) narrowed to this population."""
         if self.unknown:

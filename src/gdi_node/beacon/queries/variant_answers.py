@@ -93,7 +93,8 @@ class VariantAnswers:
             return None
         repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele, scopes.hidden)
         ids = decided.dataset_ids
-        restricted = self._restriction(reading, decided, within)
+        narrowed = self._restriction(reading, decided, within)
+        restricted = None if narrowed is None else {d: s for d, (_, s) in narrowed.items()}
         withheld: frozenset[str] = frozenset()
         if restricted is not None:  # a narrowed scope: none of a few people's genotypes
             withheld = self._withheld_scopes(scopes, decided, restricted)
@@ -102,12 +103,19 @@ class VariantAnswers:
         # carrier counts are exact: read no bitmaps but those of the records shown
         light = key is None and restricted is None and all(d in scopes.complete for d in ids)
         contexts = self._contexts(decided, scopes, by_id=key is not None)
-        if restricted is not None:
-            contexts = {d: replace(c, scope=restricted[d]) for d, c in contexts.items()}
+        if narrowed is not None and restricted is not None:
+            contexts = {
+                d: replace(c, scope=restricted[d], narrowing=narrowed[d][0])
+                for d, c in contexts.items()
+            }
         if reading.population is not None:  # the records hold that population's item only
             population = reading.population
             contexts = {
-                d: replace(c, population=population.label(c.dataset_label))
+                d: replace(
+                    c,
+                    population=population.label(c.dataset_label),
+                    population_narrows=population.narrows(c.dataset_label),
+                )
                 for d, c in contexts.items()
             }
         if key is not None:
@@ -150,10 +158,10 @@ class VariantAnswers:
 
     def _restriction(
         self, reading: Reading, decided: Decided, within: Within | None
-    ) -> dict[str, BitMap] | None:
-        """The samples counted per dataset when filters or a path narrow the answer (the
-        consenting samples of the individuals passing every filter, of the population the
-        population filters select); None: whole datasets."""
+    ) -> dict[str, tuple[BitMap | None, BitMap]] | None:
+        """Per dataset, when filters or a path narrow the answer: what the filters and path
+        keep of its consenting samples (None: they keep all of it) and the samples counted
+        (those, of the population the population filters select); None: whole datasets."""
         if not decided.request.filters and within is None:
             return None
         session, scopes, ids = reading.session, reading.scopes, decided.dataset_ids
@@ -168,9 +176,10 @@ class VariantAnswers:
             if matched:
                 passing = individuals_passing(repo, scopes, matched, dataset_id)
                 scope = scope & scopes.samples_of_individuals(dataset_id, passing)
+            narrowing = scope if narrowed is not None or matched else None
             if population is not None:
                 scope = population.narrow(scopes, scope, self._labels.get(dataset_id, dataset_id))
-            out[dataset_id] = scope
+            out[dataset_id] = (narrowing, scope)
         return out
 
     def _contexts(
