@@ -268,6 +268,7 @@ def test_a_region_limits_the_records_and_the_file_is_indexed(
     assert [site[1] for site in released(output)] == [200, 200, 300, 350]
     with pysam.VariantFile(str(output)) as vcf:
         assert list(vcf.header.contigs) == ["chr22"]
+        assert vcf.header.contigs["chr22"].length == 50_818_468  # GRCh38, from the assembly table
         assert [r.pos for r in vcf.fetch("chr22", 250, 400)] == [300, 350]
     plain = tmp_path / "plain.vcf.gz"
     export(config, plain, "--region", "X", "--no-chr-prefix")

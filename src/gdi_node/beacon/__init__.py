@@ -34,8 +34,8 @@ never import each other (``lint-imports`` checks this):
   and ``model_schemas``.
 - ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps), ``assemblies``,
   ``annotations``, ``ontology``, ``precision``, ``complements`` (the cells rule of decision
-  record 0020), ``spans`` (what a file covers per contig) and ``populations`` (the GDI
-  network's labels).
+  record 0020), ``spans`` (what a file covers per contig), ``ploidy`` (copies per sex and
+  position: the PARs) and ``populations`` (the GDI network's labels).
 
 A g_variants request: ``api`` -> ``queries.service.BeaconService.g_variants`` (checks the
 query) -> ``queries.gate.PrivacyGate.answer`` (permits, audited; granularity; budget check;

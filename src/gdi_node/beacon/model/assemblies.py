@@ -9,7 +9,7 @@ and VCF contigs may use ``chr22``, ``22``, the RefSeq accession ``NC_000022.11``
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -22,6 +22,9 @@ class Assembly:
     aliases: tuple[str, ...]
     accessions: dict[str, str]  # canonical name -> RefSeq accession
     _names: dict[str, str]  # any spelling, upper-cased -> canonical name
+    lengths: dict[str, int] = field(default_factory=dict)  # canonical name -> length
+    # canonical name -> pseudo-autosomal regions, 1-based inclusive (X and Y)
+    par: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     def canonical(self, name: str) -> str | None:
         """The canonical sequence name for ``name``, or None if this assembly has no such one."""
@@ -29,6 +32,10 @@ class Assembly:
 
     def accession(self, canonical: str) -> str | None:
         return self.accessions.get(canonical)
+
+    def in_par(self, canonical: str, position: int) -> bool:
+        """Whether ``position`` (1-based) of ``canonical`` lies in a pseudo-autosomal region."""
+        return any(first <= position <= last for first, last in self.par.get(canonical, ()))
 
 
 class Assemblies:
@@ -65,5 +72,11 @@ def known_assemblies() -> Assemblies:
         names: dict[str, str] = {}
         for canonical, accession in accessions.items():
             names.update(_spellings(canonical, accession))
-        assemblies.append(Assembly(assembly_id, tuple(entry.get("aliases", ())), accessions, names))
+        lengths = {str(name): int(length) for name, length in entry.get("lengths", {}).items()}
+        par = {
+            str(name): tuple((int(first), int(last)) for first, last in regions)
+            for name, regions in entry.get("par", {}).items()
+        }
+        aliases = tuple(entry.get("aliases", ()))
+        assemblies.append(Assembly(assembly_id, aliases, accessions, names, lengths, par))
     return Assemblies(assemblies)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pysam
 
 from gdi_node import __version__
+from gdi_node.beacon.model.assemblies import Assembly
 from gdi_node.beacon.queries.frequency_export import COUNTS, ExportStats, FrequencyExport, Site
 from gdi_node.errors import InvalidInputError
 
@@ -118,8 +119,7 @@ def header_lines(export: FrequencyExport) -> list[str]:
         f"##fileDate={datetime.now(UTC):%Y%m%d}",
         f"##source=gdi-node {__version__} export frequencies",
         f"##reference={assembly.id}",
-        # lengths are left out: the node's assembly table has names and accessions only
-        *(f"##contig=<ID={name},assembly={assembly.id}>" for name in stats.sequences),
+        *(_contig_line(assembly, name) for name in stats.sequences),
         "##gdi_node_dataset=" + ";".join(meta),
     ]
     if stats.symbolic:
@@ -148,3 +148,12 @@ def _bound_note(key: str) -> str:
     if key in ("AN", "nhemi"):
         return ""
     return "; a bound when listed in IMPRECISE"
+
+
+def _contig_line(assembly: Assembly, name: str) -> str:
+    """``##contig`` of a sequence written as ``name``, with its length when the assembly table
+    knows it (VCF 4.3 §1.4.7)."""
+    canonical = assembly.canonical(name)
+    length = assembly.lengths.get(canonical) if canonical is not None else None
+    sized = f",length={length}" if length is not None else ""
+    return f"##contig=<ID={name}{sized},assembly={assembly.id}>"
