@@ -4,6 +4,8 @@ loading and consent commands, attached to the main command line by :func:`regist
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -13,7 +15,9 @@ from typing import Any
 
 import click
 
+from gdi_node.beacon.ingest.folder_load import STATUSES, Genome
 from gdi_node.config.settings import Settings
+from gdi_node.ingest_workers import BatchOptions
 
 Loader = Callable[[Path | None], Settings]
 Guard = Callable[[], AbstractContextManager[None]]
@@ -41,7 +45,20 @@ class _Progress:
 
 def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard) -> None:
     @ingest.command("vcf")
-    @click.argument("path", type=click.Path(path_type=Path))
+    @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+    @click.option(
+        "--manifest",
+        type=click.Path(path_type=Path),
+        help="Tab-separated list of files to load: a 'path' column, relative to the manifest.",
+    )
+    @click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 256),
+        default=lambda: os.cpu_count() or 1,
+        show_default="all cores",
+        help="Files loaded side by side (worker processes) when there are several.",
+    )
     @click.option("--dataset", "dataset_id", required=True, help="Dataset the genotypes belong to.")
     @click.option("--assembly", default="GRCh38", show_default=True, help="GRCh38 or GRCh37.")
     @click.option(
@@ -60,23 +77,35 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
     @click.pass_obj
     def ingest_vcf(
         config: Path | None,
-        path: Path,
+        paths: tuple[Path, ...],
+        manifest: Path | None,
+        jobs: int,
         dataset_id: str,
         assembly: str,
         sample_sheet: Path | None,
         update: bool,
         as_json: bool,
     ) -> None:
-        """Load a VCF/BCF's variants and genotypes into the allele-frequency database.
+        """Load VCF/BCF files' variants and genotypes into the allele-frequency database.
 
-        Answers see the whole file or nothing of it (the node may serve meanwhile); interrupted
-        or failed, nothing is shown and what was written is deleted. The same file twice changes
-        nothing. Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read.
+        PATHS are files, or folders searched for .vcf.gz/.vcf.bgz/.vcf/.bcf files. Each file
+        is its own load: answers see it whole or not at all (the node may serve meanwhile);
+        interrupted or failed, nothing of it is shown and what was written is deleted. The same
+        file twice changes nothing, so a batch run again loads only what is missing.
+        Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read.
         """
+        from gdi_node.beacon.ingest.folder_load import genomes_in
         from gdi_node.beacon.ingest.vcf import VcfIngestor
         from gdi_node.bootstrap import migrated_sessions
 
         settings = load(config)
+        with guard():
+            genomes = genomes_in(paths, manifest)
+        if len(genomes) > 1 or manifest is not None or any(p.is_dir() for p in paths):
+            options = BatchOptions(dataset_id, assembly, sample_sheet, update)
+            _load_batch(settings, genomes, options, jobs=jobs, as_json=as_json, guard=guard)
+            return
+        path = genomes[0].path
         with guard(), migrated_sessions(settings) as sessions:
             ingestor = VcfIngestor(sessions, progress=_Progress(path.name))
             result = ingestor.ingest(
@@ -98,7 +127,71 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
 
     _register_remove(ingest, load, guard)
     _register_metadata(ingest, load, guard)
+    _register_consent(main, load, guard)
 
+
+def _load_batch(
+    settings: Settings,
+    genomes: list[Genome],
+    options: BatchOptions,
+    *,
+    jobs: int,
+    as_json: bool,
+    guard: Guard,
+) -> None:
+    """Load many files, ``jobs`` at a time, with one progress bar; a line per failed file, and
+    exit status 1 if any failed (the others are loaded)."""
+    from gdi_node.beacon.ingest.folder_load import BatchInterrupted, Outcome, run_batch
+    from gdi_node.bootstrap import prepare_database
+    from gdi_node.ingest_workers import load_genome, start_worker
+
+    with guard():
+        prepare_database(settings)  # once, before any worker opens the database
+    began = time.monotonic()
+    jobs = min(jobs, len(genomes))
+    bar = click.progressbar(
+        length=len(genomes),
+        label=f"loading {len(genomes):,} files into {options.dataset_id} ({jobs} at a time)",
+        file=sys.stderr,
+        show_pos=True,
+        show_eta=True,
+    )
+
+    def done(outcome: Outcome) -> None:
+        bar.update(1)
+        if outcome.status == "failed":
+            click.echo(f"\nfailed {outcome.path}: {outcome.detail}", err=True)
+
+    try:
+        with bar:
+            report = run_batch(
+                genomes,
+                load_genome,
+                jobs=jobs,
+                on_done=done,
+                start_worker=start_worker,
+                worker_args=(settings.model_dump_json(), options),
+            )
+    except BatchInterrupted as stopped:
+        report = stopped.report
+        click.echo(
+            f"interrupted: {report.count('loaded') + report.count('replaced'):,} files loaded,"
+            f" {report.not_started:,} not started; loads under way were discarded."
+            " Run the same command again to load what is missing.",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    seconds = time.monotonic() - began
+    if as_json:
+        click.echo(json.dumps([asdict(o) | {"path": str(o.path)} for o in report.outcomes]))
+    else:
+        counts = ", ".join(f"{report.count(s):,} {s}" for s in STATUSES if report.count(s))
+        click.echo(f"{len(genomes):,} files into {options.dataset_id}: {counts} in {seconds:.1f} s")
+    if report.failed:
+        raise SystemExit(1)
+
+
+def _register_consent(main: click.Group, load: Loader, guard: Guard) -> None:
     @main.group()
     def consent() -> None:
         """Research consent: opt-outs take effect in every Beacon answer and file at once."""

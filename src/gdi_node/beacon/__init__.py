@@ -20,10 +20,11 @@ never import each other (``lint-imports`` checks this):
   ``frequency_export`` is the sites-only frequency release of a dataset (``gdi-node export
   frequencies``), which ``sites_vcf`` writes as a bgzipped, indexed VCF.
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
-  VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``bff_variants``
-  loads BFF genomicVariations. ``metadata`` loads BFF records (``metadata_files``) and
-  Phenopackets (``phenopackets``). ``consent`` handles opt-out and opt-in; ``withdraw``
-  takes a genome or a file out of a dataset.
+  VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``;
+  ``folder_load`` finds the files of a folder or manifest and loads them side by side, one
+  load per file; ``bff_variants`` loads BFF genomicVariations. ``metadata`` loads BFF
+  records (``metadata_files``) and Phenopackets (``phenopackets``). ``consent`` handles
+  opt-out and opt-in; ``withdraw`` takes a genome or a file out of a dataset.
 - ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_writes``
   writes them, ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
   and ``entry_writes`` writes them. ``variant_stream`` reads one dataset's rows a chunk at a

@@ -1,0 +1,65 @@
+"""The worker side of ``gdi-node ingest vcf`` on many files (gdi_node.beacon.ingest.folder_load):
+each worker process opens its own engine on the database the command already migrated, then
+loads one file per call. Wiring: it reads settings and builds sessions, which the Beacon's
+ingest layer never does itself."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gdi_node.beacon.ingest.folder_load import Genome, Outcome
+from gdi_node.config.settings import Settings
+from gdi_node.db.engine import make_engine, make_session_factory
+from gdi_node.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every file of the batch is loaded with (``ingest vcf``'s options)."""
+
+    dataset_id: str
+    assembly_id: str
+    sample_sheet: Path | None
+    update: bool
+
+
+# this process's sessions and the batch's options, set by start_worker
+_WORKER: dict[str, tuple[sessionmaker[Session], BatchOptions]] = {}
+
+
+def start_worker(settings_json: str, options: BatchOptions) -> None:
+    """Prepare this process: sessions on the node's database, the batch's options."""
+    settings = Settings.model_validate_json(settings_json)
+    engine = make_engine(settings.effective_database_url)
+    _WORKER["batch"] = (make_session_factory(engine), options)
+
+
+def load_genome(genome: Genome) -> Outcome:
+    """Load one file (its own load: whole or nothing); its error as one line, never raised."""
+    from gdi_node.beacon.ingest.vcf import VcfIngestor
+
+    if "batch" not in _WORKER:
+        raise RuntimeError("start_worker was not called in this process")
+    sessions, options = _WORKER["batch"]
+    try:
+        result = VcfIngestor(sessions).ingest(
+            genome.path,
+            options.dataset_id,
+            assembly_id=options.assembly_id,
+            sample_sheet=options.sample_sheet,
+            update=options.update,
+            **dict(genome.options),
+        )
+    except DomainError as exc:
+        return Outcome(genome.path, "failed", exc.message)
+    except Exception:  # a bug: logged with its traceback, reported as one line
+        log.exception("loading %s failed", genome.path)
+        return Outcome(genome.path, "failed", "internal error (logged)")
+    detail = f"{result.records:,} records, {result.alleles:,} alleles"
+    return Outcome(genome.path, result.status, detail, result.records, result.seconds)
