@@ -11,11 +11,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -26,20 +24,12 @@ from gdi_node.config.settings import Settings
 from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import InvalidInputError
 from tests.support.per_genome import bcftools_counts, node_counts, per_genome_files, samples_of
+from tests.unit import test_beacon_cli
 
 GDI_NODE = Path(sys.executable).with_name("gdi-node")
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], database_url: str) -> Settings:
-    return make_settings(database_url=database_url)
-
-
-@pytest.fixture
-def config_file(tmp_path: Path, settings: Settings) -> Path:
-    path = tmp_path / "node.yaml"
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")), encoding="utf-8")
-    return path
+# the node on each database and its config file, as the other command-line tests have them
+settings = test_beacon_cli.settings
+config_file = test_beacon_cli.config_file
 
 
 @pytest.fixture(scope="module")
