@@ -221,8 +221,8 @@ def ingest_command(
         if "--absent" not in cli.options:
             raise BenchError(f"--absent {options.absent}: this gdi-node has no --absent option")
         args += ["--absent", options.absent]
-    if "--workers" in cli.options and len(files) > 1:
-        args += ["--workers", str(options.workers)]
+    if "--jobs" in cli.options and len(files) > 1:  # files loaded side by side
+        args += ["--jobs", str(options.workers)]
     return args
 
 

@@ -11,7 +11,7 @@ import pytest
 from tests.benchmarks import bench_frequencies as bench
 
 TODAY = bench.IngestCli(False, frozenset({"--dataset", "--samples", "--update", "--json"}))
-LATER = bench.IngestCli(True, TODAY.options | {"--absent", "--workers"})
+LATER = bench.IngestCli(True, TODAY.options | {"--absent", "--jobs"})
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +63,7 @@ def test_absent_is_passed_only_to_a_command_that_has_it_and_never_for_the_joint_
     args = bench.ingest_command(LATER, Path("n.yaml"), files, Path("s.tsv"), options)
     assert args[4:6] == ["a.vcf.gz", "b.vcf.gz"]
     assert args[args.index("--absent") + 1] == "ref"
-    assert args[args.index("--workers") + 1] == str(options.workers)
+    assert args[args.index("--jobs") + 1] == str(options.workers)
     joint = bench.ingest_command(
         LATER, Path("n.yaml"), files[:1], Path("s.tsv"), options, joint=True
     )
