@@ -97,8 +97,8 @@ def node_counts(sessions: sessionmaker[Session], dataset: str, alleles: Counts) 
     out: Counts = {}
     with sessions() as session:
         scopes = ScopeCache().get(session)
-        repo = VariantRepository(session, scopes.max_span, hidden=scopes.hidden)
-        counter = Counter(scopes)
+        repo = VariantRepository(session, scopes.max_span)
+        counter = Counter(scopes, repo.carrier_bits)
         scope = scopes.datasets[dataset]
         for chrom, pos, ref, alt in alleles:
             key = AlleleKey("GRCh38", chrom, pos - 1, ref, alt)  # a 0-based start

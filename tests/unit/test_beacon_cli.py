@@ -129,7 +129,8 @@ def test_a_load_killed_half_way_shows_nothing_and_the_next_load_removes_what_it_
         with sessions() as session:
             scopes = ScopeCache().get(session)
         assert not scopes.datasets  # no sample shown
-        assert not scopes.callsets  # no callset shown
+        assert not scopes.present  # no file shown
+        assert scopes.unsettled == {"DS-PUBLIC"}  # the killed load's callset is left
         assert table_counts(sessions)["beacon_variants"] > 0  # rows of the killed load
     code, out, _ = run("-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC")
     assert code == 0, out

@@ -11,19 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.ingest.withdraw import withdraw
 from gdi_node.beacon.model.carriers import AlleleCounts
-from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.config.settings import Settings
-from gdi_node.db.migrate import alembic_config, upgrade
-from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import ConflictError, NotFoundError
 from tests.support.beacon_data import allele_counts, table_counts, write_vcf
 
@@ -151,20 +146,3 @@ def test_a_sample_of_a_joint_file_cannot_be_withdrawn_alone(
     with pytest.raises(ConflictError, match=r"HG1 is in joint\.vcf\.gz with 1 other samples"):
         withdraw(sessions, DS, biosample_id="HG1")
     assert counts(sessions, "22", 100, "A", "G") == (2, 4, 0)
-
-
-def test_files_loaded_before_the_spans_existed_get_them_from_their_rows(
-    sessions: sessionmaker[Session], tmp_path: Path
-) -> None:
-    ingest = VcfIngestor(sessions).ingest
-    ingest(genome(tmp_path, "HG1.vcf.gz", "HG1", ON_22.format("0/1"), ON_X.format("1/1")), DS)
-    with sessions() as session:
-        stored = session.scalars(select(BeaconCallset.spans)).one()
-        engine = session.get_bind()
-    assert Spans.from_json(stored).by_contig == {"22": (99, 100), "X": (299, 300)}
-    command.downgrade(alembic_config(engine), "0010")  # type: ignore[arg-type]
-    upgrade(engine)  # type: ignore[arg-type]
-    with sessions() as session:
-        assert session.scalars(select(BeaconCallset.spans)).one() == stored
-    with pytest.raises(ConflictError, match="HG1 already loaded"):
-        ingest(genome(tmp_path, "HG1.b.vcf.gz", "HG1", ON_X.format("0/1")), DS)

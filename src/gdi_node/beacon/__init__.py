@@ -23,15 +23,18 @@ never import each other (``lint-imports`` checks this):
   loads BFF genomicVariations. ``metadata`` loads BFF records (``metadata_files``) and
   Phenopackets (``phenopackets``). ``consent`` handles opt-out and opt-in; ``withdraw``
   takes a genome or a file out of a dataset.
-- ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_writes``
-  writes them, ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
+- ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants (one row per allele
+  and dataset, decision record 0020), ``variant_writes`` ORs a load's bits into their carrier
+  slices, ``genotype_sets`` gives a file's samples their bits and clears a removed file's,
+  ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
   and ``entry_writes`` writes them. ``variant_stream`` reads one dataset's rows a chunk at a
   time, in position order. Also ``callsets``, ``budget``, ``generation``, ``handovers`` and
   ``load_lease``.
 - ``framework``: the Beacon v2 vocabulary. ``documents`` holds the one ``ENTRY_TYPES`` table and
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
   and ``model_schemas``.
-- ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps), ``assemblies``,
+- ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps of genotype-set bits in
+  slices, and the counts of an allele from them), ``assemblies``,
   ``annotations``, ``ontology``, ``precision``, ``spans`` (what a file covers per contig) and
   ``populations`` (the GDI network's labels).
 

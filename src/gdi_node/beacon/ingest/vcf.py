@@ -9,9 +9,13 @@ of the same name with other content needs ``update=True`` and replaces the earli
 queries see until the new one is shown. Memory stays bounded: records are read one at a time
 (htslib through cyvcf2) and written in batches.
 
-Multi-allelic records are split: every alternate allele becomes one stored variant with its own
-carrier sets (gdi_node.beacon.model.carriers), annotations
+Multi-allelic records are split: every alternate allele is one stored variant of the dataset
+(one row whatever files bring it, decision record 0020) into whose carrier slices the load ORs
+its samples' bits (gdi_node.beacon.model.carriers), with annotations
 (gdi_node.beacon.model.annotations) and terms.
+
+How a site absent from a file counts: a multi-sample file is ``joint`` (absent = reference on
+its contigs); a single-sample file is ``absent_nocall`` (called only where it has a record).
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from cyvcf2 import VCF
-from pyroaring import BitMap
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,11 +51,7 @@ from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
 from gdi_node.beacon.store.callsets import delete_in_steps, remove_hidden
 from gdi_node.beacon.store.load_lease import leases_for
-from gdi_node.beacon.store.variant_writes import (
-    AlleleRow,
-    refresh_statistics,
-    write_alleles,
-)
+from gdi_node.beacon.store.variant_writes import NewAllele, refresh_statistics, write_alleles
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import digest_file
 
@@ -68,6 +67,7 @@ class VcfIngestResult:
     records: int
     alleles: int
     seconds: float
+    slices: int = 0  # carrier slice rows written (one per allele for a single genome)
 
     @property
     def genotypes(self) -> int:
@@ -109,6 +109,7 @@ class VcfIngestor:
         self._sessions = sessions
         self._batch_size = batch_size
         self._progress = progress or (lambda _records, _alleles: None)
+        self._slices = 0
 
     def ingest(
         self,
@@ -141,6 +142,7 @@ class VcfIngestor:
             samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
             from_sheet=bool(sheet),
             update=update,
+            mode="joint" if len(names) > 1 else "absent_nocall",
         )
         leases = leases_for(_engine(self._sessions))
         remove_hidden(self._sessions, leases)
@@ -165,22 +167,23 @@ class VcfIngestor:
         return VcfIngestResult(
             started.callset_id, path.name, "replaced" if replaced else "loaded",
             len(names), written.records, written.alleles, time.perf_counter() - began,
+            self._slices,
         )  # fmt: skip
 
     def _load_records(self, started: Started, vcf: VCF, assembly: Assembly) -> Written:
         """Read the records and write their alleles, one transaction per batch."""
         formats = _annotation_formats(vcf)
-        numbers = started.numbered.numbers
-        target = (started.callset_id, started.wanted.dataset_id)
+        target = _Target(started.wanted.dataset_id, assembly, started.bits, started.wanted.mode)
         records = alleles = span = 0
+        self._slices = 0
         spans = Spans()
-        batch: list[AlleleRow] = []
+        batch: list[NewAllele] = []
         for record in _records(vcf):
             records += 1
             _cover(spans, record, assembly)
-            for row, terms in _alleles(record, target, assembly, numbers, formats):
-                batch.append((row, terms))
-                span = max(span, row["end"] - row["start"])
+            for allele in _alleles(record, target, formats):
+                batch.append(allele)
+                span = max(span, allele.row["end"] - allele.row["start"])
             if len(batch) >= self._batch_size:
                 alleles += self._write(started, batch)
                 batch = []
@@ -190,9 +193,10 @@ class VcfIngestor:
         self._progress(records, alleles)
         return Written(records, alleles, span, spans)
 
-    def _write(self, started: Started, batch: list[AlleleRow]) -> int:
-        rows = [row for row, _ in batch]
-        return write_step(self._sessions, started, rows, lambda s: write_alleles(s, batch))
+    def _write(self, started: Started, batch: list[NewAllele]) -> int:
+        written = write_step(self._sessions, started, lambda s: write_alleles(s, batch))
+        self._slices += written.slices
+        return written.alleles
 
 
 def _engine(sessions: sessionmaker[Session]) -> Engine:
@@ -222,39 +226,51 @@ def _records(vcf: VCF) -> Iterator[Any]:
         raise InvalidInputError(f"the VCF cannot be read to the end: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class _Target:
+    dataset_id: str
+    assembly: Assembly
+    bits: npt.NDArray[np.uint32]  # the samples' bits, in column order
+    mode: str  # gdi_node.db.models.BeaconCallset.mode
+
+
 def _alleles(
-    record: Any,
-    target: tuple[int, str],  # (callset id, dataset id)
-    assembly: Assembly,
-    numbers: npt.NDArray[np.uint32],
-    formats: Sequence[AnnotationFormat],
-) -> Iterator[AlleleRow]:
+    record: Any, target: _Target, formats: Sequence[AnnotationFormat]
+) -> Iterator[NewAllele]:
     alts: list[str] = list(record.ALT)
     if not alts or alts == ["."]:
         return  # a reference-only (gVCF-style) record: nothing to count
+    assembly, bits = target.assembly, target.bits
     chrom = assembly.canonical(record.CHROM) or record.CHROM
     start = record.POS - 1
     ref: str = record.REF
     genotypes = record.genotype
-    if genotypes is not None and len(numbers):
-        calls = genotypes.array()[:, :-1]
-        try:
-            site = carriers.site_calls(calls, numbers)
-        except carriers.PloidyError as exc:
-            raise InvalidInputError(f"{record.CHROM}:{record.POS}: {exc}") from exc
-    else:
-        calls, site = None, carriers.SiteCalls(BitMap(), BitMap())
+    if genotypes is None or not len(bits):
+        return  # no genotypes: nobody to count
+    calls = genotypes.array()[:, :-1]
+    try:
+        called = carriers.called_alleles(calls)
+    except carriers.PloidyError as exc:
+        raise InvalidInputError(f"{record.CHROM}:{record.POS}: {exc}") from exc
+    no_call, half_call = (
+        carriers.bitmap_of(bits[called == 0]),
+        carriers.bitmap_of(bits[called == 1]),
+    )
     annotations = _annotations(record, alts, formats)
     end_info = record.INFO.get("END")
     accession = assembly.accession(chrom)
     for k, alt in enumerate(alts, start=1):
         if alt in {"*", "<*>", "<NON_REF>"}:
             continue  # spanning deletions and gVCF placeholders are not alleles of this site
-        held = (
-            carriers.allele_carriers(calls, k, numbers)
-            if calls is not None
-            else carriers.AlleleCarriers(BitMap(), BitMap())
+        copies = carriers.copies_of(calls, k)
+        held = carriers.AlleleBits(
+            one_copy=carriers.bitmap_of(bits[copies == 1]),
+            two_copies=carriers.bitmap_of(bits[copies == 2]),
+            no_call=no_call,
+            half_call=half_call,
         )
+        if target.mode == "absent_nocall":  # called here without a copy of this allele
+            held.ref_called = carriers.bitmap_of(bits[(called == 2) & (copies == 0)])
         end = int(end_info) if alt.startswith("<") and end_info else start + len(ref)
         note = annotations[k - 1]
         hgvs = genomic_hgvs(accession, record.POS, ref, alt) if accession else None
@@ -264,26 +280,18 @@ def _alleles(
         document = note.document()
         if hgvs:
             document["genomicHgvs"] = [hgvs]
-        yield (
-            {
-                "callset_id": target[0],
-                "dataset_id": target[1],
-                "assembly": assembly.id,
-                "chrom": chrom,
-                "start": start,
-                "end": end,
-                "ref": ref,
-                "alt": alt,
-                "variant_type": variant_type(ref, alt),
-                "carriers": held.carriers,
-                "one_copy": carriers.to_bytes(held.one_copy),
-                "two_copies": carriers.to_bytes(held.two_copies),
-                "one_called": carriers.to_bytes(site.one_called),
-                "none_called": carriers.to_bytes(site.none_called),
-                "annotation": json.dumps(document, separators=(",", ":")),
-            },
-            terms,
-        )
+        row = {
+            "dataset_id": target.dataset_id,
+            "assembly": assembly.id,
+            "chrom": chrom,
+            "start": start,
+            "end": end,
+            "ref": ref,
+            "alt": alt,
+            "variant_type": variant_type(ref, alt),
+            "annotation": json.dumps(document, separators=(",", ":")),
+        }
+        yield NewAllele(row, held, terms)
 
 
 def _annotations(

@@ -1,15 +1,16 @@
 """From variant rows to alleles with counts, and to g_variant documents (Beacon v2 default
 model ``genomicVariations``; ``variation`` as a VRS 1.3 ``Allele``).
 
-An allele may be held by several callsets of a dataset (one VCF per batch of samples); its
-counts within a scope are the sums over those callsets (gdi_node.beacon.model.carriers).
+An allele is one row per dataset (decision record 0020); its counts within a scope come from
+its carrier bits and the bits present at its position
+(gdi_node.beacon.model.carriers.count_allele).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from pyroaring import BitMap
 
 from gdi_node.beacon.model.annotations import molecular_effect_ids
 from gdi_node.beacon.model.assemblies import known_assemblies
-from gdi_node.beacon.model.carriers import NO_COUNTS, AlleleCounts, count_in, from_bytes
+from gdi_node.beacon.model.carriers import NO_COUNTS, AlleleBits, AlleleCounts, count_allele
 from gdi_node.beacon.model.precision import CountPolicy, Reported, worst
 from gdi_node.beacon.model.variants import AlleleKey, variant_type
 from gdi_node.beacon.queries.scopes import Scopes
@@ -54,49 +55,41 @@ def group_alleles(rows: Iterable[Any]) -> list[Allele]:
     return list(alleles.values())
 
 
-class Counter:
-    """Counts alleles within scopes, caching ``|callset ∩ scope|`` and decoded bitmaps."""
+# variant ids -> their carrier bits
+BitSource = Callable[[Collection[int]], dict[int, AlleleBits]]
 
-    def __init__(self, scopes: Scopes) -> None:
+
+class Counter:
+    """Counts alleles within scopes; each allele's carrier bits are read once
+    (:meth:`prefetch` reads many alleles' in few statements)."""
+
+    def __init__(self, scopes: Scopes, bits: BitSource) -> None:
         self._scopes = scopes
-        # keyed by id(scope); the scope is kept with its size so that its id is not reused
-        self._callset_sizes: dict[tuple[int, int], tuple[BitMap, int]] = {}
-        self._decoded: dict[int, tuple[BitMap, BitMap, BitMap, BitMap]] = {}
+        self._read = bits
+        self._bits: dict[int, AlleleBits] = {}
+
+    def prefetch(self, rows: Iterable[Any]) -> None:
+        """Read the carrier bits of ``rows`` not read yet."""
+        wanted = {int(row.id) for row in rows} - self._bits.keys()
+        if wanted:
+            found = self._read(wanted)
+            for variant_id in wanted:
+                self._bits[variant_id] = found.get(variant_id, _NO_BITS)
 
     def counts(self, allele: Allele, scope: BitMap) -> AlleleCounts:
         total = NO_COUNTS
         for row in allele.rows:
-            one, two, one_called, none_called = self._bitmaps(row)
-            total = total + count_in(
-                scope,
-                callset_in_scope=self._in_scope(int(row.callset_id), scope),
-                one_copy=one,
-                two_copies=two,
-                one_called=one_called,
-                none_called=none_called,
-            )
+            bits = self._bits.get(int(row.id))
+            if bits is None:
+                self.prefetch([row])
+                bits = self._bits[int(row.id)]
+            place = (row.dataset_id, row.assembly, row.chrom)
+            present = self._scopes.present_at(place, int(row.start))
+            total = total + count_allele(scope, bits, present=present, sparse=self._scopes.sparse)
         return total
 
-    def _bitmaps(self, row: Any) -> tuple[BitMap, BitMap, BitMap, BitMap]:
-        found = self._decoded.get(row.id)
-        if found is None:
-            found = (
-                from_bytes(row.one_copy),
-                from_bytes(row.two_copies),
-                from_bytes(row.one_called),
-                from_bytes(row.none_called),
-            )
-            self._decoded[row.id] = found
-        return found
 
-    def _in_scope(self, callset_id: int, scope: BitMap) -> int:
-        key = (callset_id, id(scope))
-        found = self._callset_sizes.get(key)
-        if found is None:
-            members = self._scopes.callsets.get(callset_id, BitMap())
-            found = (scope, members.intersection_cardinality(scope))
-            self._callset_sizes[key] = found
-        return found[1]
+_NO_BITS = AlleleBits()
 
 
 def _vrs_variation(key: AlleleKey, end: int) -> dict[str, Any]:

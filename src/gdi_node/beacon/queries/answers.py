@@ -57,10 +57,13 @@ def answer_dataset(
     *,
     full_rows: Callable[[list[int]], list[Any]],
 ) -> DatasetAnswer:
-    """``rows`` are full rows, or (``context.light``) rows without bitmaps: then the scope is
-    the whole dataset, nobody in it opted out, and the stored carrier counts are exact."""
+    """``rows`` are full rows, or (``context.light``) rows without annotation, whose carrier
+    bits are not read: then the scope is the whole dataset, nobody in it opted out, no file of
+    it is being loaded or removed, and the stored carrier counts are exact."""
     scope = context.samples(scopes)
     hits: list[tuple[Allele, int]] = []  # allele, carriers in scope
+    if not context.light:
+        counter.prefetch(rows)
     for allele in group_alleles(rows):
         if context.light:
             carriers = sum(int(row.carriers) for row in allele.rows)
@@ -105,6 +108,7 @@ def _answer(
     if page and context.population is None:
         label, extra = context.dataset_label, context.extra_groups
         items = population_items(scopes, scope, label, extra_groups=extra)
+    counter.prefetch(row for allele, _ in page for row in allele.rows)
     results = [_record(context, allele, scope, items, counter) for allele, _ in page]
     rare = sum(1 for _, carriers in revealed if carriers <= context.rare_carriers)
     # The number of variants is exact (it counts alleles, not people); a boolean-only dataset
