@@ -56,6 +56,27 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         help="Replace an earlier load of this file name, or the files of the samples this file"
         " re-analyses (the same biosamples on the same contigs).",
     )
+    @click.option(
+        "--absent",
+        type=click.Choice(["ref", "nocall"]),
+        help="How a site absent from the file counts: as reference (ref) or not called (nocall,"
+        " called only where the file has a record). Needed for a single-sample VCF without"
+        " reference blocks; a multi-sample file is joint-called (absent = reference).",
+    )
+    @click.option(
+        "--min-gq",
+        type=click.IntRange(min=0),
+        default=20,
+        show_default=True,
+        help="gVCF: a reference block or call with a lower GQ is not called.",
+    )
+    @click.option(
+        "--min-dp",
+        type=click.IntRange(min=0),
+        default=10,
+        show_default=True,
+        help="gVCF: a reference block (MIN_DP, else DP) or call with less depth is not called.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
     @click.pass_obj
     def ingest_vcf(
@@ -65,14 +86,19 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         assembly: str,
         sample_sheet: Path | None,
         update: bool,
+        absent: str | None,
+        min_gq: int,
+        min_dp: int,
         as_json: bool,
     ) -> None:
         """Load a VCF/BCF's variants and genotypes into the allele-frequency database.
 
         Answers see the whole file or nothing of it (the node may serve meanwhile); interrupted
         or failed, nothing is shown and what was written is deleted. The same file twice changes
-        nothing. Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read.
+        nothing. Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read. A gVCF's
+        reference blocks (<NON_REF> or <*> with END) say where its sample is called.
         """
+        from gdi_node.beacon.ingest.callability import Callability
         from gdi_node.beacon.ingest.vcf import VcfIngestor
         from gdi_node.bootstrap import migrated_sessions
 
@@ -85,6 +111,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
                 assembly_id=assembly,
                 sample_sheet=sample_sheet,
                 update=update,
+                callability=Callability(absent=absent, min_gq=min_gq, min_dp=min_dp),
             )
         if as_json:
             click.echo(json.dumps({**asdict(result), "genotypes": result.genotypes}, indent=2))

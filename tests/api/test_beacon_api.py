@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gdi_node.app import create_app
+from gdi_node.beacon.ingest.callability import Callability
 from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.store.variant_rows import VariantRepository
@@ -474,7 +475,7 @@ def test_an_allele_stored_twice_counts_once_in_counts_and_pages(
     with migrated_sessions(settings) as sessions:
         VcfIngestor(sessions).ingest(first, "OPEN")
         VcfIngestor(sessions).ingest(second, "OPEN")
-        VcfIngestor(sessions).ingest(doubled, "CTRL")
+        VcfIngestor(sessions).ingest(doubled, "CTRL", callability=Callability(absent="nocall"))
         with sessions() as session:  # one row per allele and dataset (decision record 0020)
             assert session.scalar(select(func.count()).select_from(BeaconVariant)) == 4
         with create_app(settings, validate_responses=True).test_client(

@@ -80,7 +80,7 @@ def allele_counts(
         alleles = group_alleles(rows)
         if not alleles:
             return AlleleCounts(0, 0, 0, 0)
-        return Counter(scopes, repo.carrier_bits).counts(alleles[0], scope)
+        return Counter(scopes, repo.carrier_bits, repo.uncalled_at).counts(alleles[0], scope)
 
 
 def table_counts(sessions: sessionmaker[Session]) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def node_counts(sessions: sessionmaker[Session], dataset: str, alleles: Counts) 
     with sessions() as session:
         scopes = ScopeCache().get(session)
         repo = VariantRepository(session, scopes.max_span)
-        counter = Counter(scopes, repo.carrier_bits)
+        counter = Counter(scopes, repo.carrier_bits, repo.uncalled_at)
         scope = scopes.datasets[dataset]
         for chrom, pos, ref, alt in alleles:
             key = AlleleKey("GRCh38", chrom, pos - 1, ref, alt)  # a 0-based start

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from pyroaring import BitMap
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.beacon.ingest.callability import Callability
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.ingest.withdraw import withdraw
 from gdi_node.beacon.model.carriers import SLICE_BITS, decode_slice, encode_slice
@@ -37,6 +39,7 @@ from tests.support.beacon_data import allele_counts, write_vcf
 from tests.support.legacy_database import LegacyFile, LegacyRow, write_legacy_database
 
 DS = "DS-PUBLIC"
+NOCALL = Callability(absent="nocall")
 
 
 @pytest.fixture
@@ -108,7 +111,7 @@ def test_adding_a_genome_writes_one_slice_row_per_allele_it_carries(
     ])  # fmt: skip
     ingest(cohort, DS)
     before = number_of(sessions, BeaconCarrierSlice)
-    added = ingest(_genome(tmp_path, 0, [*shared[:10], 5000, 5001]), DS)
+    added = ingest(_genome(tmp_path, 0, [*shared[:10], 5000, 5001]), DS, callability=NOCALL)
     assert added.slices == 12  # 10 shared alleles and 2 new ones: one slice row each
     assert number_of(sessions, BeaconCarrierSlice) == before + 2
     assert number_of(sessions, BeaconVariant) == len(shared) + 2
@@ -117,7 +120,7 @@ def test_adding_a_genome_writes_one_slice_row_per_allele_it_carries(
 def test_withdrawing_a_genome_clears_its_bits_and_keeps_the_others(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(_genome(tmp_path, 1, [100, 200]), DS)
     ingest(_genome(tmp_path, 2, [100]), DS)
     assert counts(sessions, 100, "A", "G") == (2, 4, 2, 0)
@@ -208,8 +211,9 @@ def test_an_existing_database_becomes_one_row_per_allele_with_the_same_counts(
             "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t1/1",
             "chr22\t30300\t.\tG\tA\t.\tPASS\t.\tGT\t0/1",
         ])  # fmt: skip
+        ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
         with pytest.raises(ConflictError, match="HG1 already loaded"):
-            VcfIngestor(sessions).ingest(again, DS)
-        VcfIngestor(sessions).ingest(again, DS, update=True)  # replaces HG1.vcf.gz
+            ingest(again, DS)
+        ingest(again, DS, update=True)  # replaces HG1.vcf.gz
         assert counts(sessions, 100, "A", "G") == (7, 8, 4, 3)
         assert counts(sessions, 30_300, "G", "A") == (1, 8, 1, 0)

@@ -7,12 +7,14 @@ the others. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.beacon.ingest.callability import Callability
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.ingest.withdraw import withdraw
 from gdi_node.beacon.model.carriers import AlleleCounts
@@ -23,6 +25,7 @@ from gdi_node.errors import ConflictError, NotFoundError
 from tests.support.beacon_data import allele_counts, table_counts, write_vcf
 
 DS = "DS-PUBLIC"
+NOCALL = Callability(absent="nocall")  # single-sample files: called where they have a record
 ON_22 = "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t{}"
 ON_X = "chrX\t300\t.\tG\tT\t.\tPASS\t.\tGT\t{}"
 
@@ -56,7 +59,7 @@ def sheet(tmp: Path, name: str, rows: dict[str, str]) -> Path:
 def test_per_chromosome_files_of_one_genome_add_up(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "hg1.chr22.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     ingest(genome(tmp_path, "hg1.chrX.vcf.gz", "HG1", ON_X.format("1/1")), DS)
     assert table_counts(sessions)["beacon_samples"] == 1
@@ -67,7 +70,7 @@ def test_per_chromosome_files_of_one_genome_add_up(
 def test_a_loaded_sample_on_a_loaded_contig_is_refused_without_update(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "first.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     again = genome(tmp_path, "second.vcf.gz", "HG1", ON_22.format("1/1"))
     with pytest.raises(ConflictError, match=r"HG1 already loaded .* for 22 from first\.vcf\.gz"):
@@ -79,7 +82,7 @@ def test_a_loaded_sample_on_a_loaded_contig_is_refused_without_update(
 def test_a_reanalysis_with_update_replaces_the_earlier_file(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "HG1.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     ingest(genome(tmp_path, "HG2.vcf.gz", "HG2", ON_22.format("0/1")), DS)
     result = ingest(genome(tmp_path, "HG1.v2.vcf.gz", "HG1", ON_22.format("1/1")), DS, update=True)
@@ -91,7 +94,7 @@ def test_a_reanalysis_with_update_replaces_the_earlier_file(
 def test_the_same_biosample_under_another_column_is_the_same_sample(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "a.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     renamed = genome(tmp_path, "b.vcf.gz", "LIB-7", ON_22.format("0/1"))
     with pytest.raises(ConflictError, match="HG1 already loaded"):
@@ -101,7 +104,7 @@ def test_the_same_biosample_under_another_column_is_the_same_sample(
 def test_a_column_naming_another_biosample_is_refused(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "a.vcf.gz", "SAMPLE", ON_22.format("0/1")), DS)
     other = genome(tmp_path, "b.vcf.gz", "SAMPLE", ON_X.format("0/1"))
     with pytest.raises(ConflictError, match="'SAMPLE' already names biosample 'SAMPLE'"):
@@ -111,7 +114,7 @@ def test_a_column_naming_another_biosample_is_refused(
 def test_a_reanalysis_may_not_split_a_joint_file(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     joint = write_vcf(tmp_path / "joint.vcf.gz", ["HG1", "HG2"], [ON_22.format("0/1\t0/0")])
     ingest(joint, DS)
     alone = genome(tmp_path, "HG1.vcf.gz", "HG1", ON_22.format("1/1"))
@@ -123,7 +126,7 @@ def test_a_reanalysis_may_not_split_a_joint_file(
 def test_withdrawing_a_genome_leaves_the_others(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "HG1.chr22.vcf.gz", "HG1", ON_22.format("1/1")), DS)
     ingest(genome(tmp_path, "HG1.chrX.vcf.gz", "HG1", ON_X.format("1/1")), DS)
     ingest(genome(tmp_path, "HG2.vcf.gz", "HG2", ON_22.format("0/1")), DS)

@@ -303,6 +303,24 @@ class BeaconGenotypeSet(Base):
     )
 
 
+class BeaconUncalled(Base):
+    """Where a gVCF's sample is not called (decision record 0021): a gap between its called
+    reference blocks and records, on its file's span, cut into pieces of at most 10 kb so that
+    the pieces holding a position start at most 10 kb before it. ``bit_no`` is the sample's
+    bit in that file; a file's gaps go with it."""
+
+    __tablename__ = "beacon_uncalled"
+    __table_args__ = (Index("ix_beacon_uncalled_callset_id", "callset_id"),)
+
+    dataset_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    assembly: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chrom: Mapped[str] = mapped_column(String(32), primary_key=True)
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bit_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    end: Mapped[int] = mapped_column(BigInteger)
+    callset_id: Mapped[int] = mapped_column(ForeignKey("beacon_callsets.id", ondelete="CASCADE"))
+
+
 class BeaconVariantBin(Base):
     """Per dataset, the alleles with a carrier whose start lies in one ``BIN_SIZE`` window of
     a sequence, per variant type: a range count sums the bins the range covers whole and

@@ -14,8 +14,9 @@ Multi-allelic records are split: every alternate allele is one stored variant of
 its samples' bits (gdi_node.beacon.model.carriers), with annotations
 (gdi_node.beacon.model.annotations) and terms.
 
-How a site absent from a file counts: a multi-sample file is ``joint`` (absent = reference on
-its contigs); a single-sample file is ``absent_nocall`` (called only where it has a record).
+How a site absent from a file counts is its mode (gdi_node.beacon.ingest.callability, decision
+record 0021): ``joint`` for a multi-sample file, ``gvcf`` for a file with reference blocks (its
+gaps are stored), else what ``--absent`` states; a single-sample VCF without either is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,13 @@ from cyvcf2 import VCF
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.beacon.ingest.callability import (
+    Callability,
+    Gap,
+    GapTracker,
+    is_block,
+    passing,
+)
 from gdi_node.beacon.ingest.callset_load import (
     Started,
     Unchanged,
@@ -51,7 +59,13 @@ from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
 from gdi_node.beacon.store.callsets import delete_in_steps, remove_hidden
 from gdi_node.beacon.store.load_lease import leases_for
-from gdi_node.beacon.store.variant_writes import NewAllele, refresh_statistics, write_alleles
+from gdi_node.beacon.store.uncalled import write_gaps
+from gdi_node.beacon.store.variant_writes import (
+    BatchWritten,
+    NewAllele,
+    refresh_statistics,
+    write_alleles,
+)
 from gdi_node.errors import InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import digest_file
 
@@ -119,8 +133,13 @@ class VcfIngestor:
         assembly_id: str = "GRCh38",
         sample_sheet: Path | None = None,
         update: bool = False,
+        callability: Callability | None = None,
     ) -> VcfIngestResult:
+        """Load ``path`` into ``dataset_id``; ``callability`` says how sites absent from it
+        count (gdi_node.beacon.ingest.callability: needed for a single-sample VCF without
+        reference blocks)."""
         began = time.perf_counter()
+        callability = callability or Callability()
         assembly = known_assemblies().get(assembly_id)
         if assembly is None:
             raise InvalidInputError(
@@ -128,6 +147,7 @@ class VcfIngestor:
             )
         vcf = _open(path)
         names: list[str] = list(vcf.samples)
+        mode = callability.mode(path, len(names))
         sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
         missing = sorted(set(sheet) - set(names))
         if missing:
@@ -142,7 +162,7 @@ class VcfIngestor:
             samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
             from_sheet=bool(sheet),
             update=update,
-            mode="joint" if len(names) > 1 else "absent_nocall",
+            mode=mode,
         )
         leases = leases_for(_engine(self._sessions))
         remove_hidden(self._sessions, leases)
@@ -151,7 +171,7 @@ class VcfIngestor:
         except Unchanged as same:
             return _unchanged(path.name, same)
         try:
-            written = self._load_records(started, vcf, assembly)
+            written = self._load_records(started, vcf, assembly, callability)
             replaced = show_load(self._sessions, started, written)
         except Unchanged as same:  # another load showed the same content meanwhile
             discard_load(self._sessions, started.callset_id)
@@ -170,10 +190,15 @@ class VcfIngestor:
             self._slices,
         )  # fmt: skip
 
-    def _load_records(self, started: Started, vcf: VCF, assembly: Assembly) -> Written:
-        """Read the records and write their alleles, one transaction per batch."""
+    def _load_records(
+        self, started: Started, vcf: VCF, assembly: Assembly, callability: Callability
+    ) -> Written:
+        """Read the records and write their alleles (and a gVCF's gaps), one transaction per
+        batch."""
         formats = _annotation_formats(vcf)
-        target = _Target(started.wanted.dataset_id, assembly, started.bits, started.wanted.mode)
+        mode = started.wanted.mode
+        target = _Target(started.wanted.dataset_id, assembly, started.bits, mode)
+        gaps = GapTracker(len(started.bits)) if mode == "gvcf" else None
         records = alleles = span = 0
         self._slices = 0
         spans = Spans()
@@ -181,20 +206,34 @@ class VcfIngestor:
         for record in _records(vcf):
             records += 1
             _cover(spans, record, assembly)
+            if gaps is not None:
+                ok = passing(record, callability, len(started.bits))
+                if is_block(record):
+                    chrom = assembly.canonical(record.CHROM) or record.CHROM
+                    gaps.called(chrom, record.POS - 1, int(record.INFO["END"]), ok)
+                    continue
+                _mask(record, target, ok, gaps)
             for allele in _alleles(record, target, formats):
                 batch.append(allele)
                 span = max(span, allele.row["end"] - allele.row["start"])
             if len(batch) >= self._batch_size:
-                alleles += self._write(started, batch)
+                alleles += self._write(started, batch, gaps.take() if gaps else [])
                 batch = []
                 self._progress(records, alleles)
-        if batch:
-            alleles += self._write(started, batch)
+        if batch or gaps is not None:
+            alleles += self._write(started, batch, gaps.finish() if gaps else [])
         self._progress(records, alleles)
         return Written(records, alleles, span, spans)
 
-    def _write(self, started: Started, batch: list[NewAllele]) -> int:
-        written = write_step(self._sessions, started, lambda s: write_alleles(s, batch))
+    def _write(self, started: Started, batch: list[NewAllele], gaps: list[Gap]) -> int:
+        wanted, bits = started.wanted, started.bits
+        placed = [(chrom, start, end, int(bits[i])) for chrom, start, end, i in gaps]
+
+        def write(session: Session) -> BatchWritten:
+            write_gaps(session, started.callset_id, wanted.dataset_id, wanted.assembly, placed)
+            return write_alleles(session, batch)
+
+        written = write_step(self._sessions, started, write)
         self._slices += written.slices
         return written.alleles
 
@@ -232,6 +271,23 @@ class _Target:
     assembly: Assembly
     bits: npt.NDArray[np.uint32]  # the samples' bits, in column order
     mode: str  # gdi_node.db.models.BeaconCallset.mode
+    # gVCF: per record (by id, while it is read), the samples whose genotypes count
+    masked: dict[int, npt.NDArray[np.bool_]] = field(default_factory=dict)
+
+
+def _mask(record: Any, target: _Target, ok: npt.NDArray[np.bool_], gaps: GapTracker) -> None:
+    """gVCF: a variant record's REF span is called for its samples with a passing, called
+    genotype; the others are gaps there (not no-calls) and their genotypes are left out."""
+    genotypes = record.genotype
+    start = record.POS - 1
+    chrom = target.assembly.canonical(record.CHROM) or record.CHROM
+    if genotypes is None:
+        gaps.seen(chrom, start, start + len(record.REF))
+        return
+    calls = genotypes.array()[:, :-1]
+    called = ok & (carriers.called_alleles(calls) > 0)
+    gaps.called(chrom, start, start + len(record.REF), called)
+    target.masked[id(record)] = called
 
 
 def _alleles(
@@ -252,10 +308,12 @@ def _alleles(
         called = carriers.called_alleles(calls)
     except carriers.PloidyError as exc:
         raise InvalidInputError(f"{record.CHROM}:{record.POS}: {exc}") from exc
-    no_call, half_call = (
-        carriers.bitmap_of(bits[called == 0]),
-        carriers.bitmap_of(bits[called == 1]),
-    )
+    counted = target.masked.pop(id(record), None)
+    if counted is not None:  # gVCF: the others are gaps, not no-calls
+        calls = np.where(counted[:, None], calls, np.int16(-1))
+        called = np.where(counted, called, np.int8(2))
+    no_call = carriers.bitmap_of(bits[called == 0])
+    half_call = carriers.bitmap_of(bits[called == 1])
     annotations = _annotations(record, alts, formats)
     end_info = record.INFO.get("END")
     accession = assembly.accession(chrom)

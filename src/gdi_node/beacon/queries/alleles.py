@@ -57,24 +57,38 @@ def group_alleles(rows: Iterable[Any]) -> list[Allele]:
 
 # variant ids -> their carrier bits
 BitSource = Callable[[Collection[int]], dict[int, AlleleBits]]
+# (dataset, assembly, chrom, positions) -> per position, the bits a gVCF gap holds there
+GapSource = Callable[[str, str, str, Collection[int]], dict[int, BitMap]]
 
 
 class Counter:
     """Counts alleles within scopes; each allele's carrier bits are read once
     (:meth:`prefetch` reads many alleles' in few statements)."""
 
-    def __init__(self, scopes: Scopes, bits: BitSource) -> None:
+    def __init__(self, scopes: Scopes, bits: BitSource, gaps: GapSource) -> None:
         self._scopes = scopes
         self._read = bits
+        self._read_gaps = gaps
         self._bits: dict[int, AlleleBits] = {}
+        self._gaps: dict[tuple[str, str, str, int], BitMap] = {}
 
     def prefetch(self, rows: Iterable[Any]) -> None:
         """Read the carrier bits of ``rows`` not read yet."""
+        rows = list(rows)
         wanted = {int(row.id) for row in rows} - self._bits.keys()
         if wanted:
             found = self._read(wanted)
             for variant_id in wanted:
                 self._bits[variant_id] = found.get(variant_id, _NO_BITS)
+        places: dict[tuple[str, str, str], set[int]] = {}
+        for row in rows:
+            place = (row.dataset_id, row.assembly, row.chrom)
+            if place in self._scopes.gapped and (*place, int(row.start)) not in self._gaps:
+                places.setdefault(place, set()).add(int(row.start))
+        for place, positions in places.items():
+            held = self._read_gaps(*place, positions)
+            for position in positions:
+                self._gaps[(*place, position)] = held.get(position, _NOBODY)
 
     def counts(self, allele: Allele, scope: BitMap) -> AlleleCounts:
         total = NO_COUNTS
@@ -85,11 +99,20 @@ class Counter:
                 bits = self._bits[int(row.id)]
             place = (row.dataset_id, row.assembly, row.chrom)
             present = self._scopes.present_at(place, int(row.start))
-            total = total + count_allele(scope, bits, present=present, sparse=self._scopes.sparse)
+            uncalled = None
+            if place in self._scopes.gapped:
+                if (*place, int(row.start)) not in self._gaps:
+                    self.prefetch([row])
+                uncalled = self._gaps[(*place, int(row.start))]
+            counted = count_allele(
+                scope, bits, present=present, sparse=self._scopes.sparse, uncalled=uncalled
+            )
+            total = total + counted
         return total
 
 
 _NO_BITS = AlleleBits()
+_NOBODY = BitMap()
 
 
 def _vrs_variation(key: AlleleKey, end: int) -> dict[str, Any]:

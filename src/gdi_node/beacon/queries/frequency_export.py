@@ -263,7 +263,8 @@ class FrequencyExport:
                     continue
                 first = last
             # per chunk: its cache of decoded bitmaps goes too
-            counter = Counter(self._scopes, VariantRepository(self._session, {}).carrier_bits)
+            repo = VariantRepository(self._session, {})
+            counter = Counter(self._scopes, repo.carrier_bits, repo.uncalled_at)
             counter.prefetch(rows)
             for allele in group_alleles(rows):
                 yield allele, counter

@@ -10,8 +10,10 @@ files count (decision record 0014): a load's bits are written into shared rows b
 of every scope until the load is shown, and a replaced or withdrawn file's bits leave them in
 the transaction that retires it. ``present`` says on which contigs a bit counts in the allele
 number, ``sparse`` which bits count only where their file has a record (``--absent nocall``).
-The stored carrier counts and bins include the bits of files being loaded or removed, so
-they are read only for datasets with none (``complete``).
+A gVCF's bits count on its file's span only, less its gaps
+(gdi_node.beacon.store.uncalled, decision record 0021). The stored carrier counts and bins
+include the bits of files being loaded or removed, so they are read only for datasets with
+none (``complete``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Scopes:
     # bits counted on their file's span only (first..last record): samples with several files
     # on a contig, one per region (decision record 0019)
     spanned: dict[Place, list[tuple[int, int, int]]]  # (start, end, bit)
+    gapped: frozenset[Place]  # places with gVCF bits: their gaps are read (decision 0021)
     sparse: BitMap  # bits called only where their file has a record (``--absent nocall``)
     groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting bits
     max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
@@ -105,7 +108,7 @@ def _build(session: Session, generation: int) -> Scopes:
     owners: dict[int, tuple[str, str, str]] = {}
     samples_of: dict[tuple[str, str], BitMap] = {}
     contigs = {callset_id: Spans.from_json(c[5]).by_contig for callset_id, c in ready.items()}
-    files: dict[tuple[str, str, str, int], list[tuple[int, int, int]]] = {}
+    files: dict[tuple[str, str, str, int], list[tuple[int, int, int, str]]] = {}
     for bit, callset_id, sample_no in rows.bits:
         callset = ready.get(callset_id)
         sample = samples.get(sample_no)
@@ -116,7 +119,8 @@ def _build(session: Session, generation: int) -> Scopes:
         datasets.setdefault(dataset_id, BitMap()).add(bit)
         owners[bit] = (dataset_id, sample[2], sample[3])
         for chrom, (start, end) in contigs[callset_id].items():
-            files.setdefault((dataset_id, assembly, chrom, sample_no), []).append((start, end, bit))
+            held = files.setdefault((dataset_id, assembly, chrom, sample_no), [])
+            held.append((start, end, bit, mode))
         if mode == "absent_nocall":
             sparse.add(bit)
         if sample_no in opted_samples:
@@ -124,11 +128,15 @@ def _build(session: Session, generation: int) -> Scopes:
         else:
             samples_of.setdefault((dataset_id, sample[2]), BitMap()).add(bit)
     spanned: dict[Place, list[tuple[int, int, int]]] = {}
+    gapped: set[Place] = set()
     for (dataset_id, assembly, chrom, _), held in files.items():
-        if len(held) == 1:
-            present.setdefault((dataset_id, assembly, chrom), BitMap()).add(held[0][2])
-        else:
-            spanned.setdefault((dataset_id, assembly, chrom), []).extend(held)
+        place = (dataset_id, assembly, chrom)
+        if len(held) == 1 and held[0][3] != "gvcf":  # a file speaks for its whole contig
+            present.setdefault(place, BitMap()).add(held[0][2])
+            continue
+        spanned.setdefault(place, []).extend((start, end, bit) for start, end, bit, _ in held)
+        if any(mode == "gvcf" for *_, mode in held):
+            gapped.add(place)
     spans: dict[str, int] = {}
     for _, dataset_id, _, _, _, _, span in ready.values():
         spans[dataset_id] = max(spans.get(dataset_id, 0), span)
@@ -144,6 +152,7 @@ def _build(session: Session, generation: int) -> Scopes:
         unsettled=unsettled,
         present=present,
         spanned=spanned,
+        gapped=frozenset(gapped),
         sparse=sparse,
         groups={key: members - excluded for key, members in groups.items()},
         max_span=spans,

@@ -207,7 +207,7 @@ class VariantAnswers:
         by_dataset: dict[str, list[Any]] = {d: [] for d in contexts}
         for row in rows:
             by_dataset[row.dataset_id].append(row)
-        counter = Counter(scopes, repo.carrier_bits)
+        counter = Counter(scopes, repo.carrier_bits, repo.uncalled_at)
         return [
             answer_dataset(
                 replace(context, light=light), by_dataset[dataset_id], scopes, counter, request,
@@ -237,7 +237,7 @@ class VariantAnswers:
         if counted.generation != scopes.generation:
             return None
         totals = counted.totals
-        counter = Counter(scopes, repo.carrier_bits)
+        counter = Counter(scopes, repo.carrier_bits, repo.uncalled_at)
         answers = []
         paged = False
         for dataset_id, context in contexts.items():

@@ -20,6 +20,7 @@ from gdi_node.beacon.model.assemblies import known_assemblies
 from gdi_node.beacon.model.carriers import BITMAP_NAMES, AlleleBits, decode_slice
 from gdi_node.beacon.model.variants import AlleleKey, variant_length
 from gdi_node.beacon.store.generation import current_generation, with_generation
+from gdi_node.beacon.store.uncalled import uncalled_at
 from gdi_node.beacon.store.variant_bins import binned_values, rows_with_a_carrier
 from gdi_node.beacon.store.variant_where import (
     FULL_COLUMNS,
@@ -180,6 +181,12 @@ class VariantRepository:
             V.c.alt == key.alt,
         )
         return list(self._session.execute(statement))
+
+    def uncalled_at(
+        self, dataset_id: str, assembly: str, chrom: str, positions: Collection[int]
+    ) -> dict[int, BitMap]:
+        """Per position, the bits a gVCF gap holds there (gdi_node.beacon.store.uncalled)."""
+        return uncalled_at(self._session, dataset_id, assembly, chrom, positions)
 
     def carrier_bits(self, variant_ids: Collection[int]) -> dict[int, AlleleBits]:
         """The carrier bits of alleles by id (their slices united), a chunk of ids per
