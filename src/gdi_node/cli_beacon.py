@@ -17,7 +17,7 @@ import click
 
 from gdi_node.beacon.ingest.folder_load import STATUSES, Genome
 from gdi_node.config.settings import Settings
-from gdi_node.ingest_workers import BatchOptions
+from gdi_node.ingest_workers import MANIFEST_OPTIONS, BatchOptions
 
 Loader = Callable[[Path | None], Settings]
 Guard = Callable[[], AbstractContextManager[None]]
@@ -73,6 +73,27 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         help="Replace an earlier load of this file name, or the files of the samples this file"
         " re-analyses (the same biosamples on the same contigs).",
     )
+    @click.option(
+        "--absent",
+        type=click.Choice(["ref", "nocall"]),
+        help="How a site absent from the file counts: as reference (ref) or not called (nocall,"
+        " called only where the file has a record). Needed for a single-sample VCF without"
+        " reference blocks; a multi-sample file is joint-called (absent = reference).",
+    )
+    @click.option(
+        "--min-gq",
+        type=click.IntRange(min=0),
+        default=20,
+        show_default=True,
+        help="gVCF: a reference block or call with a lower GQ is not called.",
+    )
+    @click.option(
+        "--min-dp",
+        type=click.IntRange(min=0),
+        default=10,
+        show_default=True,
+        help="gVCF: a reference block (MIN_DP, else DP) or call with less depth is not called.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
     @click.pass_obj
     def ingest_vcf(
@@ -84,6 +105,9 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         assembly: str,
         sample_sheet: Path | None,
         update: bool,
+        absent: str | None,
+        min_gq: int,
+        min_dp: int,
         as_json: bool,
     ) -> None:
         """Load VCF/BCF files' variants and genotypes into the allele-frequency database.
@@ -92,17 +116,20 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         is its own load: answers see it whole or not at all (the node may serve meanwhile);
         interrupted or failed, nothing of it is shown and what was written is deleted. The same
         file twice changes nothing, so a batch run again loads only what is missing.
-        Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read.
+        Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read. A gVCF's
+        reference blocks (<NON_REF> or <*> with END) say where its sample is called.
         """
+        from gdi_node.beacon.ingest.callability import Callability
         from gdi_node.beacon.ingest.folder_load import genomes_in
         from gdi_node.beacon.ingest.vcf import VcfIngestor
         from gdi_node.bootstrap import migrated_sessions
 
         settings = load(config)
+        callability = Callability(absent=absent, min_gq=min_gq, min_dp=min_dp)
         with guard():
-            genomes = genomes_in(paths, manifest)
+            genomes = genomes_in(paths, manifest, option_columns=MANIFEST_OPTIONS)
         if len(genomes) > 1 or manifest is not None or any(p.is_dir() for p in paths):
-            options = BatchOptions(dataset_id, assembly, sample_sheet, update)
+            options = BatchOptions(dataset_id, assembly, sample_sheet, update, callability)
             _load_batch(settings, genomes, options, jobs=jobs, as_json=as_json, guard=guard)
             return
         path = genomes[0].path
@@ -114,6 +141,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
                 assembly_id=assembly,
                 sample_sheet=sample_sheet,
                 update=update,
+                callability=callability,
             )
         if as_json:
             click.echo(json.dumps({**asdict(result), "genotypes": result.genotypes}, indent=2))

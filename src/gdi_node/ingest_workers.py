@@ -6,17 +6,23 @@ ingest layer never does itself."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.beacon.ingest.callability import Callability
 from gdi_node.beacon.ingest.folder_load import Genome, Outcome
 from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import DomainError
 
 log = logging.getLogger(__name__)
+
+
+# manifest columns that set a file's own load options: ``absent`` (ref or nocall) overrides
+# ``--absent`` for that file (gdi_node.beacon.ingest.callability)
+MANIFEST_OPTIONS = ("absent",)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,12 @@ class BatchOptions:
     assembly_id: str
     sample_sheet: Path | None
     update: bool
+    callability: Callability = field(default_factory=Callability)
+
+    def callability_of(self, genome: Genome) -> Callability:
+        """The batch's callability, with the file's manifest ``absent`` if it gives one."""
+        absent = dict(genome.options).get("absent")
+        return replace(self.callability, absent=absent) if absent else self.callability
 
 
 # this process's sessions and the batch's options, set by start_worker
@@ -54,7 +66,7 @@ def load_genome(genome: Genome) -> Outcome:
             assembly_id=options.assembly_id,
             sample_sheet=options.sample_sheet,
             update=options.update,
-            **dict(genome.options),
+            callability=options.callability_of(genome),
         )
     except DomainError as exc:
         return Outcome(genome.path, "failed", exc.message)

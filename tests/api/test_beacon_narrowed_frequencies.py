@@ -1,6 +1,6 @@
 """A frequency item narrowed by a query's filters is left out when what the filters leave out of
 the dataset is a small count: the dataset's exact count minus the narrowed one would give it
-away (complementary suppression, decision record 0020).
+away (complementary suppression, decision record 0022).
 
 Ten genotyped people IND-1..IND-10 (the metadata set of tests/support/beacon_metadata.py) in
 the PUBLIC dataset OPEN, which anonymous callers see as records with small counts bounded.

@@ -46,7 +46,7 @@ COMMON = dict(zip(SAMPLES, [  # chr22:100 A>G
 ], strict=True))  # fmt: skip
 RARE = {s: "0/1" if s == "S13" else "0/0" for s in SAMPLES}  # chr22:200 C>T, one SE woman
 # chr22:300 G>A: two women (S1, S3) carry it, ten men: AC 2 of the women is recoverable as the
-# dataset's AC 12 minus the men's 10 unless the sex items are left out (decision record 0020)
+# dataset's AC 12 minus the men's 10 unless the sex items are left out (decision record 0022)
 SUBTRACTABLE = dict.fromkeys(SAMPLES, "0/0") | dict.fromkeys(("S1", "S3"), "0/1")
 SUBTRACTABLE |= dict.fromkeys(("S2", "S4", "S6", "S8", "S10", "S12"), "0/1")
 SUBTRACTABLE |= {"S14": "1/1", "S16": "1/1"}

@@ -72,15 +72,15 @@ def allele_counts(
     """Counts of one allele within a dataset (or a population/cohort of it), as served."""
     with sessions() as session:
         scopes = ScopeCache().get(session)
-        repo = VariantRepository(session, scopes.max_span, hidden=scopes.hidden)
+        repo = VariantRepository(session, scopes.max_span)
         rows = repo.by_allele(key, [dataset])
-    scope = scopes.datasets.get(dataset, BitMap())
-    if group is not None:
-        scope = scope & scopes.groups.get(group, BitMap())
-    alleles = group_alleles(rows)
-    if not alleles:
-        return AlleleCounts(0, 0, 0, 0)
-    return Counter(scopes).counts(alleles[0], scope)
+        scope = scopes.datasets.get(dataset, BitMap())
+        if group is not None:
+            scope = scope & scopes.groups.get(group, BitMap())
+        alleles = group_alleles(rows)
+        if not alleles:
+            return AlleleCounts(0, 0, 0, 0)
+        return Counter(scopes, repo.carrier_bits, repo.uncalled_at).counts(alleles[0], scope)
 
 
 def table_counts(sessions: sessionmaker[Session]) -> dict[str, Any]:

@@ -129,7 +129,8 @@ def test_a_load_killed_half_way_shows_nothing_and_the_next_load_removes_what_it_
         with sessions() as session:
             scopes = ScopeCache().get(session)
         assert not scopes.datasets  # no sample shown
-        assert not scopes.callsets  # no callset shown
+        assert not scopes.present  # no file shown
+        assert scopes.unsettled == {"DS-PUBLIC"}  # the killed load's callset is left
         assert table_counts(sessions)["beacon_variants"] > 0  # rows of the killed load
     code, out, _ = run("-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC")
     assert code == 0, out
@@ -146,14 +147,34 @@ def test_a_load_killed_half_way_shows_nothing_and_the_next_load_removes_what_it_
     }
 
 
+def test_a_single_sample_vcf_without_a_callability_statement_is_refused_in_one_line(
+    config_file: Path, tmp_path: Path
+) -> None:
+    vcf = write_vcf(tmp_path / "HG1.vcf.gz", ["HG1"], RECORDS[:1])
+    code, out, err = run(
+        "-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC"
+    )
+    said = (out + err).strip()
+    assert code != 0
+    assert "HG1.vcf.gz has one sample and no reference blocks: pass --absent ref" in said
+    assert "--absent nocall" in said
+    assert len(said.splitlines()) == 1, said
+    code, out, _ = run(
+        "-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC",
+        "--absent", "nocall",
+    )  # fmt: skip
+    assert code == 0, out
+
+
 def test_ingest_remove_withdraws_a_genome_or_a_file_in_one_line_each(
     config_file: Path, tmp_path: Path, settings: Settings
 ) -> None:
     for sample in ("A", "B"):
         vcf = write_vcf(tmp_path / f"{sample}.vcf.gz", [sample], RECORDS[:1])
         code, out, _ = run(
-            "-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC"
-        )
+            "-c", str(config_file), "ingest", "vcf", str(vcf), "--dataset", "DS-PUBLIC",
+            "--absent", "ref",
+        )  # fmt: skip
         assert code == 0, out
     code, out, _ = run(
         "-c", str(config_file), "ingest", "remove", "--dataset", "DS-PUBLIC", "--sample", "A"

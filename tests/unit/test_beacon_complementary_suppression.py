@@ -1,4 +1,4 @@
-"""Complementary suppression (decision record 0020): no small count can be recovered by
+"""Complementary suppression (decision record 0022): no small count can be recovered by
 subtracting one exact item from another, and the same cells decide in every answer."""
 
 from __future__ import annotations

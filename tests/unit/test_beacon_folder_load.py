@@ -58,21 +58,22 @@ def test_a_folder_loads_every_genome_side_by_side_and_counts_as_one_by_one(
 ) -> None:
     folder = genomes[0].parent
     code, out, err = run(config_file, "ingest", "vcf", str(folder), "--dataset", "DS-PUBLIC",
-                         "--jobs", "2")  # fmt: skip
+                         "--jobs", "2", "--absent", "ref")  # fmt: skip
     assert code == 0, out + err
     assert "8 files into DS-PUBLIC: 8 loaded" in out
     assert "loading 8 files into DS-PUBLIC (2 at a time)" in err  # the progress bar's label
     for path in genomes:  # the same files one at a time, into another dataset
-        code, out, err = run(config_file, "ingest", "vcf", str(path), "--dataset", "DS-CONTROLLED")
+        code, out, err = run(
+            config_file, "ingest", "vcf", str(path), "--dataset", "DS-CONTROLLED", "--absent", "ref"
+        )
         assert code == 0, out + err
-    expected = bcftools_counts(genomes, absent_is_reference=False)
+    expected = bcftools_counts(genomes, absent_is_reference=True)
     with migrated_sessions(settings) as sessions:
         batch = node_counts(sessions, "DS-PUBLIC", expected)
         one_by_one = node_counts(sessions, "DS-CONTROLLED", expected)
     assert len(expected) > 100
     assert batch == one_by_one
-    # allele and homozygous counts do not depend on how absent sites count
-    wrong = {k: (batch[k], v) for k, v in expected.items() if batch[k][::2] != v[::2]}
+    wrong = {k: (batch[k], v) for k, v in expected.items() if batch[k] != v}
     assert not wrong, list(wrong.items())[:5]
 
 
@@ -80,11 +81,18 @@ def test_running_a_batch_again_loads_only_what_is_missing(
     config_file: Path, settings: Settings, genomes: list[Path]
 ) -> None:
     first = [str(p) for p in genomes[:3]]
-    code, out, err = run(config_file, "ingest", "vcf", *first, "--dataset", "DS-PUBLIC")
+    code, out, err = run(
+        config_file, "ingest", "vcf", *first, "--dataset", "DS-PUBLIC", "--absent", "nocall"
+    )
     assert code == 0, out + err
     assert "3 files into DS-PUBLIC: 3 loaded" in out
-    code, out, err = run(config_file, "ingest", "vcf", str(genomes[0].parent),
+    manifest = genomes[0].parent / "rerun.tsv"  # the statement may come per file
+    manifest.write_text(
+        "path\tabsent\n" + "".join(f"{p.name}\tnocall\n" for p in genomes), encoding="utf-8"
+    )
+    code, out, err = run(config_file, "ingest", "vcf", "--manifest", str(manifest),
                          "--dataset", "DS-PUBLIC", "--jobs", "1")  # fmt: skip
+    manifest.unlink()
     assert code == 0, out + err
     assert "8 files into DS-PUBLIC: 5 loaded, 3 unchanged" in out
     assert set(states(settings).values()) == {"ready"}
@@ -96,7 +104,7 @@ def test_a_bad_file_fails_alone_in_one_line_and_the_others_load(
     bad = tmp_path / "broken.vcf.gz"
     bad.write_bytes(b"this is not a VCF\n")
     code, out, err = run(config_file, "ingest", "vcf", str(genomes[0]), str(bad), str(genomes[1]),
-                         "--dataset", "DS-PUBLIC")  # fmt: skip
+                         "--dataset", "DS-PUBLIC", "--absent", "ref")  # fmt: skip
     assert code == 1
     assert "3 files into DS-PUBLIC: 2 loaded, 1 failed" in out
     (line,) = [x for x in err.splitlines() if x.startswith("failed ")]
@@ -111,19 +119,19 @@ def test_a_manifest_lists_files_relative_to_it_and_its_errors_are_one_line(
     folder = genomes[0].parent
     manifest = folder / "manifest.tsv"
     manifest.write_text(f"path\n{genomes[1].name}\n{genomes[0].name}\n", encoding="utf-8")
-    found = genomes_in([], manifest)
+    found = genomes_in([], manifest, option_columns=("absent",))
     assert [g.path.name for g in found] == [genomes[1].name, genomes[0].name]
     # a file named twice (folder and manifest) is loaded once, in the order first named
-    assert len(genomes_in([folder], manifest)) == len(genomes)
+    assert len(genomes_in([folder], manifest, option_columns=("absent",))) == len(genomes)
     bad = tmp_path / "bad.tsv"
     for text, message in [
         ("file\nx.vcf.gz\n", "needs a 'path' column"),
-        ("path\tabsent\nx.vcf.gz\tref\n", "unknown column 'absent'"),
+        ("path\tquality\nx.vcf.gz\thigh\n", "unknown column 'quality'"),
         ("path\nnowhere.vcf.gz\n", "bad.tsv:2: nowhere.vcf.gz: no such file"),
     ]:
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(InvalidInputError, match=message):
-            genomes_in([], bad)
+            genomes_in([], bad, option_columns=("absent",))
     with pytest.raises(InvalidInputError, match="no such file or folder"):
         genomes_in([tmp_path / "missing"])
     with pytest.raises(InvalidInputError, match="nothing to load"):
@@ -140,7 +148,7 @@ def test_an_interrupted_batch_leaves_no_genome_half_loaded_and_a_rerun_completes
     config_file: Path, settings: Settings, genomes: list[Path]
 ) -> None:
     command = [str(GDI_NODE), "-c", str(config_file), "ingest", "vcf", str(genomes[0].parent),
-               "--dataset", "DS-PUBLIC", "--jobs", "2"]  # fmt: skip
+               "--dataset", "DS-PUBLIC", "--jobs", "2", "--absent", "ref"]  # fmt: skip
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -169,7 +177,6 @@ def test_an_interrupted_batch_leaves_no_genome_half_loaded_and_a_rerun_completes
     assert code == 0, out + err
     assert len(states(settings)) == 8
     assert set(states(settings).values()) == {"ready"}
-    expected = bcftools_counts(genomes, absent_is_reference=False)
+    expected = bcftools_counts(genomes, absent_is_reference=True)
     with migrated_sessions(settings) as sessions:
-        served = node_counts(sessions, "DS-PUBLIC", expected)
-    assert {k: v[::2] for k, v in served.items()} == {k: v[::2] for k, v in expected.items()}
+        assert node_counts(sessions, "DS-PUBLIC", expected) == expected

@@ -50,7 +50,9 @@ def test_counts_equal_the_ac_and_an_of_the_1000_genomes_file(
 ) -> None:
     path = shared_path("data", "vcf", "test_1000G_hg38.vcf.gz")
     result = VcfIngestor(sessions).ingest(path, "DS-PUBLIC")
-    assert (result.records, result.alleles, result.samples) == (3042, 3042, 2548)
+    # 46 records have no ALT call in the file: an allele without a carrier or a missing call
+    # is not stored (bcftools view -i 'INFO/AC=0' | wc -l)
+    assert (result.records, result.alleles, result.samples) == (3042, 2996, 2548)
     for checked, record in enumerate(VCF(str(path))):
         if checked % 25 == 0:  # 122 sites, spread over the file
             counts = allele_counts(

@@ -7,27 +7,25 @@ the others. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.beacon.ingest.callability import Callability
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.beacon.ingest.withdraw import withdraw
 from gdi_node.beacon.model.carriers import AlleleCounts
-from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.config.settings import Settings
-from gdi_node.db.migrate import alembic_config, upgrade
-from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import ConflictError, NotFoundError
 from tests.support.beacon_data import allele_counts, table_counts, write_vcf
 
 DS = "DS-PUBLIC"
+NOCALL = Callability(absent="nocall")  # single-sample files: called where they have a record
 ON_22 = "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t{}"
 ON_X = "chrX\t300\t.\tG\tT\t.\tPASS\t.\tGT\t{}"
 
@@ -61,7 +59,7 @@ def sheet(tmp: Path, name: str, rows: dict[str, str]) -> Path:
 def test_per_chromosome_files_of_one_genome_add_up(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "hg1.chr22.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     ingest(genome(tmp_path, "hg1.chrX.vcf.gz", "HG1", ON_X.format("1/1")), DS)
     assert table_counts(sessions)["beacon_samples"] == 1
@@ -72,7 +70,7 @@ def test_per_chromosome_files_of_one_genome_add_up(
 def test_a_loaded_sample_on_a_loaded_contig_is_refused_without_update(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "first.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     again = genome(tmp_path, "second.vcf.gz", "HG1", ON_22.format("1/1"))
     with pytest.raises(ConflictError, match=r"HG1 already loaded .* for 22 from first\.vcf\.gz"):
@@ -84,7 +82,7 @@ def test_a_loaded_sample_on_a_loaded_contig_is_refused_without_update(
 def test_a_reanalysis_with_update_replaces_the_earlier_file(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "HG1.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     ingest(genome(tmp_path, "HG2.vcf.gz", "HG2", ON_22.format("0/1")), DS)
     result = ingest(genome(tmp_path, "HG1.v2.vcf.gz", "HG1", ON_22.format("1/1")), DS, update=True)
@@ -96,7 +94,7 @@ def test_a_reanalysis_with_update_replaces_the_earlier_file(
 def test_the_same_biosample_under_another_column_is_the_same_sample(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "a.vcf.gz", "HG1", ON_22.format("0/1")), DS)
     renamed = genome(tmp_path, "b.vcf.gz", "LIB-7", ON_22.format("0/1"))
     with pytest.raises(ConflictError, match="HG1 already loaded"):
@@ -106,7 +104,7 @@ def test_the_same_biosample_under_another_column_is_the_same_sample(
 def test_a_column_naming_another_biosample_is_refused(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "a.vcf.gz", "SAMPLE", ON_22.format("0/1")), DS)
     other = genome(tmp_path, "b.vcf.gz", "SAMPLE", ON_X.format("0/1"))
     with pytest.raises(ConflictError, match="'SAMPLE' already names biosample 'SAMPLE'"):
@@ -116,7 +114,7 @@ def test_a_column_naming_another_biosample_is_refused(
 def test_a_reanalysis_may_not_split_a_joint_file(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     joint = write_vcf(tmp_path / "joint.vcf.gz", ["HG1", "HG2"], [ON_22.format("0/1\t0/0")])
     ingest(joint, DS)
     alone = genome(tmp_path, "HG1.vcf.gz", "HG1", ON_22.format("1/1"))
@@ -128,7 +126,7 @@ def test_a_reanalysis_may_not_split_a_joint_file(
 def test_withdrawing_a_genome_leaves_the_others(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    ingest = VcfIngestor(sessions).ingest
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
     ingest(genome(tmp_path, "HG1.chr22.vcf.gz", "HG1", ON_22.format("1/1")), DS)
     ingest(genome(tmp_path, "HG1.chrX.vcf.gz", "HG1", ON_X.format("1/1")), DS)
     ingest(genome(tmp_path, "HG2.vcf.gz", "HG2", ON_22.format("0/1")), DS)
@@ -151,20 +149,3 @@ def test_a_sample_of_a_joint_file_cannot_be_withdrawn_alone(
     with pytest.raises(ConflictError, match=r"HG1 is in joint\.vcf\.gz with 1 other samples"):
         withdraw(sessions, DS, biosample_id="HG1")
     assert counts(sessions, "22", 100, "A", "G") == (2, 4, 0)
-
-
-def test_files_loaded_before_the_spans_existed_get_them_from_their_rows(
-    sessions: sessionmaker[Session], tmp_path: Path
-) -> None:
-    ingest = VcfIngestor(sessions).ingest
-    ingest(genome(tmp_path, "HG1.vcf.gz", "HG1", ON_22.format("0/1"), ON_X.format("1/1")), DS)
-    with sessions() as session:
-        stored = session.scalars(select(BeaconCallset.spans)).one()
-        engine = session.get_bind()
-    assert Spans.from_json(stored).by_contig == {"22": (99, 100), "X": (299, 300)}
-    command.downgrade(alembic_config(engine), "0010")  # type: ignore[arg-type]
-    upgrade(engine)  # type: ignore[arg-type]
-    with sessions() as session:
-        assert session.scalars(select(BeaconCallset.spans)).one() == stored
-    with pytest.raises(ConflictError, match="HG1 already loaded"):
-        ingest(genome(tmp_path, "HG1.b.vcf.gz", "HG1", ON_X.format("0/1")), DS)

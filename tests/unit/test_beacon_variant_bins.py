@@ -1,6 +1,6 @@
 """Range counts from bins (gdi_node.beacon.store.variant_bins) equal counting every overlapping
-allele; bins follow their callset through loads, replacements and the migration that adds
-them. On SQLite and PostgreSQL."""
+allele; bins follow the alleles through loads, replacements and withdrawals (the migration to
+one row per allele: test_beacon_one_row_per_allele). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,19 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.framework.requests import VariantQuery
 from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.beacon.ingest.withdraw import withdraw
 from gdi_node.beacon.queries.scopes import ScopeCache
 from gdi_node.beacon.store.variant_bins import BIN_SIZE, binned_values
 from gdi_node.beacon.store.variant_rows import VariantRepository, locate
 from gdi_node.beacon.store.variant_where import where_of
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.config.settings import Settings
-from gdi_node.db.migrate import alembic_config, upgrade
 from gdi_node.db.models import BeaconVariant, BeaconVariantBin
 from tests.conftest import shared_path
 from tests.support.beacon_data import write_vcf
@@ -43,7 +42,7 @@ def _count(session: Session, first: int, last: int, variant_type: str | None = N
         reference_name="chr22", start=(first,), end=(last,), variant_type=variant_type
     )
     scopes = ScopeCache().get(session)
-    repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele)
+    repo = VariantRepository(session, scopes.max_span)
     assemblies, located = locate(query)
     return repo.count_alleles(query, located, [DATASET], assemblies).totals.get(DATASET, 0)
 
@@ -109,7 +108,7 @@ def test_range_counts_from_bins_equal_counting_every_overlapping_allele(
 def _bins(session: Session) -> Counter[tuple[Any, ...]]:
     return Counter(
         {
-            (b.callset_id, b.assembly, b.chrom, b.bin, b.variant_type, b.dataset_id): b.alleles
+            (b.dataset_id, b.assembly, b.chrom, b.bin, b.variant_type): b.alleles
             for b in session.execute(select(BeaconVariantBin)).scalars()
         }
     )
@@ -118,8 +117,7 @@ def _bins(session: Session) -> Counter[tuple[Any, ...]]:
 def _bins_from_rows(session: Session) -> Counter[tuple[Any, ...]]:
     rows = session.execute(select(BeaconVariant).where(BeaconVariant.carriers > 0)).scalars()
     return Counter(
-        (r.callset_id, r.assembly, r.chrom, r.start // BIN_SIZE, r.variant_type, r.dataset_id)
-        for r in rows
+        (r.dataset_id, r.assembly, r.chrom, r.start // BIN_SIZE, r.variant_type) for r in rows
     )
 
 
@@ -130,7 +128,7 @@ def _records(positions: list[int], carrier: str) -> list[str]:
     ]
 
 
-def test_bins_follow_their_callset_through_loads_replacements_and_the_migration(
+def test_bins_follow_the_alleles_through_loads_replacements_and_withdrawals(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     first = write_vcf(
@@ -153,9 +151,7 @@ def test_bins_follow_their_callset_through_loads_replacements_and_the_migration(
         bins = _bins(session)
         assert bins == _bins_from_rows(session)
         assert sorted(key[3] for key in bins.elements()) == [1, 1, 2, 9]
-        engine = session.get_bind()
-    # a database loaded before bins existed gets them from its rows
-    command.downgrade(alembic_config(engine), "0007")  # type: ignore[arg-type]
-    upgrade(engine)  # type: ignore[arg-type]
+    withdraw(sessions, DATASET, file_name="b.vcf.gz")
     with sessions() as session:
-        assert _bins(session) == bins
+        assert _bins(session) == _bins_from_rows(session)
+        assert sorted(key[3] for key in _bins(session).elements()) == [1, 9]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gdi_node.beacon.framework.requests import VariantQuery
-from gdi_node.beacon.store.variant_where import Located, counted_rows, page_of_alleles, where_of
+from gdi_node.beacon.store.variant_where import Located, counted_rows, page_of_rows, where_of
 
 SPANS = {"DS": 40, "DS-ONE": 40}
 
@@ -36,7 +36,7 @@ def test_queries_of_one_shape_share_one_kept_statement() -> None:
 def test_values_never_enter_the_sql_text() -> None:
     query = _range(123457, 765433, alternate_bases="GNT", variant_type="INDEL")
     where = where_of(query, Located("GRCh38", "chr22x"), ["DS-ONE", "DS-TWO"], ["GRCh38"], SPANS)
-    statement = page_of_alleles(tuple(where.shape))
+    statement = page_of_rows(tuple(where.shape))
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         sql = str(statement.compile(dialect=dialect))
         for value in ("123457", "765433", "123417", "G_T", "chr22x", "DS-ONE", "INDEL", "DEL"):

@@ -14,29 +14,34 @@ never import each other (``lint-imports`` checks this):
   per data generation. ``small_scopes`` withholds scopes that single out a few people.
   ``entry_answers``, ``alleles`` and ``answers`` turn rows into records, counts and
   frequencies; ``item_release`` decides which frequency items a record shows (complementary
-  suppression, decision record 0020). ``filter_match`` resolves filters;
+  suppression, decision record 0022). ``filter_match`` resolves filters;
   ``population_filters`` takes the GDI network's population filters (sexFilter,
   countryFilter) out of them and lists a record's population items (decision record 0018).
   ``frequency_export`` is the sites-only frequency release of a dataset (``gdi-node export
   frequencies``), which ``sites_vcf`` writes as a bgzipped, indexed VCF.
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
-  VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``;
+  VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``callability``
+  decides how a file's absent sites count (its mode) and finds a gVCF's gaps;
   ``folder_load`` finds the files of a folder or manifest and loads them side by side, one
   load per file; ``bff_variants`` loads BFF genomicVariations. ``metadata`` loads BFF
   records (``metadata_files``) and Phenopackets (``phenopackets``). ``consent`` handles
   opt-out and opt-in; ``withdraw`` takes a genome or a file out of a dataset.
-- ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants, ``variant_writes``
-  writes them, ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
+- ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants (one row per allele
+  and dataset, decision record 0020), ``variant_writes`` ORs a load's bits into their carrier
+  slices, ``genotype_sets`` gives a file's samples their bits and clears a removed file's,
+  ``uncalled`` holds where a gVCF's samples are not called,
+  ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
   and ``entry_writes`` writes them. ``variant_stream`` reads one dataset's rows a chunk at a
   time, in position order. Also ``callsets``, ``budget``, ``generation``, ``handovers`` and
   ``load_lease``.
 - ``framework``: the Beacon v2 vocabulary. ``documents`` holds the one ``ENTRY_TYPES`` table and
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
   and ``model_schemas``.
-- ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps), ``assemblies``,
-  ``annotations``, ``ontology``, ``precision``, ``complements`` (the cells rule of decision
-  record 0020), ``spans`` (what a file covers per contig), ``ploidy`` (copies per sex and
-  position: the PARs) and ``populations`` (the GDI network's labels).
+- ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps of genotype-set bits in
+  slices, and the counts of an allele from them), ``assemblies``, ``annotations``,
+  ``ontology``, ``precision``, ``complements`` (the cells rule of decision record 0022),
+  ``spans`` (what a file covers per contig), ``ploidy`` (copies per sex and position: the
+  PARs) and ``populations`` (the GDI network's labels).
 
 A g_variants request: ``api`` -> ``queries.service.BeaconService.g_variants`` (checks the
 query) -> ``queries.gate.PrivacyGate.answer`` (permits, audited; granularity; budget check;

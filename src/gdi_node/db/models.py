@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -186,9 +185,10 @@ class BeaconCallset(Base):
     record_count: Mapped[int] = mapped_column(BigInteger)
     allele_count: Mapped[int] = mapped_column(BigInteger)
     max_span: Mapped[int] = mapped_column(BigInteger)  # longest end - start: bounds range scans
-    # an allele of it is stored twice in its dataset (in it or in a callset loaded before it):
-    # counts must then group the copies; when no callset of a dataset shares, rows are alleles
-    shares_alleles: Mapped[bool] = mapped_column(Boolean, default=True)
+    # how absent sites count (decision records 0020, 0021): ``joint`` (a multi-sample file:
+    # absent = reference on its contigs), ``absent_ref``, ``absent_nocall`` (called only where
+    # the file has a record), ``gvcf`` (called where its reference blocks or records say so)
+    mode: Mapped[str] = mapped_column(String(16), default="joint", server_default="joint")
     # ready: answered from; loading: rows being written, left out of answers (loaded_time is
     # its last progress); retired: replaced or failed, left out, rows being deleted (0014)
     state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
@@ -233,22 +233,30 @@ class BeaconSampleGroup(Base):
 
 
 class BeaconVariant(Base):
-    """One alternate allele of one callset, 0-based half-open ``[start, end)`` on ``chrom``.
+    """One alternate allele of a dataset, 0-based half-open ``[start, end)`` on ``chrom``: one
+    row per allele, whatever files brought it (decision record 0020).
 
-    ``one_copy``/``two_copies``: samples carrying the allele once (heterozygous or haploid) or
-    twice; ``one_called``/``none_called``: samples with one or no called allele at the site
-    (haploid, half-missing, missing). ``annotation`` is JSON (genes, HGVS, effects).
+    Its carrier bitmaps are in ``beacon_carriers`` (per slice of genotype-set bits);
+    ``carriers`` counts the bits carrying it (dead ones included until their file's rows are
+    cleared). ``annotation`` is JSON (genes, HGVS, effects).
     """
 
     __tablename__ = "beacon_variants"
     __table_args__ = (
+        UniqueConstraint(
+            "dataset_id",
+            "assembly",
+            "chrom",
+            "start",
+            "ref",
+            "alt",
+            name="uq_beacon_variants_allele",
+        ),
         # covering: region counts read the index only (migration 0006)
         Index("ix_beacon_variants_located", *_LOCATED_COLUMNS),
-        Index("ix_beacon_variants_callset_id", "callset_id"),
     )
 
     id: Mapped[int] = mapped_column(VARIANT_ID, primary_key=True, autoincrement=True)
-    callset_id: Mapped[int] = mapped_column(ForeignKey("beacon_callsets.id", ondelete="CASCADE"))
     dataset_id: Mapped[str] = mapped_column(String(128))
     assembly: Mapped[str] = mapped_column(String(32))
     chrom: Mapped[str] = mapped_column(String(32))
@@ -258,15 +266,63 @@ class BeaconVariant(Base):
     alt: Mapped[str] = mapped_column(Text)
     variant_type: Mapped[str] = mapped_column(String(16))
     carriers: Mapped[int] = mapped_column(Integer)
-    one_copy: Mapped[bytes] = mapped_column(LargeBinary)
-    two_copies: Mapped[bytes] = mapped_column(LargeBinary)
-    one_called: Mapped[bytes] = mapped_column(LargeBinary)
-    none_called: Mapped[bytes] = mapped_column(LargeBinary)
     annotation: Mapped[str] = mapped_column(Text)
 
 
+class BeaconCarrierSlice(Base):
+    """The bits of one allele within one slice of 4,096 genotype-set bits (``slice`` = bit >>
+    12): a load ORs its bits into the slices they fall in only (gdi_node.beacon.model.carriers).
+    ``one_copy``/``two_copies`` carry the allele; ``no_call``/``half_call`` have no or one
+    called allele at its record; ``ref_called`` (``--absent nocall`` files) are called there
+    without carrying it. NULL: no bit."""
+
+    __tablename__ = "beacon_carriers"
+
+    variant_id: Mapped[int] = mapped_column(
+        VARIANT_ID, ForeignKey("beacon_variants.id", ondelete="CASCADE"), primary_key=True
+    )
+    slice: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    one_copy: Mapped[bytes] = mapped_column(LargeBinary)
+    two_copies: Mapped[bytes] = mapped_column(LargeBinary)
+    no_call: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    half_call: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    ref_called: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class BeaconGenotypeSet(Base):
+    """A bit of the carrier bitmaps: one sample's genotypes from one loaded file (decision
+    record 0020). Bits are never reused; a file's bits count while the file is ready."""
+
+    __tablename__ = "beacon_genotype_sets"
+    __table_args__ = (Index("ix_beacon_genotype_sets_callset_id", "callset_id"),)
+
+    bit_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callset_id: Mapped[int] = mapped_column(ForeignKey("beacon_callsets.id", ondelete="CASCADE"))
+    sample_no: Mapped[int] = mapped_column(
+        ForeignKey("beacon_samples.sample_no", ondelete="CASCADE")
+    )
+
+
+class BeaconUncalled(Base):
+    """Where a gVCF's sample is not called (decision record 0021): a gap between its called
+    reference blocks and records, on its file's span, cut into pieces of at most 10 kb so that
+    the pieces holding a position start at most 10 kb before it. ``bit_no`` is the sample's
+    bit in that file; a file's gaps go with it."""
+
+    __tablename__ = "beacon_uncalled"
+    __table_args__ = (Index("ix_beacon_uncalled_callset_id", "callset_id"),)
+
+    dataset_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    assembly: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chrom: Mapped[str] = mapped_column(String(32), primary_key=True)
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bit_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    end: Mapped[int] = mapped_column(BigInteger)
+    callset_id: Mapped[int] = mapped_column(ForeignKey("beacon_callsets.id", ondelete="CASCADE"))
+
+
 class BeaconVariantBin(Base):
-    """Per callset, the alleles with a carrier whose start lies in one ``BIN_SIZE`` window of
+    """Per dataset, the alleles with a carrier whose start lies in one ``BIN_SIZE`` window of
     a sequence, per variant type: a range count sums the bins the range covers whole and
     counts rows only at its two edges (gdi_node.beacon.store.variant_bins)."""
 
@@ -276,14 +332,11 @@ class BeaconVariantBin(Base):
         Index("ix_beacon_variant_bins_located", *_BINNED_COLUMNS),
     )
 
-    callset_id: Mapped[int] = mapped_column(
-        ForeignKey("beacon_callsets.id", ondelete="CASCADE"), primary_key=True
-    )
+    dataset_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     assembly: Mapped[str] = mapped_column(String(32), primary_key=True)
     chrom: Mapped[str] = mapped_column(String(32), primary_key=True)
     bin: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # start // BIN_SIZE
     variant_type: Mapped[str] = mapped_column(String(16), primary_key=True)
-    dataset_id: Mapped[str] = mapped_column(String(128))
     alleles: Mapped[int] = mapped_column(Integer)
 
 

@@ -6,10 +6,11 @@
 reference implementation's tools.
 
 The variants become one callset of the dataset, stored like a VCF's (gdi_node.beacon.ingest.vcf)
-through gdi_node.beacon.store.variant_writes: carrier bitmaps, annotations (genes, molecular
-effects, amino-acid changes) and search terms.
+through gdi_node.beacon.store.variant_writes: its targets' bits ORed into the dataset's allele
+rows, annotations (genes, molecular effects, amino-acid changes) and search terms.
 A target absent from a variant's case-level data is taken as carrying no copy and called on
-both alleles: that is how the format leaves out homozygous-reference genotypes.
+both alleles: that is how the format leaves out homozygous-reference genotypes (mode
+``joint``: absent = reference on the contigs the file has variants on).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.ingest.metadata_files import load_json
@@ -29,15 +29,11 @@ from gdi_node.beacon.ingest.sample_sheet import SampleInfo
 from gdi_node.beacon.model import carriers
 from gdi_node.beacon.model.annotations import molecular_effect_ids, short_protein_change
 from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
+from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
-from gdi_node.beacon.store.callsets import (
-    alleles_stored_twice,
-    delete_callset,
-    find_callset,
-    ready_callsets,
-)
-from gdi_node.beacon.store.variant_bins import write_bins
-from gdi_node.beacon.store.variant_writes import write_alleles
+from gdi_node.beacon.store.callsets import delete_callset, find_callset
+from gdi_node.beacon.store.genotype_sets import allocate_bits
+from gdi_node.beacon.store.variant_writes import NewAllele, write_alleles
 from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import InvalidInputError
 
@@ -157,44 +153,37 @@ def load_bff_variants(
     callset = BeaconCallset(
         dataset_id=dataset_id, name=path.name, sha256=sha256, assembly=assembly.id,
         sample_count=len(targets), samples=carriers.to_bytes(carriers.bitmap_of(numbers)),
-        record_count=len(rows), allele_count=len(rows), max_span=0,
+        record_count=len(rows), allele_count=len(rows), max_span=0, mode="joint",
     )  # fmt: skip
     session.add(callset)
     session.flush()
+    bits = allocate_bits(session, callset.id, [int(n) for n in numbers])
+    spans = Spans()
     batch = []
     for record, (hgvs, start, ref, alt, accession) in zip(records, rows, strict=True):
         row_assembly, chrom = _assembly_of(accession)
         if row_assembly.id != assembly.id:
             raise InvalidInputError(f"{path.name} mixes {assembly.id} and {row_assembly.id}")
-        one, two = BitMap(), BitMap()
+        held = carriers.AlleleBits()
         for position, code in case_level.get(hgvs, {}).items():
             copies = _GENOTYPES.get(code)
             if copies is None or int(position) >= len(targets):
                 raise InvalidInputError(f"caseLevelData {hgvs}: bad genotype {position}={code}")
-            (one if copies == 1 else two).add(int(numbers[int(position)]))
+            (held.one_copy if copies == 1 else held.two_copies).add(int(bits[int(position)]))
         note, terms = _annotation(record)
         computed = genomic_hgvs(accession, start + 1, ref, alt)
         terms += [("hgvs", h) for h in dict.fromkeys((hgvs, computed)) if h]
         note["genomicHgvs"] = [hgvs]
         end = start + len(ref)
+        spans.add(chrom, start, end)
         callset.max_span = max(callset.max_span, end - start)
-        batch.append(
-            (
-                {
-                    "callset_id": callset.id, "dataset_id": dataset_id, "assembly": assembly.id,
-                    "chrom": chrom, "start": start, "end": end, "ref": ref, "alt": alt,
-                    "variant_type": variant_type(ref, alt), "carriers": len(one | two),
-                    "one_copy": carriers.to_bytes(one), "two_copies": carriers.to_bytes(two),
-                    "one_called": carriers.to_bytes(BitMap()),
-                    "none_called": carriers.to_bytes(BitMap()),
-                    "annotation": json.dumps(note, separators=(",", ":")),
-                },
-                terms,
-            )
-        )  # fmt: skip
+        row = {
+            "dataset_id": dataset_id, "assembly": assembly.id, "chrom": chrom, "start": start,
+            "end": end, "ref": ref, "alt": alt, "variant_type": variant_type(ref, alt),
+            "annotation": json.dumps(note, separators=(",", ":")),
+        }  # fmt: skip
+        batch.append(NewAllele(row, held, terms))
+    callset.spans = spans.to_json()
     if batch:
         write_alleles(session, batch)
-    counted = ready_callsets(session, dataset_id) | {callset.id}
-    callset.shares_alleles = alleles_stored_twice(session, callset.id, counted)
-    write_bins(session, callset.id)
     return BffVariantsResult(path.name, status, len(rows), len(targets))

@@ -5,18 +5,19 @@ the query budget of every worker take it too) only for one step at a time, so ot
 wait at most one step and readers never fail (decision record 0014):
 
 1. :func:`start_load`: one short transaction creates the callset ``loading`` under a name of
-   its own, numbers the new samples and moves the Beacon generation, so every worker's next
-   query knows to leave the callset's rows out before any row is written.
+   its own, numbers the new samples, gives each of its samples a new bit (decision record
+   0020: no scope holds it until step 3) and moves the Beacon generation, so every worker's
+   next query knows the dataset has a file being loaded before any bit is written.
    The load holds the callset's lease (gdi_node.beacon.store.load_lease) from that transaction on:
    a later load removes the callset of a killed one (gdi_node.beacon.store.callsets.remove_hidden).
-2. :func:`write_step`: the rows of a batch and their bins, one transaction per batch.
+2. :func:`write_step`: a batch's bits ORed into its alleles' rows, one transaction per batch.
 3. :func:`show_load`: one short transaction makes the callset ``ready`` under its file's name,
    retires the callsets it replaces (the same file name; with ``--update`` the files it
    re-analyses: the same biosamples where their records' spans overlap), applies the sample
    sheet and moves the generation.
 4. :func:`discard_load`: a failed load's callset is retired and its rows deleted in steps.
 
-A reader sees the callset either not at all or whole: its rows, its samples, its sample sheet
+A reader sees the callset either not at all or whole: its bits, its samples, its sample sheet
 and the callset it replaces change in the one transaction of step 3.
 """
 
@@ -24,10 +25,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,17 +41,16 @@ from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.store.callsets import (
     LOADING,
     READY,
-    alleles_stored_twice,
     covering,
     delete_in_steps,
     find_callset,
     hidden_name,
-    ready_callsets,
     retire,
 )
 from gdi_node.beacon.store.generation import bump_generation
+from gdi_node.beacon.store.genotype_sets import allocate_bits
 from gdi_node.beacon.store.load_lease import Lease, Leases
-from gdi_node.beacon.store.variant_bins import add_bins
+from gdi_node.beacon.store.variant_writes import BatchWritten
 from gdi_node.db.models import BeaconCallset, Dataset, utcnow
 from gdi_node.errors import ConflictError, NotFoundError
 
@@ -66,6 +68,7 @@ class Wanted:
     samples: list[SampleInfo]  # in VCF column order
     from_sheet: bool
     update: bool
+    mode: str = "joint"  # how absent sites count (gdi_node.db.models.BeaconCallset.mode)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Started:
     callset_id: int
     replaces: int | None  # the ready callset of the same name when the load started
     numbered: Numbered
+    bits: npt.NDArray[np.uint32]  # the samples' new bits, in VCF column order
     lease: Lease  # released once the callset is shown or discarded
 
 
@@ -140,25 +144,26 @@ def start_load(sessions: sessionmaker[Session], wanted: Wanted, leases: Leases) 
                 allele_count=0,
                 max_span=0,
                 state=LOADING,
+                mode=wanted.mode,
                 loaded_time=utcnow(),
             )
             session.add(callset)
             session.flush()
+            bits = allocate_bits(session, callset.id, [int(n) for n in numbered.numbers])
             lease = leases.hold(callset.id)
     except BaseException:
         if lease is not None:
             lease.release()
         raise
-    return Started(wanted, callset.id, replaces, numbered, lease)
+    return Started(wanted, callset.id, replaces, numbered, bits, lease)
 
 
 def write_step(
     sessions: sessionmaker[Session],
     started: Started,
-    rows: Sequence[dict[str, Any]],
-    write: Callable[[Session], int],
-) -> int:
-    """Step 2: ``write(session)`` (the batch's rows) and their bins in one transaction."""
+    write: Callable[[Session], BatchWritten],
+) -> BatchWritten:
+    """Step 2: ``write(session)`` (a batch's bits into its alleles' rows) in one transaction."""
     with sessions() as session, session.begin():
         alive = session.execute(
             update(BeaconCallset)
@@ -167,9 +172,7 @@ def write_step(
         )
         if cast("CursorResult[Any]", alive).rowcount != 1:
             raise ConflictError(f"the load of {started.wanted.name} was removed meanwhile")
-        written: int = write(session)
-        add_bins(session, rows)
-    return written
+        return write(session)
 
 
 def show_load(sessions: sessionmaker[Session], started: Started, written: Written) -> list[int]:
@@ -177,9 +180,6 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
     same file name, and with ``--update`` the callsets it re-analyses (:func:`_reanalysed`).
     Returns the ids of the retired callsets (their rows are still to delete)."""
     wanted = started.wanted
-    with sessions() as session:  # read before the write lock: the longest part of step 3
-        counted = ready_callsets(session, wanted.dataset_id) - {started.replaces}
-        shares = alleles_stored_twice(session, started.callset_id, counted | {started.callset_id})
     with sessions() as session, session.begin():
         bump_generation(session)  # first: see step 1
         state = session.scalar(
@@ -194,10 +194,6 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
         replaced |= _reanalysed(session, started, written.spans, replaced)
         for callset_id in sorted(replaced):
             retire(session, callset_id)
-        if ready_callsets(session, wanted.dataset_id) - counted - {started.callset_id}:
-            # a callset shown meanwhile was not compared with: mark this one as sharing, which
-            # only costs speed (gdi_node.beacon.store.callsets)
-            shares = True
         apply_sheet(session, started.numbered)
         session.execute(
             update(BeaconCallset)
@@ -208,7 +204,6 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
                 record_count=written.records,
                 allele_count=written.alleles,
                 max_span=written.max_span,
-                shares_alleles=shares,
                 spans=written.spans.to_json(),
                 loaded_time=utcnow(),
             )

@@ -1,7 +1,8 @@
 """Node-wide sample numbers of a load's samples, and what its sample sheet says about them.
 
-Every genotyped sample (a VCF column within a dataset) gets a number the carrier bitmaps hold
-(gdi_node.beacon.model.carriers). A load takes its numbers before it writes any variant row; what
+Every genotyped sample (a biosample within a dataset) gets a number; each file's samples then
+get bits of their own, which the carrier bitmaps hold (gdi_node.beacon.store.genotype_sets,
+decision record 0020). A load takes its numbers before it writes any variant row; what
 the sample sheet changes for samples already known (individual, biosample, populations and
 cohorts) is written when the load is shown, in the same transaction (decision record 0014).
 """

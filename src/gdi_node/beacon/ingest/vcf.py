@@ -9,9 +9,14 @@ of the same name with other content needs ``update=True`` and replaces the earli
 queries see until the new one is shown. Memory stays bounded: records are read one at a time
 (htslib through cyvcf2) and written in batches.
 
-Multi-allelic records are split: every alternate allele becomes one stored variant with its own
-carrier sets (gdi_node.beacon.model.carriers), annotations
+Multi-allelic records are split: every alternate allele is one stored variant of the dataset
+(one row whatever files bring it, decision record 0020) into whose carrier slices the load ORs
+its samples' bits (gdi_node.beacon.model.carriers), with annotations
 (gdi_node.beacon.model.annotations) and terms.
+
+How a site absent from a file counts is its mode (gdi_node.beacon.ingest.callability, decision
+record 0021): ``joint`` for a multi-sample file, ``gvcf`` for a file with reference blocks (its
+gaps are stored), else what ``--absent`` states; a single-sample VCF without either is refused.
 """
 
 from __future__ import annotations
@@ -19,17 +24,23 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from cyvcf2 import VCF
-from pyroaring import BitMap
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.beacon.ingest.callability import (
+    Callability,
+    Gap,
+    GapTracker,
+    is_block,
+    passing,
+)
 from gdi_node.beacon.ingest.callset_load import (
     Started,
     Unchanged,
@@ -48,8 +59,10 @@ from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
 from gdi_node.beacon.store.callsets import delete_in_steps, remove_hidden
 from gdi_node.beacon.store.load_lease import leases_for
+from gdi_node.beacon.store.uncalled import write_gaps
 from gdi_node.beacon.store.variant_writes import (
-    AlleleRow,
+    BatchWritten,
+    NewAllele,
     refresh_statistics,
     write_alleles,
 )
@@ -68,6 +81,7 @@ class VcfIngestResult:
     records: int
     alleles: int
     seconds: float
+    slices: int = 0  # carrier slice rows written (one per allele for a single genome)
 
     @property
     def genotypes(self) -> int:
@@ -109,6 +123,7 @@ class VcfIngestor:
         self._sessions = sessions
         self._batch_size = batch_size
         self._progress = progress or (lambda _records, _alleles: None)
+        self._slices = 0
 
     def ingest(
         self,
@@ -118,8 +133,13 @@ class VcfIngestor:
         assembly_id: str = "GRCh38",
         sample_sheet: Path | None = None,
         update: bool = False,
+        callability: Callability | None = None,
     ) -> VcfIngestResult:
+        """Load ``path`` into ``dataset_id``; ``callability`` says how sites absent from it
+        count (gdi_node.beacon.ingest.callability: needed for a single-sample VCF without
+        reference blocks)."""
         began = time.perf_counter()
+        callability = callability or Callability()
         assembly = known_assemblies().get(assembly_id)
         if assembly is None:
             raise InvalidInputError(
@@ -127,6 +147,7 @@ class VcfIngestor:
             )
         vcf = _open(path)
         names: list[str] = list(vcf.samples)
+        mode = callability.mode(path, len(names))
         sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
         missing = sorted(set(sheet) - set(names))
         if missing:
@@ -141,6 +162,7 @@ class VcfIngestor:
             samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
             from_sheet=bool(sheet),
             update=update,
+            mode=mode,
         )
         leases = leases_for(_engine(self._sessions))
         remove_hidden(self._sessions, leases)
@@ -149,7 +171,7 @@ class VcfIngestor:
         except Unchanged as same:
             return _unchanged(path.name, same)
         try:
-            written = self._load_records(started, vcf, assembly)
+            written = self._load_records(started, vcf, assembly, callability)
             replaced = show_load(self._sessions, started, written)
         except Unchanged as same:  # another load showed the same content meanwhile
             discard_load(self._sessions, started.callset_id)
@@ -165,34 +187,55 @@ class VcfIngestor:
         return VcfIngestResult(
             started.callset_id, path.name, "replaced" if replaced else "loaded",
             len(names), written.records, written.alleles, time.perf_counter() - began,
+            self._slices,
         )  # fmt: skip
 
-    def _load_records(self, started: Started, vcf: VCF, assembly: Assembly) -> Written:
-        """Read the records and write their alleles, one transaction per batch."""
+    def _load_records(
+        self, started: Started, vcf: VCF, assembly: Assembly, callability: Callability
+    ) -> Written:
+        """Read the records and write their alleles (and a gVCF's gaps), one transaction per
+        batch."""
         formats = _annotation_formats(vcf)
-        numbers = started.numbered.numbers
-        target = (started.callset_id, started.wanted.dataset_id)
+        mode = started.wanted.mode
+        target = _Target(started.wanted.dataset_id, assembly, started.bits, mode)
+        gaps = GapTracker(len(started.bits)) if mode == "gvcf" else None
         records = alleles = span = 0
+        self._slices = 0
         spans = Spans()
-        batch: list[AlleleRow] = []
+        batch: list[NewAllele] = []
         for record in _records(vcf):
             records += 1
             _cover(spans, record, assembly)
-            for row, terms in _alleles(record, target, assembly, numbers, formats):
-                batch.append((row, terms))
-                span = max(span, row["end"] - row["start"])
+            if gaps is not None:
+                ok = passing(record, callability, len(started.bits))
+                if is_block(record):
+                    chrom = assembly.canonical(record.CHROM) or record.CHROM
+                    gaps.called(chrom, record.POS - 1, int(record.INFO["END"]), ok)
+                    continue
+                _mask(record, target, ok, gaps)
+            for allele in _alleles(record, target, formats):
+                batch.append(allele)
+                span = max(span, allele.row["end"] - allele.row["start"])
             if len(batch) >= self._batch_size:
-                alleles += self._write(started, batch)
+                alleles += self._write(started, batch, gaps.take() if gaps else [])
                 batch = []
                 self._progress(records, alleles)
-        if batch:
-            alleles += self._write(started, batch)
+        if batch or gaps is not None:
+            alleles += self._write(started, batch, gaps.finish() if gaps else [])
         self._progress(records, alleles)
         return Written(records, alleles, span, spans)
 
-    def _write(self, started: Started, batch: list[AlleleRow]) -> int:
-        rows = [row for row, _ in batch]
-        return write_step(self._sessions, started, rows, lambda s: write_alleles(s, batch))
+    def _write(self, started: Started, batch: list[NewAllele], gaps: list[Gap]) -> int:
+        wanted, bits = started.wanted, started.bits
+        placed = [(chrom, start, end, int(bits[i])) for chrom, start, end, i in gaps]
+
+        def write(session: Session) -> BatchWritten:
+            write_gaps(session, started.callset_id, wanted.dataset_id, wanted.assembly, placed)
+            return write_alleles(session, batch)
+
+        written = write_step(self._sessions, started, write)
+        self._slices += written.slices
+        return written.alleles
 
 
 def _engine(sessions: sessionmaker[Session]) -> Engine:
@@ -222,39 +265,70 @@ def _records(vcf: VCF) -> Iterator[Any]:
         raise InvalidInputError(f"the VCF cannot be read to the end: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class _Target:
+    dataset_id: str
+    assembly: Assembly
+    bits: npt.NDArray[np.uint32]  # the samples' bits, in column order
+    mode: str  # gdi_node.db.models.BeaconCallset.mode
+    # gVCF: per record (by id, while it is read), the samples whose genotypes count
+    masked: dict[int, npt.NDArray[np.bool_]] = field(default_factory=dict)
+
+
+def _mask(record: Any, target: _Target, ok: npt.NDArray[np.bool_], gaps: GapTracker) -> None:
+    """gVCF: a variant record's REF span is called for its samples with a passing, called
+    genotype; the others are gaps there (not no-calls) and their genotypes are left out."""
+    genotypes = record.genotype
+    start = record.POS - 1
+    chrom = target.assembly.canonical(record.CHROM) or record.CHROM
+    if genotypes is None:
+        gaps.seen(chrom, start, start + len(record.REF))
+        return
+    calls = genotypes.array()[:, :-1]
+    called = ok & (carriers.called_alleles(calls) > 0)
+    gaps.called(chrom, start, start + len(record.REF), called)
+    target.masked[id(record)] = called
+
+
 def _alleles(
-    record: Any,
-    target: tuple[int, str],  # (callset id, dataset id)
-    assembly: Assembly,
-    numbers: npt.NDArray[np.uint32],
-    formats: Sequence[AnnotationFormat],
-) -> Iterator[AlleleRow]:
+    record: Any, target: _Target, formats: Sequence[AnnotationFormat]
+) -> Iterator[NewAllele]:
     alts: list[str] = list(record.ALT)
     if not alts or alts == ["."]:
         return  # a reference-only (gVCF-style) record: nothing to count
+    assembly, bits = target.assembly, target.bits
     chrom = assembly.canonical(record.CHROM) or record.CHROM
     start = record.POS - 1
     ref: str = record.REF
     genotypes = record.genotype
-    if genotypes is not None and len(numbers):
-        calls = genotypes.array()[:, :-1]
-        try:
-            site = carriers.site_calls(calls, numbers)
-        except carriers.PloidyError as exc:
-            raise InvalidInputError(f"{record.CHROM}:{record.POS}: {exc}") from exc
-    else:
-        calls, site = None, carriers.SiteCalls(BitMap(), BitMap())
+    if genotypes is None or not len(bits):
+        return  # no genotypes: nobody to count
+    calls = genotypes.array()[:, :-1]
+    try:
+        called = carriers.called_alleles(calls)
+    except carriers.PloidyError as exc:
+        raise InvalidInputError(f"{record.CHROM}:{record.POS}: {exc}") from exc
+    counted = target.masked.pop(id(record), None)
+    if counted is not None:  # gVCF: the others are gaps, not no-calls
+        calls = np.where(counted[:, None], calls, np.int16(-1))
+        called = np.where(counted, called, np.int8(2))
+    no_call = carriers.bitmap_of(bits[called == 0])
+    half_call = carriers.bitmap_of(bits[called == 1])
     annotations = _annotations(record, alts, formats)
     end_info = record.INFO.get("END")
     accession = assembly.accession(chrom)
     for k, alt in enumerate(alts, start=1):
         if alt in {"*", "<*>", "<NON_REF>"}:
             continue  # spanning deletions and gVCF placeholders are not alleles of this site
-        held = (
-            carriers.allele_carriers(calls, k, numbers)
-            if calls is not None
-            else carriers.AlleleCarriers(BitMap(), BitMap())
+        copies = carriers.copies_of(calls, k)
+        held = carriers.AlleleBits(
+            one_copy=carriers.bitmap_of(bits[copies == 1]),
+            two_copies=carriers.bitmap_of(bits[copies == 2]),
+            no_call=no_call,
+            half_call=half_call,
         )
+        if target.mode == "absent_nocall":  # called here without a copy of this allele
+            held.ref_called = carriers.bitmap_of(bits[(called == 2) & (copies == 0)])
         end = int(end_info) if alt.startswith("<") and end_info else start + len(ref)
         note = annotations[k - 1]
         hgvs = genomic_hgvs(accession, record.POS, ref, alt) if accession else None
@@ -264,26 +338,18 @@ def _alleles(
         document = note.document()
         if hgvs:
             document["genomicHgvs"] = [hgvs]
-        yield (
-            {
-                "callset_id": target[0],
-                "dataset_id": target[1],
-                "assembly": assembly.id,
-                "chrom": chrom,
-                "start": start,
-                "end": end,
-                "ref": ref,
-                "alt": alt,
-                "variant_type": variant_type(ref, alt),
-                "carriers": held.carriers,
-                "one_copy": carriers.to_bytes(held.one_copy),
-                "two_copies": carriers.to_bytes(held.two_copies),
-                "one_called": carriers.to_bytes(site.one_called),
-                "none_called": carriers.to_bytes(site.none_called),
-                "annotation": json.dumps(document, separators=(",", ":")),
-            },
-            terms,
-        )
+        row = {
+            "dataset_id": target.dataset_id,
+            "assembly": assembly.id,
+            "chrom": chrom,
+            "start": start,
+            "end": end,
+            "ref": ref,
+            "alt": alt,
+            "variant_type": variant_type(ref, alt),
+            "annotation": json.dumps(document, separators=(",", ":")),
+        }
+        yield NewAllele(row, held, terms)
 
 
 def _annotations(

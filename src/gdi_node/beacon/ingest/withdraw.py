@@ -1,10 +1,11 @@
 """Withdrawing genomes from a dataset without reloading the others (issue #18): one genome
 by its biosample id, or one loaded file by its name.
 
-The callsets go in one short transaction (retired: every answer leaves them out from the
-next query on, decision record 0014), then their rows are deleted in steps. A sample held by a
-joint (multi-sample) file cannot be taken out of it alone yet: its genotypes share the file's
-rows with the other samples. That is refused with what to do instead.
+The callsets go in one short transaction (retired: their bits leave every answer from the
+next query on, decision records 0014 and 0020), then their bits are cleared from the allele
+rows in steps. A sample held by a joint (multi-sample) file cannot be taken out of it alone
+yet (it has a bit of its own, but its file would then speak for fewer samples than it holds);
+that is refused with what to do instead.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Complementary suppression of frequency items (decision record 0020): a count shown exact
+"""Complementary suppression of frequency items (decision record 0022): a count shown exact
 next to other exact counts must not let a small count be recovered by subtraction.
 
 The whole dataset's counts are always shown under the small-count rule (decision record 0017).

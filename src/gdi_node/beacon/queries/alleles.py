@@ -1,15 +1,16 @@
 """From variant rows to alleles with counts, and to g_variant documents (Beacon v2 default
 model ``genomicVariations``; ``variation`` as a VRS 1.3 ``Allele``).
 
-An allele may be held by several callsets of a dataset (one VCF per batch of samples); its
-counts within a scope are the sums over those callsets (gdi_node.beacon.model.carriers).
+An allele is one row per dataset (decision record 0020); its counts within a scope come from
+its carrier bits and the bits present at its position
+(gdi_node.beacon.model.carriers.count_allele).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from pyroaring import BitMap
 
 from gdi_node.beacon.model.annotations import molecular_effect_ids
 from gdi_node.beacon.model.assemblies import known_assemblies
-from gdi_node.beacon.model.carriers import NO_COUNTS, AlleleCounts, count_in, from_bytes
+from gdi_node.beacon.model.carriers import NO_COUNTS, AlleleBits, AlleleCounts, count_allele
 from gdi_node.beacon.model.precision import CountPolicy, Reported, worst
 from gdi_node.beacon.model.variants import AlleleKey, variant_type
 from gdi_node.beacon.queries.scopes import Scopes
@@ -54,49 +55,64 @@ def group_alleles(rows: Iterable[Any]) -> list[Allele]:
     return list(alleles.values())
 
 
-class Counter:
-    """Counts alleles within scopes, caching ``|callset ∩ scope|`` and decoded bitmaps."""
+# variant ids -> their carrier bits
+BitSource = Callable[[Collection[int]], dict[int, AlleleBits]]
+# (dataset, assembly, chrom, positions) -> per position, the bits a gVCF gap holds there
+GapSource = Callable[[str, str, str, Collection[int]], dict[int, BitMap]]
 
-    def __init__(self, scopes: Scopes) -> None:
+
+class Counter:
+    """Counts alleles within scopes; each allele's carrier bits are read once
+    (:meth:`prefetch` reads many alleles' in few statements)."""
+
+    def __init__(self, scopes: Scopes, bits: BitSource, gaps: GapSource) -> None:
         self._scopes = scopes
-        # keyed by id(scope); the scope is kept with its size so that its id is not reused
-        self._callset_sizes: dict[tuple[int, int], tuple[BitMap, int]] = {}
-        self._decoded: dict[int, tuple[BitMap, BitMap, BitMap, BitMap]] = {}
+        self._read = bits
+        self._read_gaps = gaps
+        self._bits: dict[int, AlleleBits] = {}
+        self._gaps: dict[tuple[str, str, str, int], BitMap] = {}
+
+    def prefetch(self, rows: Iterable[Any]) -> None:
+        """Read the carrier bits of ``rows`` not read yet."""
+        rows = list(rows)
+        wanted = {int(row.id) for row in rows} - self._bits.keys()
+        if wanted:
+            found = self._read(wanted)
+            for variant_id in wanted:
+                self._bits[variant_id] = found.get(variant_id, _NO_BITS)
+        places: dict[tuple[str, str, str], set[int]] = {}
+        for row in rows:
+            place = (row.dataset_id, row.assembly, row.chrom)
+            if place in self._scopes.gapped and (*place, int(row.start)) not in self._gaps:
+                places.setdefault(place, set()).add(int(row.start))
+        for place, positions in places.items():
+            held = self._read_gaps(*place, positions)
+            for position in positions:
+                self._gaps[(*place, position)] = held.get(position, _NOBODY)
 
     def counts(self, allele: Allele, scope: BitMap) -> AlleleCounts:
         total = NO_COUNTS
         for row in allele.rows:
-            one, two, one_called, none_called = self._bitmaps(row)
-            total = total + count_in(
-                scope,
-                callset_in_scope=self._in_scope(int(row.callset_id), scope),
-                one_copy=one,
-                two_copies=two,
-                one_called=one_called,
-                none_called=none_called,
+            bits = self._bits.get(int(row.id))
+            if bits is None:
+                self.prefetch([row])
+                bits = self._bits[int(row.id)]
+            place = (row.dataset_id, row.assembly, row.chrom)
+            present = self._scopes.present_at(place, int(row.start))
+            uncalled = None
+            if place in self._scopes.gapped:
+                if (*place, int(row.start)) not in self._gaps:
+                    self.prefetch([row])
+                uncalled = self._gaps[(*place, int(row.start))]
+            counted = count_allele(
+                scope, bits, present=present, sparse=self._scopes.sparse, uncalled=uncalled
             )
+            total = total + counted
         return total
 
-    def _bitmaps(self, row: Any) -> tuple[BitMap, BitMap, BitMap, BitMap]:
-        found = self._decoded.get(row.id)
-        if found is None:
-            found = (
-                from_bytes(row.one_copy),
-                from_bytes(row.two_copies),
-                from_bytes(row.one_called),
-                from_bytes(row.none_called),
-            )
-            self._decoded[row.id] = found
-        return found
 
-    def _in_scope(self, callset_id: int, scope: BitMap) -> int:
-        key = (callset_id, id(scope))
-        found = self._callset_sizes.get(key)
-        if found is None:
-            members = self._scopes.callsets.get(callset_id, BitMap())
-            found = (scope, members.intersection_cardinality(scope))
-            self._callset_sizes[key] = found
-        return found[1]
+_NO_BITS = AlleleBits()
+_NOBODY = BitMap()
 
 
 def _vrs_variation(key: AlleleKey, end: int) -> dict[str, Any]:
@@ -215,7 +231,7 @@ def _small(heterozygous: Reported, counts: AlleleCounts, policy: CountPolicy) ->
 def _homozygous_at_least(allele_count: int, heterozygous: Reported) -> Reported:
     """The homozygous count as a **lower bound** beside a bounded heterozygous count: with
     at most ``heterozygous.value`` heterozygotes, at least half of the rest of the allele count
-    is homozygous (decision record 0020, consequences)."""
+    is homozygous (decision record 0022, consequences)."""
     lower = max(0, math.ceil((allele_count - heterozygous.value) / 2))
     return Reported(lower, "imprecise", heterozygous.adjusted_to)
 

@@ -45,7 +45,7 @@ class AnswerContext:
     population: str | None = None  # population filters: the label of the one item listed
     extra_groups: bool = False  # list cohort and free population items too
     # what filters or a path keep of the dataset (None: not narrowed), and whether population
-    # filters select a part of it: they decide which items are shown (decision record 0020)
+    # filters select a part of it: they decide which items are shown (decision record 0022)
     narrowing: BitMap | None = None
     population_narrows: bool = False
 
@@ -68,10 +68,13 @@ def answer_dataset(
     *,
     full_rows: Callable[[list[int]], list[Any]],
 ) -> DatasetAnswer:
-    """``rows`` are full rows, or (``context.light``) rows without bitmaps: then the scope is
-    the whole dataset, nobody in it opted out, and the stored carrier counts are exact."""
+    """``rows`` are full rows, or (``context.light``) rows without annotation, whose carrier
+    bits are not read: then the scope is the whole dataset, nobody in it opted out, no file of
+    it is being loaded or removed, and the stored carrier counts are exact."""
     scope = context.samples(scopes)
     hits: list[tuple[Allele, int]] = []  # allele, carriers in scope
+    if not context.light:
+        counter.prefetch(rows)
     for allele in group_alleles(rows):
         if context.light:
             carriers = sum(int(row.carriers) for row in allele.rows)
@@ -119,6 +122,7 @@ def _answer(
     if page and context.population is None:
         label, extra = context.dataset_label, context.extra_groups
         items = population_items(scopes, scope, label, extra_groups=extra)
+    counter.prefetch(row for allele, _ in page for row in allele.rows)
     results = [
         _record(context, allele, scope, items, counter, release=release) for allele, _ in page
     ]
@@ -133,7 +137,7 @@ def _answer(
 
 def _release(context: AnswerContext, scopes: Scopes) -> ItemRelease:
     """The item release rule of the dataset's records: cells cut from its consenting samples
-    by every group counted apart and by the query's narrowing (decision record 0020)."""
+    by every group counted apart and by the query's narrowing (decision record 0022)."""
     universe = scopes.datasets.get(context.dataset_id, BitMap())
     return item_release(
         context.policy.threshold,
@@ -157,7 +161,7 @@ def _record(
     then the whole scope's item **last** (the older GDI portal keeps a result set's last
     item), labelled by the population filters when they narrowed it (decision record 0018).
     Items whose exact counts would let a small count be recovered by subtraction are left out
-    (``release``, decision record 0020); a record may then have no frequencies at all."""
+    (``release``, decision record 0022); a record may then have no frequencies at all."""
 
     def counts_in(members: BitMap) -> AlleleCounts:
         return counter.counts(allele, members)

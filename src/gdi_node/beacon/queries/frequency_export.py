@@ -14,14 +14,14 @@ with one copy: heterozygous, and haploid calls until ploidy is modelled) and ``n
 then). A group of fewer than ``threshold`` people is left out, as the small-scope rule leaves
 out a narrowed scope (decision record 0013). A record carries its group fields only when no
 group's exact counts would let a small count be recovered by subtraction (every cell of the
-dataset counts 0 or at least the threshold: decision record 0020), as a Beacon record lists
+dataset counts 0 or at least the threshold: decision record 0022), as a Beacon record lists
 its group items.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pyroaring import BitMap
@@ -41,6 +41,7 @@ from gdi_node.beacon.queries.alleles import (
 from gdi_node.beacon.queries.item_release import disclosed_sets, item_release
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.store.generation import current_generation
+from gdi_node.beacon.store.variant_rows import VariantRepository
 from gdi_node.beacon.store.variant_stream import rows_from, sequences_of
 from gdi_node.errors import ConflictError, InvalidInputError
 
@@ -105,7 +106,7 @@ class Site:
 class ExportStats:
     sites: int = 0
     bounded_sites: int = 0  # records with an IMPRECISE field
-    groups_left_out: int = 0  # records without group fields (decision record 0020)
+    groups_left_out: int = 0  # records without group fields (decision record 0022)
     sequences: list[str] = field(default_factory=list)  # as written, in order
     symbolic: set[str] = field(default_factory=set)  # symbolic ALT ids (without <>)
 
@@ -225,13 +226,12 @@ class FrequencyExport:
     def sites(self) -> Iterator[Site]:
         """Every record, in order; ``stats`` is complete once they are read. Raises
         ConflictError when the Beacon data changed meanwhile (a load, an opt-out)."""
-        hidden = self._scopes.hidden.get(self.dataset_id, ())
-        for chrom in self._sequences(hidden):
+        for chrom in self._sequences():
             name = written_name(self.assembly, chrom, self._chr_prefix)
             first, before = (
                 (self.region.first, self.region.before) if self.region else (0, _END_OF_SEQUENCE)
             )
-            for allele in self._alleles(chrom, first, before, hidden):
+            for allele in self._alleles(chrom, first, before):
                 site = self._site(name, allele)
                 if site is None:
                     continue
@@ -246,18 +246,16 @@ class FrequencyExport:
                 f" -> {now}: a load or a consent change); nothing was written, run it again"
             )
 
-    def _sequences(self, hidden: Sequence[int]) -> list[str]:
+    def _sequences(self) -> list[str]:
         if self.region is not None:
             return [self.region.chrom]
-        found = sequences_of(self._session, self.dataset_id, self.assembly.id, hidden)
+        found = sequences_of(self._session, self.dataset_id, self.assembly.id)
         rank = {name: n for n, name in enumerate(self.assembly.accessions)}
         return sorted(found, key=lambda c: (rank.get(c, len(rank)), c))
 
-    def _alleles(
-        self, chrom: str, first: int, before: int, hidden: Sequence[int]
-    ) -> Iterator[tuple[Allele, Counter]]:
+    def _alleles(self, chrom: str, first: int, before: int) -> Iterator[tuple[Allele, Counter]]:
         """Alleles in start order, a chunk of rows at a time; a chunk ends before the last
-        start it reached, so an allele's rows (one per callset) stay together."""
+        start it reached, so a site's alleles stay together."""
         limit = self._chunk_rows
         while first < before:
             rows = rows_from(
@@ -268,7 +266,6 @@ class FrequencyExport:
                 first=first,
                 before=before,
                 limit=limit,
-                hidden=hidden,
             )
             complete = len(rows) < limit
             if not complete:
@@ -278,7 +275,10 @@ class FrequencyExport:
                     limit *= 2
                     continue
                 first = last
-            counter = Counter(self._scopes)  # per chunk: its cache of decoded bitmaps goes too
+            # per chunk: its cache of decoded bitmaps goes too
+            repo = VariantRepository(self._session, {})
+            counter = Counter(self._scopes, repo.carrier_bits, repo.uncalled_at)
+            counter.prefetch(rows)
             for allele in group_alleles(rows):
                 yield allele, counter
             if complete:
@@ -293,7 +293,7 @@ class FrequencyExport:
         groups = self.groups
         if len(groups) > 1 and not self._release.groups_shown(
             lambda members: counter.counts(allele, members)
-        ):  # a group's exact counts would give a small count away (decision record 0020)
+        ):  # a group's exact counts would give a small count away (decision record 0022)
             groups = groups[:1]
             self.stats.groups_left_out += 1
         for group in groups:

@@ -1,5 +1,5 @@
 """Which frequency items of an allele record a caller without a grant sees (decision record
-0020, complementary suppression; the rule itself is gdi_node.beacon.model.complements).
+0022, complementary suppression; the rule itself is gdi_node.beacon.model.complements).
 
 The cells are cut from the dataset's consenting samples (the *universe*, what an unfiltered
 query counts) by every group a sample sheet put samples in (sexes, countries, populations,
@@ -18,7 +18,7 @@ together.
 
 Filters that narrow the answer in nested steps (A, then A and B) are still answered each by
 this rule; the difference of two such answers is bounded by the small-scope rule (0013) and
-the query budget, not by cells (decision record 0020, consequences).
+the query budget, not by cells (decision record 0022, consequences).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.responses import shape_g_variants
-from gdi_node.beacon.model.carriers import from_bytes
 from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.beacon.queries.entry_answers import (
     LINKS,
@@ -169,16 +168,20 @@ class EntryQueries:
         biosamples (not every biosample of a carrier: another sample of the same person
         may not hold it, or may not have been sequenced). None when the generation moved
         while the rows were read (gdi_node.beacon.queries.variant_answers, decision 0014)."""
-        repo = VariantRepository(session, scopes.max_span, hidden=scopes.hidden)
+        repo = VariantRepository(session, scopes.max_span)
         rows = repo.by_allele(key, dataset_ids)
+        bits = repo.carrier_bits([int(row.id) for row in rows])
+        held_by = {v: found.one_copy | found.two_copies for v, found in bits.items()}
         if repo.generation() != scopes.generation:
             return None
         which = 2 if path == "biosamples" else 1  # owner = (dataset, individual, biosample)
         out: dict[str, set[str]] = {d: set() for d in dataset_ids}
         for row in rows:
-            held = from_bytes(row.one_copy) | from_bytes(row.two_copies)
-            for sample_no in held - scopes.excluded:
-                owner = scopes.owners.get(sample_no)
+            held = held_by.get(int(row.id), BitMap()) & scopes.datasets.get(
+                row.dataset_id, BitMap()
+            )
+            for bit in held - scopes.excluded:
+                owner = scopes.owners.get(bit)
                 if owner is not None:
                     out.setdefault(owner[0], set()).add(owner[which])
         return out

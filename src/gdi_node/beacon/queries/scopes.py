@@ -1,12 +1,19 @@
-"""Sample scopes for counting: which samples a dataset, a population or a cohort holds, minus
-everyone who opted out of research use.
+"""Scopes for counting: which genotype-set bits a dataset, a population or a cohort holds,
+minus everyone who opted out of research use, and where each bit counts.
 
 Built from the database once per Beacon data generation (gdi_node.beacon.store.generation) and
 shared by the requests of one worker; a consent change or an ingest in any process moves the
 generation, and the next query rebuilds the scopes, so an opt-out takes effect at once.
 
-Only ready callsets count (decision record 0014): a sample is in a scope once a ready callset
-holds it, and the rows of the other callsets of a dataset (``hidden``) are left out of queries.
+A bit is one sample's genotypes from one file (decision record 0020). Only the bits of ready
+files count (decision record 0014): a load's bits are written into shared rows but stay out
+of every scope until the load is shown, and a replaced or withdrawn file's bits leave them in
+the transaction that retires it. ``present`` says on which contigs a bit counts in the allele
+number, ``sparse`` which bits count only where their file has a record (``--absent nocall``).
+A gVCF's bits count on its file's span only, less its gaps
+(gdi_node.beacon.store.uncalled, decision record 0021). The stored carrier counts and bins
+include the bits of files being loaded or removed, so they are read only for datasets with
+none (``complete``).
 """
 
 from __future__ import annotations
@@ -18,37 +25,56 @@ from dataclasses import dataclass
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
-from gdi_node.beacon.model.carriers import from_bytes
+from gdi_node.beacon.model.spans import Spans
+from gdi_node.beacon.store.callsets import READY
 from gdi_node.beacon.store.generation import current_generation
 from gdi_node.beacon.store.variant_rows import sample_rows
 from gdi_node.db.consent import records_of
+
+Place = tuple[str, str, str]  # (dataset, assembly, chrom)
+_NOBODY = BitMap()
 
 
 @dataclass(frozen=True)
 class Scopes:
     generation: int
-    datasets: dict[str, BitMap]  # consenting samples per dataset
-    complete: frozenset[str]  # datasets none of whose samples opted out
-    callsets: dict[int, BitMap]  # every sample of a ready callset (opted-out ones too)
-    hidden: dict[str, tuple[int, ...]]  # per dataset, its callsets that are not ready
-    groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting samples
+    datasets: dict[str, BitMap]  # consenting bits of ready files per dataset
+    # datasets none of whose people opted out and with no file being loaded or removed: their
+    # stored carrier counts and bins are exact
+    complete: frozenset[str]
+    unsettled: frozenset[str]  # datasets with a file being loaded or removed
+    # bits counted on a whole contig: ready files of samples with one file there
+    present: dict[Place, BitMap]
+    # bits counted on their file's span only (first..last record): samples with several files
+    # on a contig, one per region (decision record 0019)
+    spanned: dict[Place, list[tuple[int, int, int]]]  # (start, end, bit)
+    gapped: frozenset[Place]  # places with gVCF bits: their gaps are read (decision 0021)
+    sparse: BitMap  # bits called only where their file has a record (``--absent nocall``)
+    groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting bits
     max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
-    one_row_per_allele: frozenset[str]  # datasets none of whose callsets share an allele
-    excluded: BitMap
-    opted_out_samples: dict[str, int]  # per dataset, how many of its samples opted out
+    excluded: BitMap  # bits of people who opted out
+    opted_out_samples: dict[str, int]  # per dataset, how many of its bits opted out
     opted_out: frozenset[str]  # individual ids
     opted_out_records: frozenset[str]  # ids of their records, linked ones included
-    owners: dict[int, tuple[str, str, str]]  # sample_no -> (dataset, individual, biosample)
-    samples_of: dict[tuple[str, str], BitMap]  # (dataset, individual) -> consenting samples
-    people: dict[str, int]  # per dataset, how many consenting individuals have a sample
+    owners: dict[int, tuple[str, str, str]]  # bit -> (dataset, individual, biosample)
+    samples_of: dict[tuple[str, str], BitMap]  # (dataset, individual) -> consenting bits
+    people: dict[str, int]  # per dataset, how many consenting individuals have a bit
 
     def people_in(self, dataset_id: str, samples: BitMap) -> int:
-        """How many individuals own ``samples``, consenting samples of ``dataset_id`` (a
-        person may have given several; where nobody did, without looking them up)."""
+        """How many individuals own ``samples``, consenting bits of ``dataset_id`` (a person
+        may have several: samples, files; where nobody does, without looking them up)."""
         if len(self.datasets.get(dataset_id, ())) == self.people.get(dataset_id, 0):
             return len(samples)
         owners = self.owners
         return len({owners[s][1] for s in samples if s in owners})
+
+    def present_at(self, place: Place, position: int) -> BitMap:
+        """The bits counted in the allele number at ``position`` (0-based) of ``place``."""
+        whole = self.present.get(place, _NOBODY)
+        spanned = self.spanned.get(place)
+        if not spanned:
+            return whole
+        return whole | BitMap(bit for start, end, bit in spanned if start <= position < end)
 
     def samples_of_individuals(self, dataset_id: str, individuals: set[str]) -> BitMap:
         """The consenting samples of ``individuals`` in ``dataset_id``."""
@@ -71,41 +97,65 @@ class Scopes:
 
 def _build(session: Session, generation: int) -> Scopes:
     rows = sample_rows(session)
-    callsets = {callset_id: from_bytes(blob) for callset_id, _, blob, _, _ in rows.callsets}
-    genotyped = BitMap.union(*callsets.values()) if callsets else BitMap()
-    excluded = BitMap(rows.opted_out)
+    ready = {c[0]: c for c in rows.callsets if c[3] == READY}
+    unsettled = frozenset(c[1] for c in rows.callsets if c[3] != READY)
+    samples = {s[0]: s for s in rows.samples}
+    opted_samples = set(rows.opted_out)
+    bits_of_sample: dict[int, BitMap] = {}
+    present: dict[Place, BitMap] = {}
+    sparse, excluded = BitMap(), BitMap()
     datasets: dict[str, BitMap] = {}
     owners: dict[int, tuple[str, str, str]] = {}
     samples_of: dict[tuple[str, str], BitMap] = {}
-    hidden: dict[str, tuple[int, ...]] = {}
-    for callset_id, dataset_id in rows.hidden:
-        hidden[dataset_id] = (*hidden.get(dataset_id, ()), callset_id)
-    for sample_no, dataset_id, individual, biosample in rows.samples:
-        if sample_no not in genotyped:  # only in a callset being loaded (or in none)
+    contigs = {callset_id: Spans.from_json(c[5]).by_contig for callset_id, c in ready.items()}
+    files: dict[tuple[str, str, str, int], list[tuple[int, int, int, str]]] = {}
+    for bit, callset_id, sample_no in rows.bits:
+        callset = ready.get(callset_id)
+        sample = samples.get(sample_no)
+        if callset is None or sample is None:  # a file being loaded or removed
             continue
-        datasets.setdefault(dataset_id, BitMap()).add(sample_no)
-        owners[sample_no] = (dataset_id, individual, biosample)
-        if sample_no not in excluded:
-            samples_of.setdefault((dataset_id, individual), BitMap()).add(sample_no)
+        _, dataset_id, assembly, _, mode, _, _ = callset
+        bits_of_sample.setdefault(sample_no, BitMap()).add(bit)
+        datasets.setdefault(dataset_id, BitMap()).add(bit)
+        owners[bit] = (dataset_id, sample[2], sample[3])
+        for chrom, (start, end) in contigs[callset_id].items():
+            held = files.setdefault((dataset_id, assembly, chrom, sample_no), [])
+            held.append((start, end, bit, mode))
+        if mode == "absent_nocall":
+            sparse.add(bit)
+        if sample_no in opted_samples:
+            excluded.add(bit)
+        else:
+            samples_of.setdefault((dataset_id, sample[2]), BitMap()).add(bit)
+    spanned: dict[Place, list[tuple[int, int, int]]] = {}
+    gapped: set[Place] = set()
+    for (dataset_id, assembly, chrom, _), held in files.items():
+        place = (dataset_id, assembly, chrom)
+        if len(held) == 1 and held[0][3] != "gvcf":  # a file speaks for its whole contig
+            present.setdefault(place, BitMap()).add(held[0][2])
+            continue
+        spanned.setdefault(place, []).extend((start, end, bit) for start, end, bit, _ in held)
+        if any(mode == "gvcf" for *_, mode in held):
+            gapped.add(place)
     spans: dict[str, int] = {}
-    sharing: set[str] = set()
-    for _, dataset_id, _, span, shares in rows.callsets:
+    for _, dataset_id, _, _, _, _, span in ready.values():
         spans[dataset_id] = max(spans.get(dataset_id, 0), span)
-        if shares:
-            sharing.add(dataset_id)
     groups: dict[tuple[str, str], BitMap] = {}
     for sample_no, kind, name in rows.groups:
-        if sample_no in genotyped:
-            groups.setdefault((kind, name), BitMap()).add(sample_no)
+        if sample_no in bits_of_sample:
+            groups.setdefault((kind, name), BitMap()).update(bits_of_sample[sample_no])
     return Scopes(
         generation=generation,
         datasets={d: members - excluded for d, members in datasets.items()},
-        complete=frozenset(d for d, members in datasets.items() if members.isdisjoint(excluded)),
-        callsets=callsets,
-        hidden=hidden,
+        complete=frozenset(d for d, members in datasets.items() if members.isdisjoint(excluded))
+        - unsettled,
+        unsettled=unsettled,
+        present=present,
+        spanned=spanned,
+        gapped=frozenset(gapped),
+        sparse=sparse,
         groups={key: members - excluded for key, members in groups.items()},
         max_span=spans,
-        one_row_per_allele=frozenset(spans) - sharing,
         excluded=excluded,
         opted_out_samples={d: len(members & excluded) for d, members in datasets.items()},
         opted_out=frozenset(rows.opted_out_individuals),

@@ -91,7 +91,7 @@ class VariantAnswers:
         query = request.variant
         if reading.speculative and (key is not None or within is not None or request.filters):
             return None
-        repo = VariantRepository(session, scopes.max_span, scopes.one_row_per_allele, scopes.hidden)
+        repo = VariantRepository(session, scopes.max_span)
         ids = decided.dataset_ids
         narrowed = self._restriction(reading, decided, within)
         restricted = None if narrowed is None else {d: s for d, (_, s) in narrowed.items()}
@@ -99,8 +99,9 @@ class VariantAnswers:
         if restricted is not None:  # a narrowed scope: none of a few people's genotypes
             withheld = self._withheld_scopes(scopes, decided, restricted)
             restricted = {d: BitMap() if d in withheld else s for d, s in restricted.items()}
-        # without opt-outs in these datasets (and no filter narrowing them), the stored
-        # carrier counts are exact: read no bitmaps but those of the records shown
+        # without opt-outs in these datasets, no file being loaded or removed and no filter
+        # narrowing them, the stored carrier counts are exact: read no bitmaps but those of
+        # the records shown
         light = key is None and restricted is None and all(d in scopes.complete for d in ids)
         contexts = self._contexts(decided, scopes, by_id=key is not None)
         if narrowed is not None and restricted is not None:
@@ -215,7 +216,7 @@ class VariantAnswers:
         by_dataset: dict[str, list[Any]] = {d: [] for d in contexts}
         for row in rows:
             by_dataset[row.dataset_id].append(row)
-        counter = Counter(scopes)
+        counter = Counter(scopes, repo.carrier_bits, repo.uncalled_at)
         return [
             answer_dataset(
                 replace(context, light=light), by_dataset[dataset_id], scopes, counter, request,
@@ -245,7 +246,7 @@ class VariantAnswers:
         if counted.generation != scopes.generation:
             return None
         totals = counted.totals
-        counter = Counter(scopes)
+        counter = Counter(scopes, repo.carrier_bits, repo.uncalled_at)
         answers = []
         paged = False
         for dataset_id, context in contexts.items():
@@ -281,13 +282,18 @@ def _counted_in_database(
     scopes: Scopes,
 ) -> bool:
     """Whether the database counts the answer from stored carrier counts: the whole of each
-    dataset in scope (no filter or path narrowing it) and, in a dataset where someone opted
-    out, one row per allele and no records to show (their frequencies need the bitmaps)."""
+    dataset in scope (no filter or path narrowing it), no file of it being loaded or removed
+    (its stored counts include their bits) and, in a dataset where someone opted out, no
+    records to show (their frequencies need the bitmaps)."""
     if restricted is not None or not _countable_in_database(query):
         return False
     return all(
         d in scopes.complete
-        or (d in scopes.one_row_per_allele and context.level is not Granularity.RECORD)
+        or (
+            d in scopes.datasets
+            and d not in scopes.unsettled
+            and context.level is not Granularity.RECORD
+        )
         for d, context in contexts.items()
     )
 

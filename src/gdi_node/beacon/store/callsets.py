@@ -1,48 +1,31 @@
-"""Callsets of a dataset: their states, finding one by file name or by the samples it holds,
-deleting one with its variants, and knowing whether a callset stores an allele its dataset
-already holds.
+"""Callsets (loaded files) of a dataset: their states, finding one by file name or by the
+samples it holds, and deleting one with its bits.
 
-States (decision record 0014): queries answer from ``ready`` callsets only. A VCF load writes
-its rows in short transactions under a ``loading`` callset and makes it ``ready`` in one short
-transaction at the end; a replaced or failed callset turns ``retired`` in one transaction and
-its rows are then deleted in short ones (:func:`delete_in_steps`). A ``loading`` callset whose
-load was killed (its lease is free: gdi_node.beacon.store.load_lease) is removed by the next load
-(:func:`remove_hidden`).
-
-A dataset whose callsets never share an allele has one variant row per allele, so a range
-count can count rows from the covering position index instead of grouping copies
-(gdi_node.beacon.store.variant_rows). Each load records whether its alleles meet another copy in the
-dataset, either from a callset loaded before it or within itself; a later load that meets an
-earlier one marks itself, so every pair of copies is marked on one side. A flag left set after
-the other side is deleted only costs speed, never a wrong count.
+States (decision record 0014): queries answer from ``ready`` callsets only. A VCF load ORs its
+bits into the dataset's allele rows in short transactions under a ``loading`` callset, whose
+bits no scope holds, and makes it ``ready`` in one short transaction at the end; a replaced or
+failed callset turns ``retired`` in one transaction (its bits leave every scope at once) and
+its bits are then cleared from the rows in short ones (:func:`delete_in_steps`, decision
+record 0020). A ``loading`` callset whose load was killed (its lease is free:
+gdi_node.beacon.store.load_lease) is removed by the next load (:func:`remove_hidden`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, cast
 
 from pyroaring import BitMap
-from sqlalchemy import CursorResult, Table, delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.model.carriers import from_bytes
 from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.store.generation import bump_generation
+from gdi_node.beacon.store.genotype_sets import bits_of, clear_bits
 from gdi_node.beacon.store.load_lease import Leases
-from gdi_node.beacon.store.variant_bins import B, delete_bins
-from gdi_node.db.models import (
-    BeaconCallset,
-    BeaconSample,
-    BeaconVariant,
-    BeaconVariantTerm,
-)
+from gdi_node.db.models import BeaconCallset, BeaconSample
 
-_VARIANTS = cast(Table, BeaconVariant.__table__)
-_TERMS = cast(Table, BeaconVariantTerm.__table__)
 READY, LOADING, RETIRED = "ready", "loading", "retired"
-DELETE_STEP = 5000  # variant rows deleted per transaction
 
 
 def find_callset(session: Session, dataset_id: str, name: str) -> BeaconCallset | None:
@@ -120,38 +103,40 @@ def retire(session: Session, callset_id: int) -> None:
 
 
 def delete_callset(session: Session, callset_id: int) -> None:
-    """Delete a callset and its rows in the caller's transaction (BFF loads: small)."""
-    variant_ids = select(_VARIANTS.c.id).where(_VARIANTS.c.callset_id == callset_id)
-    session.execute(delete(_TERMS).where(_TERMS.c.variant_id.in_(variant_ids)))
-    delete_bins(session, callset_id)
-    session.execute(delete(_VARIANTS).where(_VARIANTS.c.callset_id == callset_id))
+    """Delete a callset and its bits in the caller's transaction (BFF loads: small)."""
+    dataset_id = session.scalar(
+        select(BeaconCallset.dataset_id).where(BeaconCallset.id == callset_id)
+    )
+    if dataset_id is None:
+        return
+    bits, after = bits_of(session, callset_id), -1
+    while True:
+        cleared = clear_bits(session, dataset_id, bits, after)
+        if cleared.last_variant is None:
+            break
+        after = cleared.last_variant
     session.execute(delete(BeaconCallset).where(BeaconCallset.id == callset_id))
     session.flush()
 
 
 def delete_in_steps(sessions: sessionmaker[Session], callset_id: int) -> None:
-    """Delete a callset that queries no longer read (retired, or never shown) with its rows,
-    :data:`DELETE_STEP` variants per transaction, so other writers wait at most one step."""
-    step = (
-        select(_VARIANTS.c.id)
-        .where(_VARIANTS.c.callset_id == callset_id)
-        .order_by(_VARIANTS.c.id)
-        .limit(DELETE_STEP)
-        .scalar_subquery()
-    )
+    """Delete a callset that queries no longer read (retired, or never shown): its bits are
+    cleared from the allele rows :data:`CLEAR_STEP` slices per transaction, so other writers
+    wait at most one step; then the callset, its bits and the samples only it held go."""
+    with sessions() as session:
+        dataset_id = session.scalar(
+            select(BeaconCallset.dataset_id).where(BeaconCallset.id == callset_id)
+        )
+        bits = bits_of(session, callset_id)
+    if dataset_id is None:
+        return
+    after = -1
     while True:
         with sessions() as session, session.begin():
-            session.execute(delete(_TERMS).where(_TERMS.c.variant_id.in_(step)))
-            deleted = session.execute(delete(_VARIANTS).where(_VARIANTS.c.id.in_(step)))
-            gone = cast("CursorResult[Any]", deleted).rowcount
-        if not gone:
+            cleared = clear_bits(session, dataset_id, bits, after)
+        if cleared.last_variant is None:
             break
-    with sessions() as session:
-        binned = select(B.c.chrom).where(B.c.callset_id == callset_id).distinct()
-        chroms = list(session.scalars(binned))
-    for chrom in chroms:  # bins: about 100 per Mb and variant type
-        with sessions() as session, session.begin():
-            session.execute(delete(B).where(B.c.callset_id == callset_id, B.c.chrom == chrom))
+        after = cleared.last_variant
     with sessions() as session, session.begin():
         # queries leave the callset out until they rebuild their scopes: let them, now
         bump_generation(session)
@@ -200,27 +185,3 @@ def remove_hidden(sessions: sessionmaker[Session], leases: Leases) -> None:
         callset_ids = list(session.scalars(retired))
     for callset_id in callset_ids:
         delete_in_steps(sessions, callset_id)
-
-
-def alleles_stored_twice(session: Session, callset_id: int, counted: Collection[int]) -> bool:
-    """Whether an allele of ``callset_id`` has more than one variant row in its dataset among
-    the rows of the callsets ``counted`` (which include it): read its rows, and look for
-    copies through the covering position index."""
-    here, other = _VARIANTS.alias("here"), _VARIANTS.alias("other")
-    copies = (
-        select(func.count())
-        .where(
-            other.c.assembly == here.c.assembly,
-            other.c.chrom == here.c.chrom,
-            other.c.start == here.c.start,
-            other.c.dataset_id == here.c.dataset_id,
-            other.c.ref == here.c.ref,
-            other.c.alt == here.c.alt,
-            # "+ 0": never the callset index for this side (without statistics, during a
-            # first load, SQLite would take it and compare every row with every row)
-            (other.c.callset_id + 0).in_(sorted(counted)),
-        )
-        .scalar_subquery()
-    )
-    found = select(here.c.id).where(here.c.callset_id == callset_id, copies > 1)
-    return session.execute(found.limit(1)).first() is not None

@@ -1,10 +1,11 @@
-"""Range counts from bins: per callset, how many alleles with a carrier start in each
-``BIN_SIZE`` window of a sequence, per variant type (table ``beacon_variant_bins``).
+"""Range counts from bins: per dataset, how many alleles with a carrier start in each
+``BIN_SIZE`` window of a sequence, per variant type (table ``beacon_variant_bins``, decision
+record 0008).
 
 Counting a 1 Mb range row by row reads every allele in it from the position index: 1,700 on
-the synthetic bench set, about 30,000 on a national set of 60,000 genomes. In a dataset that
-stores one row per allele (gdi_node.beacon.store.callsets), the count of alleles overlapping
-``[first, last)`` (Beacon v2 range query, 0-based half-open) is instead, exactly:
+the synthetic bench set, about 30,000 on a national set of 60,000 genomes. With one row per
+allele (decision record 0020), the count of alleles overlapping ``[first, last)`` (Beacon v2
+range query, 0-based half-open) is instead, exactly:
 
 - rows starting in ``[first - reach, s)`` that end after ``first`` (the head), where ``s`` is
   the start of the bin after ``first``'s;
@@ -13,19 +14,19 @@ stores one row per allele (gdi_node.beacon.store.callsets), the count of alleles
 - plus rows starting in ``[start of last's bin, last)`` (the tail).
 
 So a count reads at most two bins' rows plus the reach, and about 100 bin rows per Mb and
-type. Bins are written with the callset's rows, in the same transactions, and deleted with
-them; carrier counts never change after a load (opt-outs are applied at query time). Like the
-rows, the bins of a callset that is not ready are left out (``hidden``, decision record 0014).
+type. A bin moves with the stored carrier counts: +1 when a load gives an allele its first
+carrier (gdi_node.beacon.store.variant_writes), -1 when removing a file's bits leaves it
+without one (gdi_node.beacon.store.callsets). Answers use bins only when no file of the
+dataset is being loaded or removed (gdi_node.beacon.queries.scopes: ``complete``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, union_all
+from sqlalchemy import Select, Table, bindparam, delete, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,46 +36,31 @@ from gdi_node.db.models import BeaconVariantBin
 
 BIN_SIZE = 10_000  # bases; changing it needs a migration that rebuilds the table
 B = cast(Table, BeaconVariantBin.__table__)
-_BINNABLE = frozenset({"datasets", "hidden", "assemblies", "chrom", "types"}) | POSITIONS
-_KEYS = ("callset_id", "assembly", "chrom", "bin", "variant_type", "dataset_id")
+_BINNABLE = frozenset({"datasets", "assemblies", "chrom", "types"}) | POSITIONS
+_KEYS = ("dataset_id", "assembly", "chrom", "bin", "variant_type")
 
 
-def write_bins(session: Session, callset_id: int) -> None:
-    """Bin the alleles of a callset (after its rows are written, in the same transaction)."""
-    bin_of = (V.c.start // BIN_SIZE).label("bin")
-    keys = (V.c.callset_id, V.c.assembly, V.c.chrom, bin_of, V.c.variant_type, V.c.dataset_id)
-    counted = (
-        select(*keys, func.count())
-        .where(V.c.callset_id == callset_id, V.c.carriers > 0)
-        .group_by(*keys)
-    )
-    columns = ["callset_id", "assembly", "chrom", "bin", "variant_type", "dataset_id", "alleles"]
-    session.execute(insert(B).from_select(columns, counted))
-
-
-def add_bins(session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Add variant rows just written (column values, as inserted) to their bins: one step of
-    a load, whose later steps may add to the same bins."""
-    counted = Counter(
-        (r["callset_id"], r["assembly"], r["chrom"], r["start"] // BIN_SIZE, r["variant_type"],
-         r["dataset_id"])
-        for r in rows
-        if r["carriers"] > 0
-    )  # fmt: skip
-    if not counted:
+def add_bins(session: Session, changes: Mapping[tuple[str, str, str, int, str], int]) -> None:
+    """Add ``changes`` ((dataset, assembly, chrom, bin, variant type) -> alleles, positive or
+    negative) to the bins, in the caller's transaction."""
+    changed = {key: n for key, n in changes.items() if n}
+    if not changed:
         return
     dialect = session.get_bind().dialect.name
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(B)
     statement = statement.on_conflict_do_update(
-        index_elements=[B.c[k] for k in _KEYS[:5]],
+        index_elements=[B.c[k] for k in _KEYS],
         set_={"alleles": B.c.alleles + statement.excluded.alleles},
     )
-    values = [dict(zip(_KEYS, key, strict=True)) | {"alleles": n} for key, n in counted.items()]
+    values = [dict(zip(_KEYS, key, strict=True)) | {"alleles": n} for key, n in changed.items()]
     session.execute(statement, values)
-
-
-def delete_bins(session: Session, callset_id: int) -> None:
-    session.execute(delete(B).where(B.c.callset_id == callset_id))
+    emptied = [dict(zip(_KEYS, key, strict=True)) for key, n in changed.items() if n < 0]
+    if emptied:  # a bin without alleles is no row
+        at = [B.c[k] == bindparam(f"b_{k}") for k in _KEYS]
+        session.execute(
+            delete(B).where(*at, B.c.alleles <= 0),
+            [{f"b_{k}": v for k, v in key.items()} for key in emptied],
+        )
 
 
 def binned_values(where: Where) -> dict[str, Any] | None:

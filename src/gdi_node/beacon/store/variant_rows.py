@@ -1,6 +1,8 @@
-"""Reads of the allele-frequency database: variant rows for a query, sample scopes.
+"""Reads of the allele-frequency database: variant rows for a query, the carrier slices of
+the sites they start at, sample scopes.
 
 Rows come back as plain Core rows (no ORM loading): a 1 Mb range reads thousands of them.
+One row is one allele of a dataset (decision record 0020).
 """
 
 from __future__ import annotations
@@ -15,49 +17,44 @@ from sqlalchemy.orm import Session
 
 from gdi_node.beacon.framework.requests import VariantQuery
 from gdi_node.beacon.model.assemblies import known_assemblies
-from gdi_node.beacon.model.carriers import from_bytes
+from gdi_node.beacon.model.carriers import BITMAP_NAMES, AlleleBits, decode_slice
 from gdi_node.beacon.model.variants import AlleleKey, variant_length
-from gdi_node.beacon.store.callsets import READY
 from gdi_node.beacon.store.generation import current_generation, with_generation
+from gdi_node.beacon.store.uncalled import uncalled_at
 from gdi_node.beacon.store.variant_bins import binned_values, rows_with_a_carrier
 from gdi_node.beacon.store.variant_where import (
     FULL_COLUMNS,
+    C,
     Located,
     V,
     Where,
-    counted_alleles,
     counted_rows,
-    few_carrier_bitmaps,
+    few_carrier_slices,
     matching_rows,
-    page_of_alleles,
     page_of_rows,
     run,
     where_of,
 )
-from gdi_node.db.models import BeaconCallset, BeaconSample, BeaconSampleGroup, ConsentOptOut
+from gdi_node.db.models import (
+    BeaconCallset,
+    BeaconGenotypeSet,
+    BeaconSample,
+    BeaconSampleGroup,
+    ConsentOptOut,
+)
 from gdi_node.errors import InvalidInputError
 
 __all__ = ["Counted", "Located", "SampleRows", "VariantRepository", "locate", "sample_rows"]
+_CHUNK = 400  # variant ids per statement
 
 
 class VariantRepository:
     """``spans``: per dataset, the longest stored variant (``Scopes.max_span``); it bounds how
-    far before a range a variant overlapping it can start. ``one_row_per_allele``: datasets
-    none of whose callsets share an allele (``Scopes.one_row_per_allele``), whose alleles are
-    counted as rows instead of grouped (gdi_node.beacon.store.callsets). ``hidden``: per dataset,
-    its callsets that are not ready (``Scopes.hidden``), whose rows are left out."""
+    far before a range a variant overlapping it can start."""
 
-    def __init__(
-        self,
-        session: Session,
-        spans: Mapping[str, int],
-        one_row_per_allele: Collection[str] = frozenset(),
-        hidden: Mapping[str, Sequence[int]] | None = None,
-    ) -> None:
+    def __init__(self, session: Session, spans: Mapping[str, int]) -> None:
         self._session = session
         self._spans = spans
-        self._one_row = one_row_per_allele
-        self._hidden = hidden or {}
 
     def find(
         self,
@@ -68,8 +65,8 @@ class VariantRepository:
         *,
         full: bool = True,
     ) -> list[Any]:
-        """Variant rows (every callset's copy) matching ``query`` in ``dataset_ids``; without
-        ``full`` only positions, alleles and carrier counts (no bitmaps, no annotation)."""
+        """Variant rows matching ``query`` in ``dataset_ids``; without ``full`` only positions,
+        alleles and carrier counts (no annotation)."""
         if not dataset_ids:
             return []
         where = self._where(query, located, dataset_ids, assemblies)
@@ -91,33 +88,26 @@ class VariantRepository:
         """Per dataset, the alleles matching ``query`` with a carrier in scope, counted by the
         database from the stored carrier counts, and the Beacon generation read in the same
         statement as the first count. Without an entry in ``opted_out`` the scope is the
-        whole dataset. With one, ``(k, consenting)``: k of the dataset's samples opted out (a
-        one-row-per-allele dataset only), so an allele with more than k carriers still has a
-        consenting one: the alleles with a carrier are counted as for a whole dataset, less
-        those with 1..k carriers, all opted out (only their bitmaps are read)."""
+        whole dataset. With one, ``(k, consenting)``: k of the dataset's bits opted out, so
+        an allele with more than k carriers still has a consenting one: the alleles with a
+        carrier are counted as for a whole dataset, less those with 1..k carriers, all opted
+        out (only their carrier slices are read)."""
         counting = _Counting(self._session)
         opted_out = opted_out or {}
         whole = [d for d in dataset_ids if d not in opted_out]
-        as_rows = [d for d in whole if d in self._one_row]
-        grouped = [d for d in whole if d not in self._one_row]
-        # one row per allele: count rows (range counts from bins); otherwise copies of one
-        # allele in several callsets count once
-        if as_rows:
-            counting.add(
-                *self._rows_with_a_carrier(self._where(query, located, as_rows, assemblies))
-            )
-        if grouped:
-            where = self._where(query, located, grouped, assemblies)
-            counting.add(counted_alleles(tuple(where.shape)), where.values)
+        if whole:  # range counts from bins
+            counting.add(*self._rows_with_a_carrier(self._where(query, located, whole, assemblies)))
         for dataset_id, (most, consenting) in opted_out.items():
-            if dataset_id not in self._one_row:
-                raise ValueError(f"{dataset_id}: counting around opt-outs needs one row per allele")
             where = self._where(query, located, [dataset_id], assemblies)
             counted = counting.add(*self._rows_with_a_carrier(where)).get(dataset_id, 0)
             values = where.values | {"most": most}
-            few = run(self._session, few_carrier_bitmaps(tuple(where.shape)), values)
-            lost = sum(1 for one, two in few if not _has_any(consenting, one, two))
-            counting.totals[dataset_id] = counted - lost
+            held: dict[int, bool] = {}
+            for variant_id, slice_no, one, two in run(
+                self._session, few_carrier_slices(tuple(where.shape)), values
+            ):
+                found = _has_any(consenting, slice_no, one, two)
+                held[variant_id] = held.get(variant_id, False) or found
+            counting.totals[dataset_id] = counted - sum(1 for h in held.values() if not h)
         return counting.result()
 
     @staticmethod
@@ -141,9 +131,8 @@ class VariantRepository:
     ) -> list[tuple[AlleleKey, int]]:
         """One page of those alleles (position order) with their carrier counts."""
         where = self._where(query, located, [dataset_id], assemblies)
-        paged = page_of_rows if dataset_id in self._one_row else page_of_alleles
         values = where.values | {"offset": offset, "limit": limit}
-        rows = run(self._session, paged(tuple(where.shape)), values)
+        rows = run(self._session, page_of_rows(tuple(where.shape)), values)
         return [(AlleleKey(r[0], r[1], int(r[2]), r[3], r[4]), int(r[5])) for r in rows]
 
     def rows_of(self, keys: Sequence[AlleleKey], dataset_id: str) -> list[Any]:
@@ -159,7 +148,6 @@ class VariantRepository:
             )
         )
         statement = select(*FULL_COLUMNS).where(V.c.dataset_id == dataset_id, places)
-        statement = self._without_hidden(statement, [dataset_id])
         rows = self._session.execute(statement.order_by(V.c.chrom, V.c.start, V.c.id))
         return [r for r in rows if (r.assembly, r.chrom, r.start, r.ref, r.alt) in wanted]
 
@@ -170,15 +158,7 @@ class VariantRepository:
         dataset_ids: Sequence[str],
         assemblies: Sequence[str],
     ) -> Where:
-        hidden = self._hidden_in(dataset_ids)
-        return where_of(query, located, dataset_ids, assemblies, self._spans, hidden=hidden)
-
-    def _hidden_in(self, dataset_ids: Sequence[str]) -> list[int]:
-        return [c for d in dataset_ids for c in self._hidden.get(d, ())]
-
-    def _without_hidden(self, statement: Select[Any], dataset_ids: Sequence[str]) -> Select[Any]:
-        hidden = self._hidden_in(dataset_ids)
-        return statement.where(V.c.callset_id.not_in(hidden)) if hidden else statement
+        return where_of(query, located, dataset_ids, assemblies, self._spans)
 
     def generation(self) -> int:
         """The Beacon generation now (read after rows: gdi_node.beacon.queries.variant_answers)."""
@@ -200,7 +180,27 @@ class VariantRepository:
             V.c.ref == key.ref,
             V.c.alt == key.alt,
         )
-        return list(self._session.execute(self._without_hidden(statement, dataset_ids)))
+        return list(self._session.execute(statement))
+
+    def uncalled_at(
+        self, dataset_id: str, assembly: str, chrom: str, positions: Collection[int]
+    ) -> dict[int, BitMap]:
+        """Per position, the bits a gVCF gap holds there (gdi_node.beacon.store.uncalled)."""
+        return uncalled_at(self._session, dataset_id, assembly, chrom, positions)
+
+    def carrier_bits(self, variant_ids: Collection[int]) -> dict[int, AlleleBits]:
+        """The carrier bits of alleles by id (their slices united), a chunk of ids per
+        statement; an allele without a slice has no bit."""
+        out: dict[int, AlleleBits] = {}
+        ordered = sorted(set(variant_ids))
+        columns = (C.c.variant_id, C.c.slice, *(C.c[name] for name in BITMAP_NAMES))
+        for n in range(0, len(ordered), _CHUNK):
+            chunk = ordered[n : n + _CHUNK]
+            for row in self._session.execute(select(*columns).where(C.c.variant_id.in_(chunk))):
+                found = AlleleBits.decoded(int(row[1]), row[2:])
+                known = out.get(int(row[0]))
+                out[int(row[0])] = found if known is None else known | found
+        return out
 
 
 @dataclass(frozen=True)
@@ -237,8 +237,8 @@ class _Counting:
         return Counted(self.totals, self._generation)
 
 
-def _has_any(samples: BitMap, *carrier_sets: bytes) -> bool:
-    return any(not from_bytes(blob).isdisjoint(samples) for blob in carrier_sets)
+def _has_any(bits: BitMap, slice_no: int, *carrier_sets: bytes) -> bool:
+    return any(not decode_slice(blob, slice_no).isdisjoint(bits) for blob in carrier_sets)
 
 
 def _starts_by_sequence(keys: Sequence[AlleleKey]) -> dict[tuple[str, str], list[int]]:
@@ -253,12 +253,12 @@ class SampleRows:
     """Everything the scope cache is built from (gdi_node.beacon.queries.scopes)."""
 
     samples: list[tuple[int, str, str, str]]  # (sample_no, dataset_id, individual, biosample)
-    opted_out: list[int]
+    opted_out: list[int]  # sample numbers
     opted_out_individuals: list[str]
     groups: list[tuple[int, str, str]]  # (sample_no, kind, name)
-    # the ready callsets: (id, dataset_id, samples bitmap, max_span, shares_alleles)
-    callsets: list[tuple[int, str, bytes, int, bool]]
-    hidden: list[tuple[int, str]]  # (id, dataset_id) of the callsets that are not ready
+    # every callset: (id, dataset_id, assembly, state, mode, spans JSON, max_span)
+    callsets: list[tuple[int, str, str, str, str, str | None, int]]
+    bits: list[tuple[int, int, int]]  # (bit_no, callset_id, sample_no)
 
 
 def sample_rows(session: Session) -> SampleRows:
@@ -284,22 +284,29 @@ def sample_rows(session: Session) -> SampleRows:
             select(BeaconSampleGroup.sample_no, BeaconSampleGroup.kind, BeaconSampleGroup.name)
         )
     ]
-    callsets, hidden = [], []
-    for r in session.execute(
-        select(
-            BeaconCallset.id,
-            BeaconCallset.dataset_id,
-            BeaconCallset.samples,
-            BeaconCallset.max_span,
-            BeaconCallset.shares_alleles,
-            BeaconCallset.state,
+    callsets = [
+        (int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]))
+        for r in session.execute(
+            select(
+                BeaconCallset.id,
+                BeaconCallset.dataset_id,
+                BeaconCallset.assembly,
+                BeaconCallset.state,
+                BeaconCallset.mode,
+                BeaconCallset.spans,
+                BeaconCallset.max_span,
+            )
         )
-    ):
-        if r[5] == READY:
-            callsets.append((r[0], r[1], r[2], int(r[3]), bool(r[4])))
-        else:
-            hidden.append((r[0], r[1]))
-    return SampleRows(samples, opted_out, opted_out_individuals, groups, callsets, hidden)
+    ]
+    bits = [
+        (int(r[0]), int(r[1]), int(r[2]))
+        for r in session.execute(
+            select(
+                BeaconGenotypeSet.bit_no, BeaconGenotypeSet.callset_id, BeaconGenotypeSet.sample_no
+            )
+        )
+    ]
+    return SampleRows(samples, opted_out, opted_out_individuals, groups, callsets, bits)
 
 
 def locate(query: VariantQuery) -> tuple[list[str], Located | None]:

@@ -1,16 +1,15 @@
 """Reads of one dataset's variant rows in sequence and position order, a chunk at a time, for
 releases of the whole dataset (gdi_node.beacon.queries.frequency_export).
 
-A chunk is at most ``limit`` rows from a start position on, ordered by start, ref, alt and id,
-so an allele's copies in several callsets are next to each other. The caller continues from
-the start of the last row it did not use: keyset paging on the position index, never an
-``OFFSET`` that rereads what came before. The rows of callsets that are not ready
-(``hidden``, decision record 0014) are left out, as in every answer.
+A chunk is at most ``limit`` rows (one per allele) from a start position on, ordered by start,
+ref and alt. The caller continues from the start of the last row it did not use: keyset paging
+on the position index, never an ``OFFSET`` that rereads what came before. What a file being
+loaded brought counts only once it is shown (its bits are in no scope before: decision record
+0020).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -23,12 +22,10 @@ from gdi_node.beacon.store.variant_where import FULL_COLUMNS, V, Where, apply, r
 __all__ = ["rows_from", "sequences_of"]
 
 
-def sequences_of(
-    session: Session, dataset_id: str, assembly: str, hidden: Sequence[int] = ()
-) -> list[str]:
+def sequences_of(session: Session, dataset_id: str, assembly: str) -> list[str]:
     """The sequences (canonical names) holding an allele with a carrier in ``dataset_id``, from
     the range-count bins (a few hundred rows per sequence, not the variants)."""
-    where = _scope(dataset_id, assembly, hidden)
+    where = _scope(dataset_id, assembly)
     return sorted(str(row[0]) for row in run(session, _sequences(tuple(where.shape)), where.values))
 
 
@@ -41,22 +38,19 @@ def rows_from(
     first: int,
     before: int,
     limit: int,
-    hidden: Sequence[int] = (),
 ) -> list[Any]:
-    """Full rows (bitmaps and annotation) starting in ``[first, before)`` (0-based) on
+    """Full rows (with the annotation) starting in ``[first, before)`` (0-based) on
     ``chrom``, at most ``limit`` of them, in start, ref, alt, id order."""
-    where = _scope(dataset_id, assembly, hidden)
+    where = _scope(dataset_id, assembly)
     where.add("chrom", chrom)
     where.add("start>=", first)
     where.add("start<", before)
     return run(session, _chunk(tuple(where.shape)), where.values | {"limit": limit})
 
 
-def _scope(dataset_id: str, assembly: str, hidden: Sequence[int]) -> Where:
+def _scope(dataset_id: str, assembly: str) -> Where:
     where = Where()
     where.add_list("datasets", [dataset_id])
-    if hidden:
-        where.add_list("hidden", sorted(hidden))
     where.add_list("assemblies", [assembly])
     return where
 

@@ -27,15 +27,15 @@ from sqlalchemy.sql import operators
 
 from gdi_node.beacon.framework.requests import VariantQuery
 from gdi_node.beacon.model.variants import stored_types
-from gdi_node.db.models import BeaconVariant, BeaconVariantTerm
+from gdi_node.db.models import BeaconCarrierSlice, BeaconVariant, BeaconVariantTerm
 from gdi_node.errors import InvalidInputError
 
 V = cast(Table, BeaconVariant.__table__)
 T = cast(Table, BeaconVariantTerm.__table__)
+C = cast(Table, BeaconCarrierSlice.__table__)
 ALLELE = (V.c.assembly, V.c.chrom, V.c.start, V.c.ref, V.c.alt)
 KEY_COLUMNS = (
     V.c.id,
-    V.c.callset_id,
     V.c.dataset_id,
     V.c.assembly,
     V.c.chrom,
@@ -46,15 +46,8 @@ KEY_COLUMNS = (
     V.c.variant_type,
     V.c.carriers,
 )
-# the carrier bitmaps and annotations: needed for counts within a restricted scope and records
-FULL_COLUMNS = (
-    *KEY_COLUMNS,
-    V.c.one_copy,
-    V.c.two_copies,
-    V.c.one_called,
-    V.c.none_called,
-    V.c.annotation,
-)
+# with the annotation: records (carrier bits are read by id: variant_rows.carrier_bits)
+FULL_COLUMNS = (*KEY_COLUMNS, V.c.annotation)
 
 
 @dataclass(frozen=True)
@@ -68,8 +61,7 @@ class Located:
 @dataclass
 class Where:
     """A query's conditions: ``shape`` names them (it alone decides the SQL), ``values`` binds
-    them. Conditions: ``datasets:N``/``assemblies:N`` (IN lists of N), ``hidden:N`` (callsets
-    left out: NOT IN, decision record 0014), ``chrom``, ``start=``,
+    them. Conditions: ``datasets:N``/``assemblies:N`` (IN lists of N), ``chrom``, ``start=``,
     ``start>=``, ``start<``, ``end>=``, ``end<``, ``end>``, ``alt=``/``alt~`` and
     ``ref=``/``ref~`` (``~``: with wildcards), ``types:N``, ``term:KIND`` (a join per term)."""
 
@@ -94,16 +86,11 @@ def where_of(
     dataset_ids: Sequence[str],
     assemblies: Sequence[str],
     spans: Mapping[str, int],
-    *,
-    hidden: Sequence[int] = (),
 ) -> Where:
     """The conditions of ``query`` in ``dataset_ids`` on ``assemblies``; ``spans`` (per
-    dataset, its longest variant) bound how far before a range an overlapping variant starts;
-    the rows of the ``hidden`` callsets (not ready) are left out."""
+    dataset, its longest variant) bound how far before a range an overlapping variant starts."""
     where = Where()
     where.add_list("datasets", list(dataset_ids))
-    if hidden:
-        where.add_list("hidden", sorted(hidden))
     where.add_list("assemblies", list(assemblies))
     _position(where, query, located, dataset_ids, spans)
     for column, pattern in (("alt", query.alternate_bases), ("ref", query.reference_bases)):
@@ -183,10 +170,7 @@ def apply(
     out (the caller bounds the positions itself)."""
     for n, condition in enumerate(shape):
         name, _, arity = condition.partition(":")
-        if name == "hidden":
-            left_out: list[Any] = [bindparam(f"p{n}_{i}") for i in range(int(arity))]
-            statement = statement.where(table.c.callset_id.not_in(left_out))
-        elif name in _LISTS:
+        if name in _LISTS:
             params: list[Any] = [bindparam(f"p{n}_{i}") for i in range(int(arity))]
             column = table.c[_LISTS[name]]
             clause: ColumnElement[bool] = (
@@ -214,39 +198,26 @@ def apply(
 
 @lru_cache(maxsize=512)
 def counted_rows(shape: tuple[str, ...]) -> Select[Any]:
-    """Per dataset, the matching rows (one row per allele) with a carrier."""
+    """Per dataset, the matching alleles (one row each) with a carrier."""
     statement = apply(select(V.c.dataset_id, func.count()), shape)
     return statement.where(V.c.carriers > 0).group_by(V.c.dataset_id)
 
 
 @lru_cache(maxsize=512)
-def few_carrier_bitmaps(shape: tuple[str, ...]) -> Select[Any]:
-    """The carrier bitmaps (one copy, two copies) of the matching rows with one to ``most``
-    carriers."""
-    statement = apply(select(V.c.one_copy, V.c.two_copies), shape)
+def few_carrier_slices(shape: tuple[str, ...]) -> Select[Any]:
+    """The carrier slices (variant id, one copy, two copies) of the matching alleles with one
+    to ``most`` carriers."""
+    joined = V.join(C, C.c.variant_id == V.c.id)
+    columns = (C.c.variant_id, C.c.slice, C.c.one_copy, C.c.two_copies)
+    statement: Select[Any] = apply(select(*columns).select_from(joined), shape)
     return statement.where(V.c.carriers > 0, V.c.carriers <= bindparam("most"))
 
 
 @lru_cache(maxsize=512)
-def counted_alleles(shape: tuple[str, ...]) -> Select[Any]:
-    """Per dataset, the matching alleles with a carrier, copies in several callsets once."""
-    alleles = apply(select(V.c.dataset_id), shape).group_by(V.c.dataset_id, *ALLELE)
-    found = alleles.having(func.sum(V.c.carriers) > 0).subquery()
-    return select(found.c.dataset_id, func.count()).group_by(found.c.dataset_id)
-
-
-@lru_cache(maxsize=512)
 def page_of_rows(shape: tuple[str, ...]) -> Select[Any]:
-    """A page (``offset``, ``limit``) of matching alleles with their carriers, row per allele."""
+    """A page (``offset``, ``limit``) of matching alleles with their carriers."""
     statement = apply(select(*ALLELE, V.c.carriers), shape).where(V.c.carriers > 0)
     return _paged(statement)
-
-
-@lru_cache(maxsize=512)
-def page_of_alleles(shape: tuple[str, ...]) -> Select[Any]:
-    """A page of matching alleles with their carriers summed over callsets."""
-    statement = apply(select(*ALLELE, func.sum(V.c.carriers)), shape)
-    return _paged(statement.group_by(*ALLELE).having(func.sum(V.c.carriers) > 0))
 
 
 def _paged(statement: Select[Any]) -> Select[Any]:
@@ -256,8 +227,7 @@ def _paged(statement: Select[Any]) -> Select[Any]:
 
 @lru_cache(maxsize=512)
 def matching_rows(shape: tuple[str, ...], full: bool) -> Select[Any]:
-    """Every matching row (each callset's copy) in position order; ``full``: with bitmaps and
-    annotation."""
+    """Every matching row in position order; ``full``: with the annotation."""
     statement = apply(select(*(FULL_COLUMNS if full else KEY_COLUMNS)), shape)
     return statement.order_by(V.c.chrom, V.c.start, V.c.ref, V.c.alt, V.c.id)
 
