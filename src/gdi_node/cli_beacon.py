@@ -170,11 +170,14 @@ def _load_batch(
     """Load many files, ``jobs`` at a time, with one progress bar; a line per failed file, and
     exit status 1 if any failed (the others are loaded)."""
     from gdi_node.beacon.ingest.folder_load import BatchInterrupted, Outcome, run_batch
+    from gdi_node.beacon.ingest.sample_sheet import read_sample_sheet
     from gdi_node.bootstrap import prepare_database
     from gdi_node.ingest_workers import load_genome, start_worker
 
     with guard():
         prepare_database(settings)  # once, before any worker opens the database
+        if options.sample_sheet is not None:
+            read_sample_sheet(options.sample_sheet)  # its errors here, not in every worker
     began = time.monotonic()
     jobs = min(jobs, len(genomes))
     bar = click.progressbar(

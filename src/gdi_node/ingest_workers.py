@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.ingest.callability import Callability
 from gdi_node.beacon.ingest.folder_load import Genome, Outcome
+from gdi_node.beacon.ingest.sample_sheet import SampleInfo, read_sample_sheet
 from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import DomainError
@@ -41,15 +42,24 @@ class BatchOptions:
         return replace(self.callability, absent=absent) if absent else self.callability
 
 
-# this process's sessions and the batch's options, set by start_worker
-_WORKER: dict[str, tuple[sessionmaker[Session], BatchOptions]] = {}
+@dataclass(frozen=True)
+class _Worker:
+    sessions: sessionmaker[Session]
+    options: BatchOptions
+    sheet: dict[str, SampleInfo]  # the batch's sample sheet, read once per process
+
+
+# this process's sessions, options and sheet, set by start_worker
+_WORKER: dict[str, _Worker] = {}
 
 
 def start_worker(settings_json: str, options: BatchOptions) -> None:
-    """Prepare this process: sessions on the node's database, the batch's options."""
+    """Prepare this process: sessions on the node's database, the batch's options and sample
+    sheet (one sheet names the samples of every file of the batch)."""
     settings = Settings.model_validate_json(settings_json)
     engine = make_engine(settings.effective_database_url)
-    _WORKER["batch"] = (make_session_factory(engine), options)
+    sheet = read_sample_sheet(options.sample_sheet) if options.sample_sheet else {}
+    _WORKER["batch"] = _Worker(make_session_factory(engine), options, sheet)
 
 
 def load_genome(genome: Genome) -> Outcome:
@@ -58,13 +68,14 @@ def load_genome(genome: Genome) -> Outcome:
 
     if "batch" not in _WORKER:
         raise RuntimeError("start_worker was not called in this process")
-    sessions, options = _WORKER["batch"]
+    worker = _WORKER["batch"]
+    options = worker.options
     try:
-        result = VcfIngestor(sessions).ingest(
+        result = VcfIngestor(worker.sessions).ingest(
             genome.path,
             options.dataset_id,
             assembly_id=options.assembly_id,
-            sample_sheet=options.sample_sheet,
+            sample_sheet=worker.sheet,
             update=options.update,
             callability=options.callability_of(genome),
         )

@@ -742,15 +742,19 @@ def field_baseline(cohort: fc.Cohort, genomes: int, options: Options, workdir: P
         listing = folder / f"batch-{k:04d}.txt"
         listing.write_text("\n".join(map(str, paths)) + "\n", encoding="utf-8")
         target = folder / f"batch-{k:04d}.bcf"
-        _bcftools(["merge", "-g", "-", "-l", str(listing), "-Ob", "-o", str(target)], deadline)
+        merge_g = ["merge", "-g", str(reference), "-l", str(listing)]
+        _bcftools([*merge_g, "-Ob", "-o", str(target)], deadline)
         _bcftools(["index", "-f", str(target)], deadline)
         return target
 
+    catalogue = fc.catalogue_for(cohort.seed, cohort.shape)
+    reference = fc.write_reference(catalogue, workdir / "reference.fa")
     merged, filled = folder / "merged.bcf", folder / "filled.bcf"
     out.commands = [
-        f"bcftools merge -g - -l batch-K.txt -Ob -o batch-K.bcf  (x{len(batches)}, batches of"
-        f" <= {MERGE_BATCH} files, {options.workers} at once); bcftools index batch-K.bcf",
-        "bcftools merge -g - -l batches.txt -Ob -o merged.bcf"
+        f"bcftools merge -g reference.fa -l batch-K.txt -Ob -o batch-K.bcf  (x{len(batches)},"
+        f" batches of <= {MERGE_BATCH} files, {options.workers} at once);"
+        " bcftools index batch-K.bcf",
+        "bcftools merge -g reference.fa -l batches.txt -Ob -o merged.bcf"
         if len(batches) > 1
         else "(one batch: it is the merged file)",
         "bcftools +fill-tags merged.bcf -Ob -o filled.bcf -- -t AN,AC,AF,AC_Hom,AC_Het",
@@ -766,7 +770,8 @@ def field_baseline(cohort: fc.Cohort, genomes: int, options: Options, workdir: P
         if len(outputs) > 1:
             listing = folder / "batches.txt"
             listing.write_text("\n".join(map(str, outputs)) + "\n", encoding="utf-8")
-            _bcftools(["merge", "-g", "-", "-l", str(listing), "-Ob", "-o", str(merged)], deadline)
+            merge_g = ["merge", "-g", str(reference), "-l", str(listing)]
+            _bcftools([*merge_g, "-Ob", "-o", str(merged)], deadline)
         else:
             outputs[0].replace(merged)
         out.top_seconds = time.monotonic() - began

@@ -602,6 +602,20 @@ def generation_history(folder: Path) -> dict[str, Any]:
     return dict(json.loads(record.read_text(encoding="utf-8"))) if record.exists() else {}
 
 
+def write_reference(catalogue: Catalogue, path: Path) -> Path:
+    """A FASTA of ``CHROM`` holding the region's reference bases (N elsewhere), indexed: what
+    ``bcftools merge -g`` needs to write the REF of the blocks it splits."""
+    if path.exists() and path.with_suffix(path.suffix + ".fai").exists():
+        return path
+    length = REGION_START + REGION_LENGTH + _PAD
+    bases = bytearray(b"N" * length)
+    bases[REGION_START:length] = catalogue.sequence
+    lines = [bytes(bases[i : i + 60]) for i in range(0, length, 60)]
+    path.write_bytes(b">" + CHROM.encode() + b"\n" + b"\n".join(lines) + b"\n")
+    pysam.faidx(str(path))
+    return path
+
+
 def write_sheet(path: Path, genomes: int, country: str = "DK") -> Path:
     """``samples.tsv`` for genomes [0, genomes): sample, sex (F/M alternating), country."""
     lines = ["sample\tsex\tcountry"]

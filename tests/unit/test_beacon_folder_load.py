@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from gdi_node.beacon.ingest.folder_load import genomes_in
+from gdi_node.beacon.queries.scopes import ScopeCache
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.cli import main
 from gdi_node.config.settings import Settings
@@ -80,22 +81,31 @@ def test_a_folder_loads_every_genome_side_by_side_and_counts_as_one_by_one(
 def test_running_a_batch_again_loads_only_what_is_missing(
     config_file: Path, settings: Settings, genomes: list[Path]
 ) -> None:
-    first = [str(p) for p in genomes[:3]]
-    code, out, err = run(
-        config_file, "ingest", "vcf", *first, "--dataset", "DS-PUBLIC", "--absent", "nocall"
+    sheet = genomes[0].parent / "samples.tsv"  # one sheet for the whole batch
+    sheet.write_text(
+        "sample\tsex\tcountry\n"
+        + "".join(f"{p.name.split('.')[0]}\t{'FM'[n % 2]}\tDK\n" for n, p in enumerate(genomes)),
+        encoding="utf-8",
     )
+    first = [str(p) for p in genomes[:3]]
+    code, out, err = run(config_file, "ingest", "vcf", *first, "--dataset", "DS-PUBLIC",
+                         "--absent", "nocall", "--samples", str(sheet))  # fmt: skip
     assert code == 0, out + err
     assert "3 files into DS-PUBLIC: 3 loaded" in out
     manifest = genomes[0].parent / "rerun.tsv"  # the statement may come per file
     manifest.write_text(
         "path\tabsent\n" + "".join(f"{p.name}\tnocall\n" for p in genomes), encoding="utf-8"
     )
-    code, out, err = run(config_file, "ingest", "vcf", "--manifest", str(manifest),
-                         "--dataset", "DS-PUBLIC", "--jobs", "1")  # fmt: skip
+    again = ["--manifest", str(manifest), "--jobs", "1", "--samples", str(sheet)]
+    code, out, err = run(config_file, "ingest", "vcf", *again, "--dataset", "DS-PUBLIC")
     manifest.unlink()
+    sheet.unlink()
     assert code == 0, out + err
     assert "8 files into DS-PUBLIC: 5 loaded, 3 unchanged" in out
     assert set(states(settings).values()) == {"ready"}
+    with migrated_sessions(settings) as sessions, sessions() as session:
+        sexes = {name for kind, name in ScopeCache().get(session).groups if kind == "sex"}
+    assert sexes == {"F", "M"}
 
 
 def test_a_bad_file_fails_alone_in_one_line_and_the_others_load(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,13 +131,16 @@ class VcfIngestor:
         dataset_id: str,
         *,
         assembly_id: str = "GRCh38",
-        sample_sheet: Path | None = None,
+        sample_sheet: Path | Mapping[str, SampleInfo] | None = None,
         update: bool = False,
         callability: Callability | None = None,
     ) -> VcfIngestResult:
         """Load ``path`` into ``dataset_id``; ``callability`` says how sites absent from it
         count (gdi_node.beacon.ingest.callability: needed for a single-sample VCF without
-        reference blocks)."""
+        reference blocks). ``sample_sheet`` is this file's sheet (every row must name one of
+        its samples, and loading the same file again applies it), or a batch's sheet already
+        read (gdi_node.beacon.ingest.folder_load: rows of other files' samples are skipped,
+        and the same file again is unchanged)."""
         began = time.perf_counter()
         callability = callability or Callability()
         assembly = known_assemblies().get(assembly_id)
@@ -148,7 +151,11 @@ class VcfIngestor:
         vcf = _open(path)
         names: list[str] = list(vcf.samples)
         mode = callability.mode(path, len(names))
-        sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
+        batch_sheet = isinstance(sample_sheet, Mapping)
+        if isinstance(sample_sheet, Mapping):
+            sheet = {name: sample_sheet[name] for name in names if name in sample_sheet}
+        else:
+            sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
         missing = sorted(set(sheet) - set(names))
         if missing:
             raise InvalidInputError(
@@ -160,7 +167,7 @@ class VcfIngestor:
             sha256=digest_file(path).sha256,
             assembly=assembly.id,
             samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
-            from_sheet=bool(sheet),
+            from_sheet=bool(sheet) and not batch_sheet,
             update=update,
             mode=mode,
         )
