@@ -94,6 +94,14 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         show_default=True,
         help="gVCF: a reference block (MIN_DP, else DP) or call with less depth is not called.",
     )
+    @click.option(
+        "--count-filter",
+        "count_filters",
+        multiple=True,
+        metavar="NAME",
+        help="Also count records with this FILTER (repeatable); by default only PASS and '.'"
+        " are counted, and a filtered record's samples count as not called there.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
     @click.pass_obj
     def ingest_vcf(
@@ -108,6 +116,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         absent: str | None,
         min_gq: int,
         min_dp: int,
+        count_filters: tuple[str, ...],
         as_json: bool,
     ) -> None:
         """Load VCF/BCF files' variants and genotypes into the allele-frequency database.
@@ -125,7 +134,9 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         from gdi_node.bootstrap import migrated_sessions
 
         settings = load(config)
-        callability = Callability(absent=absent, min_gq=min_gq, min_dp=min_dp)
+        callability = Callability(
+            absent=absent, min_gq=min_gq, min_dp=min_dp, count_filters=frozenset(count_filters)
+        )
         with guard():
             genomes = genomes_in(paths, manifest, option_columns=MANIFEST_OPTIONS)
         if len(genomes) > 1 or manifest is not None or any(p.is_dir() for p in paths):

@@ -18,6 +18,11 @@ Modes (``beacon_callsets.mode``):
 
 A single-sample VCF with no reference blocks and no ``--absent`` statement is refused: absent
 would otherwise silently mean one of the two.
+
+**Filtered records** (VCF 4.3 §1.6.1, FILTER): a record is counted when its FILTER is ``PASS``
+or missing (``.``), as gVCFs write it, or when every filter it names is one the load counts
+(``--count-filter``). A record that is not counted calls nobody: in a gVCF its span is a gap
+for its samples, in other files its genotypes are no-calls.
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ class Callability:
     absent: str | None = None
     min_gq: int = 20
     min_dp: int = 10
+    count_filters: frozenset[str] = frozenset()  # FILTER values counted besides PASS and "."
+
+    def counts_filter(self, value: str | None) -> bool:
+        """Whether a record with this FILTER (cyvcf2: None for PASS or ".") is counted."""
+        if value is None or value in ("PASS", "."):
+            return True
+        return all(name in self.count_filters for name in value.split(";"))
 
     def mode(self, path: Path, samples: int) -> str:
         """The file's mode (see the module doc); InvalidInputError when it needs a statement."""

@@ -213,14 +213,15 @@ class VcfIngestor:
         for record in _records(vcf):
             records += 1
             _cover(spans, record, assembly)
+            counted = callability.counts_filter(record.FILTER)
             if gaps is not None:
-                ok = passing(record, callability, len(started.bits))
+                ok = passing(record, callability, len(started.bits)) & counted
                 if is_block(record):
                     chrom = assembly.canonical(record.CHROM) or record.CHROM
                     gaps.called(chrom, record.POS - 1, int(record.INFO["END"]), ok)
                     continue
                 _mask(record, target, ok, gaps)
-            for allele in _alleles(record, target, formats):
+            for allele in _alleles(record, target, formats, counted=counted):
                 batch.append(allele)
                 span = max(span, allele.row["end"] - allele.row["start"])
             if len(batch) >= self._batch_size:
@@ -298,8 +299,11 @@ def _mask(record: Any, target: _Target, ok: npt.NDArray[np.bool_], gaps: GapTrac
 
 
 def _alleles(
-    record: Any, target: _Target, formats: Sequence[AnnotationFormat]
+    record: Any, target: _Target, formats: Sequence[AnnotationFormat], *, counted: bool = True
 ) -> Iterator[NewAllele]:
+    """The record's alleles with their carriers' bits; a record whose FILTER is not counted
+    (gdi_node.beacon.ingest.callability) carries nobody: its samples are no-calls there (in a
+    gVCF, gaps). Counted records name their FILTER in the allele's annotation."""
     alts: list[str] = list(record.ALT)
     if not alts or alts == ["."]:
         return  # a reference-only (gVCF-style) record: nothing to count
@@ -315,13 +319,19 @@ def _alleles(
         called = carriers.called_alleles(calls)
     except carriers.PloidyError as exc:
         raise InvalidInputError(f"{record.CHROM}:{record.POS}: {exc}") from exc
-    counted = target.masked.pop(id(record), None)
-    if counted is not None:  # gVCF: the others are gaps, not no-calls
-        calls = np.where(counted[:, None], calls, np.int16(-1))
-        called = np.where(counted, called, np.int8(2))
+    masked = target.masked.pop(id(record), None)
+    if masked is not None:  # gVCF: the others are gaps, not no-calls
+        calls = np.where(masked[:, None], calls, np.int16(-1))
+        called = np.where(masked, called, np.int8(2))
+    elif not counted:  # a filtered record of another file: its genotypes are no-calls
+        calls = np.full_like(calls, -1)
+        called = np.zeros_like(called)
     no_call = carriers.bitmap_of(bits[called == 0])
     half_call = carriers.bitmap_of(bits[called == 1])
     annotations = _annotations(record, alts, formats)
+    if counted:
+        for annotation in annotations:
+            annotation.filters.add(record.FILTER or "PASS")
     end_info = record.INFO.get("END")
     accession = assembly.accession(chrom)
     for k, alt in enumerate(alts, start=1):

@@ -52,14 +52,18 @@ class AlleleAnnotation:
     effects: set[str] = field(default_factory=set)
     hgvs: set[str] = field(default_factory=set)  # transcript:c.… and protein p.… forms
     aminoacid_changes: set[str] = field(default_factory=set)
+    filters: set[str] = field(default_factory=set)  # FILTER of the counted records bringing it
 
     def document(self) -> dict[str, list[str]]:
-        return {
+        document = {
             "genes": sorted(self.genes),
             "effects": sorted(self.effects),
             "hgvs": sorted(self.hgvs),
             "aminoacidChanges": sorted(self.aminoacid_changes),
         }
+        if self.filters:
+            document["filters"] = sorted(self.filters)
+        return document
 
 
 def short_protein_change(hgvs_p: str) -> str | None:

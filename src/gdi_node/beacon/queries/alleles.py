@@ -317,4 +317,6 @@ def g_variant_document(allele: Allele, frequencies: list[dict[str, Any]]) -> dic
         document["molecularAttributes"] = molecular
     if frequencies:
         document["frequencyInPopulations"] = frequencies
+    if note.get("filters"):  # the FILTER values of the counted records (VCF 4.3 §1.6.1)
+        document["info"] = {"filterStatus": note["filters"]}
     return document
