@@ -42,13 +42,19 @@ def _domain_errors() -> Iterator[None]:
 
 
 def _load_noting_new(config: Path | None) -> Settings:
-    """Settings for a command that reads the node's data: says so on stderr when the database
-    it is about to open is new, so an empty answer is not taken for the node's."""
+    """Settings for a command that reads the node's data: when the database it opens is new,
+    says so on stderr once the command has set it up, so an empty answer is not taken for the
+    node's."""
     from gdi_node.cli_failures import is_new_database, new_database_notice
 
     settings = _load(config)
     if is_new_database(settings):
-        click.echo(new_database_notice(settings, config), err=True)
+
+        def note() -> None:
+            if not is_new_database(settings):  # set up now: the command did not fail first
+                click.echo(new_database_notice(settings, config), err=True)
+
+        click.get_current_context().call_on_close(note)
     return settings
 
 
