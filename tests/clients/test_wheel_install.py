@@ -60,9 +60,11 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_wheel_carries_openapi_service_homes_and_migrations(wheel: Path) -> None:
+def test_wheel_carries_openapi_service_homes_migrations_and_igv_js(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
+        "gdi_node/node/static/igv.min.js",
+        "gdi_node/node/static/igv.LICENSE",
         "gdi_node/_shipped/openapi/node.yaml",
         "gdi_node/_shipped/beacon/README.md",
         "gdi_node/_shipped/htsget/README.md",
