@@ -14,6 +14,10 @@ from pathlib import Path
 
 from gdi_node.config.settings import Settings
 
+# what creating or writing a folder fails with (not, say, a missing input file elsewhere)
+_CANNOT_CREATE = {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.ENOENT, errno.EROFS}
+_CANNOT_CREATE |= {errno.EEXIST, errno.ENOSPC}
+
 _VARIABLES = {
     "data_dir": "GDI_NODE_DATA_DIR",
     "database_url": "GDI_NODE_DATABASE_URL",
@@ -81,9 +85,13 @@ def explain(exc: BaseException, settings: Settings, config: Path | None) -> str 
     """The one line for ``exc``, or None when it is not one of the failures described here."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 
-    if isinstance(exc, OSError) and (
-        _under(exc.filename, settings.data_dir)
-        or _under(settings.data_dir, Path(exc.filename or "/-"))
+    if (
+        isinstance(exc, OSError)
+        and exc.errno in _CANNOT_CREATE
+        and (
+            _under(exc.filename, settings.data_dir)  # in it, or on the way to it
+            or (exc.filename is not None and _under(settings.data_dir, Path(exc.filename)))
+        )
     ):
         return (
             f"cannot create or write the data directory {settings.data_dir.resolve()}"
