@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
         patients=by_path[files.patients_vcf.name].object_id,
         vcf_drs_uri=by_path[files.vcf.name].drs_uri,
     )
-    view = igv_view(base, files, ids.__dict__, tokens["controlled"])
+    view = igv_view(base, files, asdict(ids), tokens["controlled"])
     write_igv_page(data_dir / "igv.html", base, view)
     facts: dict[str, Any] = {
         "base_url": base,
