@@ -41,7 +41,71 @@ def _domain_errors() -> Iterator[None]:
         raise _Failure(exc.message) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _load_noting_new(config: Path | None) -> Settings:
+    """Settings for a command that reads the node's data: when the database it opens is new,
+    says so on stderr once the command has set it up, so an empty answer is not taken for the
+    node's."""
+    from gdi_node.cli_failures import is_new_database, new_database_notice
+
+    settings = _load(config)
+    if is_new_database(settings):
+
+        def note() -> None:
+            if not is_new_database(settings):  # set up now: the command did not fail first
+                click.echo(new_database_notice(settings, config), err=True)
+
+        click.get_current_context().call_on_close(note)
+    return settings
+
+
+class _Cli(click.Group):
+    """The command group: a failure a person can fix (database unreachable, data directory
+    not writable) ends in one line (gdi_node.cli_failures), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            from gdi_node.cli_failures import explain
+
+            config = ctx.obj if isinstance(ctx.obj, Path) else None
+            try:
+                settings = load_settings(config)
+            except SettingsError:
+                raise exc from None
+            message = explain(exc, settings, config)
+            if message is None:
+                raise
+            raise _Failure(message) from None
+
+
+def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.obj = value
+        ctx.find_root().obj = value
+
+
+def _accept_config_everywhere(group: click.Group) -> None:
+    """``--config`` after the subcommand too (``gdi-node objects --config FILE``)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_config_everywhere(command)
+        elif not any("--config" in p.opts for p in command.params):
+            command.params.append(
+                click.Option(
+                    ["--config", "-c"],
+                    type=click.Path(path_type=Path),
+                    expose_value=False,
+                    is_eager=True,
+                    callback=_set_config,
+                    help=CONFIG_HELP,
+                )
+            )
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gdi-node")
 @click.option("--config", "-c", type=click.Path(path_type=Path), help=CONFIG_HELP)
 @click.pass_context
@@ -60,12 +124,16 @@ def serve(
     config: Path | None, host: str | None, port: int | None, workers: int | None, no_migrate: bool
 ) -> None:
     """Run the node under uvicorn (graceful shutdown on SIGTERM/SIGINT, JSON logs)."""
+    from gdi_node.cli_failures import port_in_use, port_message, setting_origin
     from gdi_node.server import run_server
 
     settings = _load(config)
     server = settings.server.model_copy(
         update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
     )
+    if port_in_use(server.host, server.port):
+        origin = "--port" if port else setting_origin("server.port", config)
+        raise _Failure(port_message(server.host, server.port, origin))
     with _domain_errors():
         run_server(settings.model_copy(update={"server": server}), config, migrate=not no_migrate)
 
@@ -83,11 +151,22 @@ def serve(
 @click.option("--no-serve", is_flag=True, help="Prepare data and demo.json, then exit.")
 def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
     """Generate synthetic data, register it and run the node on embedded SQLite."""
+    from gdi_node.cli_failures import port_in_use, port_message
     from gdi_node.demo.runner import prepare_demo, print_demo
     from gdi_node.server import run_server
 
-    with _domain_errors():
-        prepared = prepare_demo(data_dir, host, port)
+    if not no_serve and port_in_use(host, port):
+        source = click.get_current_context().get_parameter_source("port")
+        given = source is not click.core.ParameterSource.DEFAULT
+        raise _Failure(port_message(host, port, "--port" if given else "the default"))
+    try:
+        with _domain_errors():
+            prepared = prepare_demo(data_dir, host, port)
+    except OSError as exc:
+        raise _Failure(
+            f"cannot write the demo's folder {data_dir.absolute()} (--data-dir):"
+            f" {exc.strerror or exc}; choose a writable folder with --data-dir DIR"
+        ) from None
     print_demo(prepared, serving=not no_serve)
     if not no_serve:
         run_server(prepared.settings, prepared.config_file, migrate=False)
@@ -191,7 +270,7 @@ def list_objects(config: Path | None, dataset_id: str | None, as_json: bool) -> 
     """List the catalogue's objects."""
     from gdi_node.bootstrap import catalogue_listing
 
-    rows = catalogue_listing(_load(config), dataset_id)
+    rows = catalogue_listing(_load_noting_new(config), dataset_id)
     if as_json:
         click.echo(json.dumps({"objects": rows}, indent=2))
         return
@@ -259,7 +338,7 @@ def audit_verify(config: Path | None) -> None:
     from gdi_node.bootstrap import migrated_sessions
     from gdi_node.passport.audit_chain import verify_chain
 
-    with migrated_sessions(_load(config)) as sessions:
+    with migrated_sessions(_load_noting_new(config)) as sessions:
         report = verify_chain(sessions)
     if not report.ok:
         raise _Failure(
@@ -279,7 +358,7 @@ def audit_export(config: Path | None, since: Any) -> None:
     from gdi_node.bootstrap import migrated_sessions
     from gdi_node.passport.audit_chain import export_jsonl
 
-    with migrated_sessions(_load(config)) as sessions:
+    with migrated_sessions(_load_noting_new(config)) as sessions:
         count = export_jsonl(sessions, sys.stdout, since.replace(tzinfo=UTC) if since else None)
     click.echo(f"{count} decisions exported", err=True)
 
@@ -293,7 +372,7 @@ def verify(config: Path | None, dataset_id: str | None, as_json: bool) -> None:
     from gdi_node.bootstrap import migrated_sessions
     from gdi_node.storage.verify import verify_files
 
-    with migrated_sessions(_load(config)) as sessions, _domain_errors():
+    with migrated_sessions(_load_noting_new(config)) as sessions, _domain_errors():
         checks = list(verify_files(sessions, dataset_id))
     bad = [c for c in checks if c.verdict != "ok"]
     if as_json:
@@ -337,7 +416,9 @@ def drs() -> None:
     show_default=True,
     help="Scheme for hostname-based URIs (http only for labs and loopback).",
 )
+@click.pass_obj
 def drs_resolve(
+    config: Path | None,
     uri: str,
     target: Path | None,
     token: str | None,
@@ -346,7 +427,12 @@ def drs_resolve(
     registry: str | None,
     scheme: str,
 ) -> None:
-    """Resolve a drs:// URI (hostname-based or compact) and optionally download it verified."""
+    """Resolve a drs:// URI (hostname-based or compact) and optionally download it verified.
+
+    With a node's settings (--config or $GDI_NODE_CONFIG), URIs naming that node's host go to
+    its public URL, http and port included (the demo's)."""
+    import os
+
     import httpx
 
     from gdi_node.drs.client import IDENTIFIERS_ORG, DrsClient, DrsUri
@@ -358,6 +444,10 @@ def drs_resolve(
             raise _Failure(f"--prefix {item!r}: expected PREFIX=URL_PATTERN containing {{$id}}")
         pinned[prefix] = pattern
     passports = [passport_file.read_text(encoding="utf-8").strip()] if passport_file else None
+    nodes = {}
+    if config is not None or os.environ.get("GDI_NODE_CONFIG"):
+        settings = _load(config)
+        nodes[settings.drs_hostname] = settings.public_url
     with httpx.Client(timeout=60, follow_redirects=True) as http, _domain_errors():
         client = DrsClient(
             http,
@@ -366,6 +456,7 @@ def drs_resolve(
             patterns=pinned,
             bearer=token,
             passports=passports,
+            nodes=nodes,
         )
         url, obj = client.get_object(DrsUri.parse(uri))
         if target is None:
@@ -378,3 +469,4 @@ def drs_resolve(
 
 cli_beacon.register(main, ingest, _load, _domain_errors)
 cli_export.register(main, _load, _domain_errors)
+_accept_config_everywhere(main)

@@ -44,6 +44,9 @@ def app_from_environment() -> object:
 def run_server(settings: Settings, config_file: Path | None, *, migrate: bool = True) -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests get ``graceful_timeout`` seconds."""
     configure_logging(settings.logging.level, settings.logging.format)
+    # here, not in a worker, so that a data_dir that cannot be created is one line on the
+    # command line (gdi_node.cli_failures), not a traceback in a worker's log
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
         revision = prepare_database(settings)
         log.info("database ready at revision %s", revision)

@@ -272,21 +272,30 @@ def test_bulk_objects_resolve_what_the_caller_may_see(client: Any, node: Registe
     assert granted["summary"]["resolved"] == 3
 
 
-def test_bulk_access_urls(client: Any, node: Registered) -> None:
+def test_bulk_access_resolves_each_object_and_access_id_pair_on_its_own(
+    client: Any, node: Registered
+) -> None:
+    """Issue 17: an unknown access id next to a valid one withholds only its own URL."""
     wanted = [
         {"bulk_object_id": node.ids["bam"], "bulk_access_ids": ["https"]},
         {"bulk_object_id": node.ids["vcf"], "bulk_access_ids": ["https", "s3"]},
+        {"bulk_object_id": "no-such-object", "bulk_access_ids": ["https"]},
     ]
     body = ok(
         client.post(f"{DRS}/objects/access", json={"bulk_object_access_ids": wanted}),
         "/objects/access",
         "post",
     )
-    assert body["summary"] == {"requested": 2, "resolved": 1, "unresolved": 1}
-    (url,) = body["resolved_drs_object_access_urls"]
-    assert url["drs_object_id"] == node.ids["bam"]
-    assert url["drs_access_id"] == "https"
-    assert client.get(url["url"]).content == node.paths["bam"].read_bytes()
+    assert body["summary"] == {"requested": 4, "resolved": 2, "unresolved": 2}
+    urls = {
+        (u["drs_object_id"], u["drs_access_id"]): u for u in body["resolved_drs_object_access_urls"]
+    }
+    assert set(urls) == {(node.ids["bam"], "https"), (node.ids["vcf"], "https")}
+    for (object_id, _), url in urls.items():
+        kind = "bam" if object_id == node.ids["bam"] else "vcf"
+        assert client.get(url["url"]).content == node.paths[kind].read_bytes()
+    unresolved = {e["error_code"]: e["object_ids"] for e in body["unresolved_drs_objects"]}
+    assert sorted(unresolved[404]) == sorted([node.ids["vcf"], "no-such-object"])
 
 
 def test_bulk_requests_beyond_the_limit_are_413(node: Registered) -> None:

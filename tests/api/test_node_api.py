@@ -162,3 +162,24 @@ def test_unhandled_error_is_500_without_internal_details(
 def test_control_characters_in_the_path_are_refused_with_400(client: Any, path: str) -> None:
     body = assert_registry_error(client.get(path), 400, "InvalidInput")
     assert "control characters" in body["message"]
+
+
+def test_igv_js_is_served_from_the_node_with_its_licence_and_is_the_tested_version(
+    client: Any,
+) -> None:
+    """Issue 17: the demo's igv.html must draw offline, so igv.js comes from the node; it is
+    the npm package the browser tests pin (tests/clients/igv/package.json), unmodified."""
+    import json
+
+    from tests.conftest import REPO_ROOT
+
+    pinned = json.loads((REPO_ROOT / "tests/clients/igv/package.json").read_text())
+    version = pinned["dependencies"]["igv"]
+    script = client.get("/static/igv.min.js")
+    licence = client.get("/static/igv.LICENSE")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert f'version:"{version}"'.encode() in script.content
+    assert licence.text.startswith("The MIT License (MIT)")
+    assert "Broad Institute" in licence.text
+    assert_registry_error(client.get("/static/igv.min.js?v=1"), 400, "InvalidInput")

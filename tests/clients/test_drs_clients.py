@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -60,6 +61,7 @@ def sha256_of(path: Path) -> str:
 
 
 def uri(node: Any, object_id: str) -> str:
+    """A URI with the node's port: invalid in DRS 1.5, still followed for servers minting it."""
     return f"drs://{node.base_url.removeprefix('http://')}/{object_id}"
 
 
@@ -79,7 +81,41 @@ def test_resolve_prints_the_object(served: tuple[Any, Registered]) -> None:
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout)
     assert obj["id"] == reg.ids["vcf"]
-    assert obj["self_uri"] == uri(node, reg.ids["vcf"])
+    assert obj["self_uri"] == f"drs://127.0.0.1/{reg.ids['vcf']}"
+
+
+def test_the_nodes_own_portless_uri_resolves_with_its_settings_and_else_says_how(
+    served: tuple[Any, Registered], tmp_path: Path
+) -> None:
+    """DRS 1.5 forbids a port in a hostname-based URI: the node on http and another port is
+    found through its settings; without them the one-line error names --config and --scheme."""
+    node, reg = served
+    self_uri = f"drs://127.0.0.1/{reg.ids['vcf']}"
+    config = tmp_path / "node.yaml"
+    data = reg.settings.model_dump(mode="json")
+    data["public_url"] = node.base_url
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "own.vcf.gz"
+    found = resolve("--config", str(config), self_uri, "-d", str(out))
+    assert found.returncode == 0, found.stderr
+    assert sha256_of(out) == sha256_of(reg.paths["vcf"])
+    lost = resolve(self_uri, env={"GDI_NODE_CONFIG": ""})
+    assert lost.returncode == 1
+    assert lost.stderr.count("\n") == 1
+    assert "Traceback" not in lost.stderr
+    assert "--config" in lost.stderr
+    assert "--scheme http" in lost.stderr
+
+
+def test_an_unreachable_registry_is_not_reported_as_an_unknown_prefix(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        registry = f"http://127.0.0.1:{closed.getsockname()[1]}/restApi"
+    result = resolve("drs://gdi.test:x", "--registry", registry)
+    assert result.returncode == 1
+    assert "could not be reached" in result.stderr
+    assert "not found" not in result.stderr
+    assert "--prefix gdi.test=URL_PATTERN" in result.stderr
 
 
 def test_resolve_and_download_verifies_the_checksum(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -14,6 +15,8 @@ from tests.support.processes import free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
+# the installed wheel's code, never the checkout's that a PYTHONPATH (a worktree) may name
+INSTALLED = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +63,11 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_wheel_carries_openapi_service_homes_and_migrations(wheel: Path) -> None:
+def test_wheel_carries_openapi_service_homes_migrations_and_igv_js(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
+        "gdi_node/node/static/igv.min.js",
+        "gdi_node/node/static/igv.LICENSE",
         "gdi_node/_shipped/openapi/node.yaml",
         "gdi_node/_shipped/beacon/README.md",
         "gdi_node/_shipped/htsget/README.md",
@@ -76,7 +81,11 @@ def test_wheel_carries_openapi_service_homes_and_migrations(wheel: Path) -> None
 
 def test_installed_wheel_runs_help_and_finds_its_documents(venv: Path) -> None:
     help_text = subprocess.run(
-        [str(venv / "bin" / "gdi-node"), "--help"], check=True, capture_output=True, text=True
+        [str(venv / "bin" / "gdi-node"), "--help"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=INSTALLED,
     ).stdout
     assert "serve" in help_text
     located = subprocess.run(
@@ -89,6 +98,7 @@ def test_installed_wheel_runs_help_and_finds_its_documents(venv: Path) -> None:
         capture_output=True,
         text=True,
         cwd=venv,
+        env=INSTALLED,
     ).stdout.strip()
     assert "site-packages/gdi_node/_shipped/openapi" in located
 
@@ -101,12 +111,14 @@ def test_installed_wheel_serves(venv: Path, tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=INSTALLED,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_ready(base, process)
         assert httpx.get(f"{base}/service-info").json()["name"] == "gdi-node"
         assert httpx.get(f"{base}/openapi.json").json()["openapi"].startswith("3.")
+        assert httpx.get(f"{base}/static/igv.min.js").status_code == 200
         assert (tmp_path / "gdi-node-data" / "gdi-node.sqlite3").is_file()
     finally:
         process.terminate()

@@ -339,3 +339,46 @@ def track_result(result: Mapping[str, Any], name: str) -> dict[str, Any]:
         if track["name"] == name:
             return dict(track)
     raise KeyError(f"no track {name!r} in result (tracks: {[t['name'] for t in result['tracks']]})")
+
+
+def render_page(
+    page_url: str, *, screenshot: Path | None = None, timeout: float = 60
+) -> dict[str, Any]:
+    """Open ``page_url``, a page that makes its own igv.js browser and keeps it (or the promise
+    of it) in ``window.igvBrowser`` (the demo's ``igv.html``), in headless Chromium with every
+    request off this machine refused; return what igv.js drew (``tests/clients/igv/
+    demo_page.mjs``): ``status``, ``tracks`` (``name``, ``type``, ``loaded``, ``drawn``,
+    ``paintedPixels``), ``blockedRequests``, ``requests``, ``pageErrors``, ``igvVersion``."""
+    reason = browser_tools_missing()
+    if reason is not None:
+        raise RuntimeError(reason)
+    ensure_igv_installed()
+    workdir = Path(tempfile.mkdtemp(prefix="gdi-igv-page-"))
+    try:
+        with _chromium(workdir) as endpoint:
+            job = {
+                "cdpEndpoint": endpoint,
+                "pageUrl": page_url,
+                "timeoutMs": max(1000, int(timeout * 1000)),
+                "screenshot": str(Path(screenshot).resolve()) if screenshot else None,
+                "viewport": VIEWPORT,
+            }
+            if screenshot:
+                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+            completed = subprocess.run(
+                ["node", str(IGV_DIR / "demo_page.mjs")],
+                input=json.dumps(job),
+                cwd=IGV_DIR,
+                capture_output=True,
+                text=True,
+                timeout=timeout + 90,
+                check=False,
+            )
+            if completed.returncode != 0:
+                raise RuntimeError(
+                    f"demo_page.mjs failed ({completed.returncode}):\n{completed.stderr}"
+                )
+            result: dict[str, Any] = json.loads(completed.stdout)
+            return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -13,6 +13,7 @@ from gdi_node.beacon.framework.requests import (
     from_post,
 )
 from gdi_node.errors import InvalidInputError
+from tests.conftest import REPO_ROOT
 
 
 def test_get_spellings_and_comma_lists_become_one_query() -> None:
@@ -84,3 +85,24 @@ def test_post_body_shapes_are_checked() -> None:
     with pytest.raises(InvalidInputError, match="filters must be a list"):
         from_post({"query": {"filters": "HP:1"}})
     assert from_post(None).variant.empty
+
+
+def test_post_request_parameters_follow_the_get_rule_an_unknown_name_is_refused() -> None:
+    """Issue 17: GET refuses an unknown query parameter (connexion, from the spec); a POST
+    body's requestParameters are held to the same list, flat or under g_variant."""
+    import yaml
+
+    from gdi_node.beacon.framework.requests import VARIANT_PARAMETERS, from_post
+    from gdi_node.errors import InvalidInputError
+
+    spec = yaml.safe_load((REPO_ROOT / "openapi" / "beacon.yaml").read_text())
+    names = set()
+    for listed in spec["paths"]["/g_variants"]["get"]["parameters"]:
+        ref = listed.get("$ref", "")
+        names.add((spec["components"]["parameters"][ref.split("/")[-1]] if ref else listed)["name"])
+    framework = {"Authorization", "requestedGranularity", "skip", "limit", "filters"}
+    assert names - framework - {"includeResultsetResponses", "testMode"} == VARIANT_PARAMETERS
+    for parameters in ({"referenceName": "1", "bogus": 1}, {"g_variant": {"bogus": 1}}):
+        with pytest.raises(InvalidInputError, match=r"unknown parameter\(s\) bogus; known: "):
+            from_post({"query": {"requestParameters": parameters}})
+    assert from_post({"query": {"requestParameters": {"referenceName": "1"}}}).variant

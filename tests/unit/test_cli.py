@@ -69,7 +69,7 @@ def test_ingest_files_prints_ids_and_drs_uris_as_json(config_file: Path, tmp_pat
     assert code == 0
     (obj,) = json.loads(out)["objects"]
     assert obj["status"] == "registered"
-    assert obj["drs_uri"] == f"drs://node.test:8080/{obj['object_id']}"
+    assert obj["drs_uri"] == f"drs://node.test/{obj['object_id']}"
 
     code, out, _ = run(*args)
     assert code == 0

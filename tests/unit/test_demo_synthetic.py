@@ -24,9 +24,10 @@ BCFTOOLS = shutil.which("bcftools")
 needs_samtools = pytest.mark.skipif(SAMTOOLS is None, reason="samtools is not installed")
 needs_bcftools = pytest.mark.skipif(BCFTOOLS is None, reason="bcftools is not installed")
 DATA_FILES: tuple[str, ...] = ("reference.fa", "reference.chrom.sizes", "demo.bam", "demo.cram")
-DATA_FILES += ("demo.vcf.gz", "demo.bcf", "samples.tsv")
+DATA_FILES += ("demo.vcf.gz", "demo.bcf", "samples.tsv", "patients.vcf.gz", "patients.tsv")
 INDEX_FILES: tuple[str, ...] = ("reference.fa.fai", "demo.bam.bai", "demo.cram.crai")
-INDEX_FILES += ("demo.vcf.gz.tbi", "demo.bcf.csi")
+INDEX_FILES += ("demo.vcf.gz.tbi", "demo.bcf.csi", "patients.vcf.gz.tbi")
+PATIENTS = tuple(f"DEMO-P{i:02d}" for i in range(1, 21))
 REGION = ("chr1", 20_000, 22_000)
 
 
@@ -93,6 +94,8 @@ def test_returned_paths_name_every_file_in_the_folder(demo: DemoFiles) -> None:
         "samples.tsv",
     )
     assert demo.sample_ids == tuple(f"DEMO-S{i}" for i in range(1, 9))
+    assert (demo.patients_vcf.name, demo.patients.name) == ("patients.vcf.gz", "patients.tsv")
+    assert demo.patient_ids == PATIENTS
     assert sorted(p.name for p in demo.bam.parent.iterdir()) == sorted(DATA_FILES + INDEX_FILES)
 
 
@@ -172,20 +175,20 @@ def test_alignment_header_is_sorted_with_one_read_group_per_sample(demo: DemoFil
         header = bam.header.to_dict()
     assert header["HD"]["SO"] == "coordinate"
     assert [(sq["SN"], sq["LN"]) for sq in header["SQ"]] == [("chr1", 60_000), ("chr2", 40_000)]
-    assert [rg["SM"] for rg in header["RG"]] == ["DEMO-S1", "DEMO-S2", "DEMO-S3"]
+    assert [rg["SM"] for rg in header["RG"]] == ["DEMO-P01", "DEMO-P02", "DEMO-P03"]
     assert "PG" not in header
 
 
 def test_reads_are_coordinate_sorted_paired_100m_with_read_groups(demo: DemoFiles) -> None:
     reads = all_reads(demo)
     mapped = [r for r in reads if not r.is_unmapped]
-    assert 3_500 <= len(mapped) <= 4_500
+    assert len(mapped) == 60_000
     assert {r.reference_name for r in mapped} == {"chr1", "chr2"}
     positions = [(r.reference_id, r.reference_start) for r in mapped]
     assert positions == sorted(positions)
     assert all(r.cigarstring == "100M" and r.mapping_quality == 60 for r in mapped)
     assert all(r.is_paired and r.is_proper_pair for r in mapped)
-    assert {r.get_tag("RG") for r in reads} == {"rg-DEMO-S1", "rg-DEMO-S2", "rg-DEMO-S3"}
+    assert {r.get_tag("RG") for r in reads} == {"rg-DEMO-P01", "rg-DEMO-P02", "rg-DEMO-P03"}
     assert all(min(r.query_qualities or [0]) >= 20 for r in reads)
 
 
@@ -248,7 +251,7 @@ def test_bcftools_gives_the_same_records_from_vcf_and_bcf(demo: DemoFiles) -> No
     assert BCFTOOLS is not None
     from_vcf = run(BCFTOOLS, "view", "-H", str(demo.vcf))
     assert from_vcf == run(BCFTOOLS, "view", "-H", str(demo.bcf))
-    assert len(from_vcf.splitlines()) >= 300
+    assert len(from_vcf.splitlines()) >= 3_000
     region = run(BCFTOOLS, "view", "-H", "-r", "chr2:10000-20000", str(demo.bcf))
     assert region == run(BCFTOOLS, "view", "-H", "-r", "chr2:10000-20000", str(demo.vcf))
 
@@ -274,7 +277,7 @@ def test_variants_are_sorted_and_include_snvs_indels_and_a_multiallelic(
     assert len(set(keys)) == len(keys)
     alleles = [r.alleles or () for r in records]
     snvs = [a for a in alleles if len(a) == 2 and len(a[0]) == len(a[1]) == 1]
-    assert 280 <= len(snvs) <= 320
+    assert 2_950 <= len(snvs) <= 3_050
     assert sum(len(a) == 2 and len(a[0]) != len(a[1]) for a in alleles) >= 3
     assert any(len(a) > 2 for a in alleles)
     genotypes = {r.samples[s]["GT"] for r in records for s in r.samples}
@@ -308,3 +311,56 @@ def test_samples_tsv_lists_all_samples_with_populations_and_cohorts(demo: DemoFi
     assert {row["cohorts"] for row in rows} == {"cohort-a", "cohort-b"}
     assert len({row["individual_id"] for row in rows}) == 8
     assert all(row["sex"] in {"female", "male"} for row in rows)
+
+
+def test_patients_vcf_has_the_same_sites_and_its_own_samples_each_alt_seen(
+    demo: DemoFiles, records: list[pysam.VariantRecord]
+) -> None:
+    with pysam.VariantFile(str(demo.patients_vcf)) as vcf:
+        assert tuple(vcf.header.samples) == PATIENTS
+        assert vcf.index is not None
+        patients = list(vcf)
+    assert [(r.chrom, r.pos, r.alleles) for r in patients] == [
+        (r.chrom, r.pos, r.alleles) for r in records
+    ]
+    for rec in patients:
+        called = [a for s in rec.samples for a in rec.samples[s]["GT"] if a is not None]
+        assert rec.info["AN"] == len(called)
+        assert all(c > 0 for c in rec.info["AC"])
+
+
+def test_patients_tsv_gives_every_patient_a_sex_a_country_and_a_cohort(demo: DemoFiles) -> None:
+    lines = demo.patients.read_text().splitlines()
+    header = lines[0].split("\t")
+    assert header == [
+        "sample",
+        "individual_id",
+        "biosample_id",
+        "population",
+        "cohorts",
+        "sex",
+        "country",
+    ]
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    assert tuple(row["sample"] for row in rows) == PATIENTS
+    assert {row["country"] for row in rows} == {"DK", "SE"}
+    assert [row["cohorts"] for row in rows] == ["epilepsy"] * 12 + ["controls"] * 8
+
+
+def bgzf_blocks(path: Path) -> int:
+    data, at, blocks = path.read_bytes(), 0, 0
+    while at < len(data):
+        at += int.from_bytes(data[at + 16 : at + 18], "little") + 1
+        blocks += 1
+    return blocks
+
+
+def test_files_are_large_enough_for_an_index_to_narrow_a_region(demo: DemoFiles) -> None:
+    """Issue 17: htsget answers whole blocks; with one block per file every region is the file."""
+    assert bgzf_blocks(demo.bam) > 200
+    assert bgzf_blocks(demo.vcf) >= 6
+    assert bgzf_blocks(demo.patients_vcf) >= 6
+    with gzip.open(demo.cram.with_name("demo.cram.crai"), "rt") as crai:
+        containers = [line.split("\t")[0] for line in crai]
+    assert containers.count("0") >= 30
+    assert containers.count("1") >= 20

@@ -67,7 +67,7 @@ def test_each_format_is_registered_in_place_with_checksums_and_index(
         assert result.index_path is not None
         assert Path(result.index_path).is_file()
         assert not result.index_built
-        assert result.drs_uri == f"drs://node.test:8080/{result.object_id}"
+        assert result.drs_uri == f"drs://node.test/{result.object_id}"
     assert object_count(node_settings) == 4
 
 

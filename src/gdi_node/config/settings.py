@@ -387,5 +387,8 @@ class Settings(_Strict):
 
     @property
     def drs_hostname(self) -> str:
-        """Host (and port) that ``drs://`` URIs of this node name (DRS 1.5, hostname-based URIs)."""
-        return urlsplit(self.public_url).netloc
+        """The host ``drs://`` URIs of this node name: no port, which DRS 1.5 forbids in a
+        hostname-based URI (§DRS URIs, "Hostname-based DRS URIs"); a node on another port or
+        on http is resolved through its settings (``gdi-node drs resolve --config``)."""
+        host = urlsplit(self.public_url).hostname or "localhost"
+        return f"[{host}]" if ":" in host else host

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,14 @@ from gdi_node.bootstrap import open_ingestor
 from gdi_node.config.loading import load_settings
 from gdi_node.config.settings import Settings
 from gdi_node.demo.beacon_demo import beacon_commands, load_beacon
+from gdi_node.demo.commands import (
+    DemoObjects,
+    drs_commands,
+    gdi_node_program,
+    htsget_commands,
+    node_commands,
+)
+from gdi_node.demo.igv_page import igv_view, write_igv_page
 from gdi_node.demo.synthetic import DemoFiles, generate_demo_data
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.storage.ingest import IngestResult
@@ -56,13 +65,15 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
             {
                 "id": PUBLIC_DATASET,
                 "name": "Demo variants (synthetic)",
-                "description": "Synthetic multi-sample VCF and BCF of 8 samples, 2 populations",
+                "description": "Synthetic joint-called VCF and BCF of 8 reference samples,"
+                " 2 populations, 2 cohorts",
                 "security_level": "PUBLIC",
             },
             {
                 "id": CONTROLLED_DATASET,
-                "name": "Demo reads (synthetic)",
-                "description": "Synthetic BAM and CRAM of 3 samples",
+                "name": "Demo patients (synthetic)",
+                "description": "Synthetic joint-called VCF of 20 patients with their phenotypes,"
+                " and BAM and CRAM of 3 of them",
                 "security_level": "CONTROLLED",
             },
         ],
@@ -70,96 +81,6 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
     path = data_dir / "gdi-node.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
-
-
-def _object(objects: list[IngestResult], fmt: str) -> IngestResult:
-    return next(o for o in objects if o.format == fmt)
-
-
-def _commands(
-    base: str,
-    token_file: Path,
-    reference: Path,
-    objects: list[IngestResult],
-    tokens: dict[str, str],
-) -> list[dict[str, str]]:
-    bearer = f"Authorization: Bearer {tokens['controlled']}"
-    bam, cram, vcf = (_object(objects, f) for f in ("BAM", "CRAM", "VCF"))
-    region = "referenceName=chr1&start=10000&end=20000"
-    htslib_env = (
-        f"env HTS_AUTH_LOCATION={shlex.quote(str(token_file))}"
-        " HTS_ALLOW_UNENCRYPTED_AUTHORIZATION_HEADER='I understand the risks'"
-    )
-    commands = [
-        {"what": "Describe the node (GA4GH service-info)", "run": f"curl -s {base}/service-info"},
-        {"what": "List the APIs it serves", "run": f"curl -s {base}/services"},
-        {"what": "Is it ready?", "run": f"curl -s {base}/ready"},
-        {"what": "Prometheus metrics", "run": f"curl -s {base}/metrics"},
-        {"what": "What an anonymous caller may see", "run": f"curl -s {base}/permissions"},
-        {
-            "what": f"What the demo passport for {CONTROLLED_DATASET} may see",
-            "run": f"curl -s -H {shlex.quote(bearer)} {base}/permissions",
-        },
-    ]
-    commands += [
-        {
-            "what": "htsget: count reads of a region of the controlled BAM (samtools, token)",
-            "run": f"{htslib_env} samtools view -c '{base}/htsget/reads/{bam.object_id}?{region}'",
-        },
-        {
-            "what": "htsget: the same region from the CRAM (samtools, token, reference)",
-            "run": f"{htslib_env} samtools view -c -T {shlex.quote(str(reference))}"
-            f" '{base}/htsget/reads/{cram.object_id}?format=CRAM&{region}'",
-        },
-        {
-            "what": "htsget: variants of the public VCF (bcftools)",
-            "run": f"bcftools view -H '{base}/htsget/variants/{vcf.object_id}?referenceName=chr1'",
-        },
-    ]
-    return commands
-
-
-def _igv_view(
-    base: str, files: DemoFiles, objects: list[IngestResult], token: str
-) -> dict[str, Any]:
-    """igv.js configuration for the demo's data (BAM, CRAM served as BAM, VCF) via htsget."""
-    bam, cram, vcf = (_object(objects, f) for f in ("BAM", "CRAM", "VCF"))
-
-    def track(name: str, kind: str, fmt: str, url: str, secret: bool) -> dict[str, Any]:
-        config = {"name": name, "type": kind, "sourceType": "htsget", "format": fmt, "url": url}
-        return {**config, "oauthToken": token} if secret else config
-
-    reads, variants = f"{base}/htsget/reads", f"{base}/htsget/variants"
-    return {
-        "reference": {
-            "id": "demo",
-            "name": "gdi-node demo reference",
-            "format": "chromsizes",
-            "file": str(files.chrom_sizes),
-            "chromSizes": files.chrom_sizes.read_text(encoding="utf-8"),
-        },
-        "locus": "chr1:10,001-12,000",
-        "tracks": [
-            track("demo BAM", "alignment", "bam", f"{reads}/{bam.object_id}", True),
-            track("demo CRAM (as BAM)", "alignment", "bam", f"{reads}/{cram.object_id}", True),
-            track("demo VCF", "variant", "vcf", f"{variants}/{vcf.object_id}", False),
-        ],
-    }
-
-
-_IGV_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>gdi-node demo in igv.js</title>
-<script src="https://cdn.jsdelivr.net/npm/igv@3.8.10/dist/igv.min.js"></script></head>
-<body><div id="igv"></div><script>
-const view = VIEW;
-// igv.js reads chromosome sizes from a URL: hand it the demo's sizes as a blob URL.
-const sizes = URL.createObjectURL(new Blob([view.reference.chromSizes], {type: "text/plain"}));
-const reference = {id: view.reference.id, name: view.reference.name, format: "chromsizes",
-                   url: sizes};
-igv.createBrowser(document.getElementById("igv"),
-  {reference, locus: view.locus, tracks: view.tracks, loadDefaultGenomes: false});
-</script></body></html>
-"""
 
 
 def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
@@ -172,9 +93,9 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
     with open_ingestor(settings) as ingestor:
         objects = [
             *ingestor.ingest([files.vcf, files.bcf], PUBLIC_DATASET),
-            *ingestor.ingest([files.bam, files.cram], CONTROLLED_DATASET),
+            *ingestor.ingest([files.bam, files.cram, files.patients_vcf], CONTROLLED_DATASET),
         ]
-    load_beacon(settings, files, PUBLIC_DATASET)
+    load_beacon(settings, files, PUBLIC_DATASET, CONTROLLED_DATASET)
     issuer = LocalIssuer.for_settings(settings)
     tokens = {
         "controlled": issuer.passport(
@@ -187,10 +108,16 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
     base = settings.public_url
     token_file = data_dir / "demo-passport.token"
     token_file.write_text(tokens["controlled"], encoding="utf-8")
-    igv_view = _igv_view(base, files, objects, tokens["controlled"])
-    (data_dir / "igv.html").write_text(
-        _IGV_PAGE.replace("VIEW", json.dumps(igv_view)), encoding="utf-8"
+    by_path = {Path(o.path).name: o for o in objects}
+    ids = DemoObjects(
+        bam=by_path[files.bam.name].object_id,
+        cram=by_path[files.cram.name].object_id,
+        vcf=by_path[files.vcf.name].object_id,
+        patients=by_path[files.patients_vcf.name].object_id,
+        vcf_drs_uri=by_path[files.vcf.name].drs_uri,
     )
+    view = igv_view(base, files, asdict(ids), tokens["controlled"])
+    write_igv_page(data_dir / "igv.html", base, view)
     facts: dict[str, Any] = {
         "base_url": base,
         "urls": {
@@ -207,7 +134,14 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
                 "node_ui": f"{base}/ui/",
                 "htsget": f"{base}/htsget/openapi.json",
                 "beacon": f"{base}/ga4gh/beacon/v2/openapi.json",
+                "drs": f"{base}/ga4gh/drs/v1/openapi.json",
             },
+            "swagger_ui": {
+                "htsget": f"{base}/htsget/ui/",
+                "beacon": f"{base}/ga4gh/beacon/v2/ui/",
+                "drs": f"{base}/ga4gh/drs/v1/ui/",
+            },
+            "igv_js": f"{base}/static/igv.min.js",
         },
         "config_file": str(config_file),
         "database_url": settings.effective_database_url,
@@ -228,18 +162,35 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
             "reference": str(files.reference),
             "chrom_sizes": str(files.chrom_sizes),
             "samples": str(files.samples),
+            "patients": str(files.patients),
         },
         "tokens": tokens,
+        "token_file": str(token_file),
         "passport_jwks": f"{base}/passport/jwks",
-        "igv": igv_view,
+        "igv": view,
         "igv_page": str(data_dir / "igv.html"),
+        "export": f"export GDI_NODE_CONFIG={shlex.quote(str(config_file))}",
+        "missing_tools": missing_tools(),
         "commands": [
-            *_commands(base, token_file, files.reference, objects, tokens),
-            *beacon_commands(base, files),
+            *node_commands(base, token_file),
+            *htsget_commands(base, token_file, files.reference, ids),
+            *drs_commands(base, gdi_node_program(), config_file, data_dir, ids),
+            *beacon_commands(base, files, token_file),
         ],
     }
     (data_dir / "demo.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return PreparedDemo(settings, config_file, files, objects, facts)
+
+
+def missing_tools() -> list[str]:
+    """The command-line tools the printed htsget commands need that are not installed."""
+    return [tool for tool in ("samtools", "bcftools") if shutil.which(tool) is None]
+
+
+HTSGET_NOTE = (
+    "htsget may send more than the region asked for (whole blocks, htsget 1.3); the commands"
+    " that keep reads or variants by position show the region's own."
+)
 
 
 def print_demo(demo: PreparedDemo, *, serving: bool) -> None:
@@ -248,11 +199,23 @@ def print_demo(demo: PreparedDemo, *, serving: bool) -> None:
     click.echo(f"gdi-node demo: {len(demo.objects)} files registered in {demo.config_file.parent}")
     for obj in facts["objects"]:
         click.echo(f"  {obj['format']:<4} {obj['dataset']:<16} {obj['drs_uri']}")
-    click.echo(f"\nDemo passport for {CONTROLLED_DATASET} (valid 24 h, local issuer):")
+    click.echo(
+        f"\nDemo passport for {CONTROLLED_DATASET} (valid 24 h, local issuer), saved in"
+        f" {facts['token_file']}:"
+    )
     click.echo(f"  {facts['tokens']['controlled']}")
     click.echo(f"\nigv.js page (open in a browser while the node runs): {facts['igv_page']}")
-    click.echo(f"\nFacts for scripts: {demo.config_file.parent / 'demo.json'}")
-    click.echo("Try (in another terminal):" if serving else "Once served, try:")
+    click.echo(f"Facts for scripts: {demo.config_file.parent / 'demo.json'}")
+    click.echo("gdi-node commands on the demo's database need its settings (or --config):")
+    click.echo(f"  {facts['export']}")
+    if facts["missing_tools"]:
+        tools = " ".join(facts["missing_tools"])
+        click.echo(
+            f"\nThe htsget commands need {tools}, not installed here:"
+            f" sudo apt-get install {tools} (Debian, Ubuntu) or brew install {tools} (macOS)"
+        )
+    click.echo(f"\nNote: {HTSGET_NOTE}")
+    click.echo("\nTry (in another terminal):" if serving else "\nOnce served, try:")
     for command in facts["commands"]:
         click.echo(f"  # {command['what']}\n  {command['run']}")
     if serving:

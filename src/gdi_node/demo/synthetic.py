@@ -1,5 +1,12 @@
 """A small, fully deterministic synthetic genomics data set for ``gdi-node demo``.
 
+Two joint-called (multi-sample) VCFs over the same sites: ``demo.vcf.gz`` (and ``demo.bcf``) of
+8 public reference samples, and ``patients.vcf.gz`` of 20 patients, the controlled cohort,
+whose first three also have reads (``demo.bam``, ``demo.cram``). The files are large enough for
+an index to narrow a region: many BGZF blocks per contig in the BAM, CRAM containers of 1,000
+reads, several blocks per contig in the VCFs (htsget 1.3 §Query parameters lets a server answer
+whole blocks, so a region's answer is a superset of it, but far less than the file).
+
 Everything is derived from one ``random.Random(seed)`` and written with pysam, only into the
 output folder: no network, no global random state, no timestamps, no ``@PG`` lines and no
 absolute paths in any data file, so two runs into two different folders give identical bytes.
@@ -18,12 +25,15 @@ import pysam
 
 CONTIGS: tuple[tuple[str, int], ...] = (("chr1", 60_000), ("chr2", 40_000))
 SAMPLE_IDS: tuple[str, ...] = tuple(f"DEMO-S{i}" for i in range(1, 9))
-READ_SAMPLES = 3  # the first three samples also have reads
+PATIENT_IDS: tuple[str, ...] = tuple(f"DEMO-P{i:02d}" for i in range(1, 21))
+READ_SAMPLES = 3  # the first three patients also have reads
 READ_LENGTH = 100
-PAIRS = 2_000  # mapped read pairs over both contigs
+PAIRS = 30_000  # mapped read pairs over both contigs
 UNMAPPED_READS = 50
-SNVS = 300
+SNVS = 3_000
+CRAM_SEQS_PER_SLICE = 1_000  # one slice per container: many containers per contig
 _POPULATIONS = ("EUR", "AFR")
+_COUNTRIES = ("DK", "SE")
 _BASES = "ACGT"
 
 Genotype = tuple[int | None, int | None]
@@ -41,6 +51,9 @@ class DemoFiles:
     bcf: Path
     samples: Path
     sample_ids: tuple[str, ...]
+    patients_vcf: Path
+    patients: Path
+    patient_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,15 @@ class _Variant:
     contig: str
     pos: int  # 0-based
     alleles: tuple[str, ...]
-    genotypes: tuple[Genotype, ...]  # one per SAMPLE_IDS entry
+    genotypes: tuple[Genotype, ...]  # one per SAMPLE_IDS entry, then one per PATIENT_IDS entry
+
+    @property
+    def public(self) -> tuple[Genotype, ...]:
+        return self.genotypes[: len(SAMPLE_IDS)]
+
+    @property
+    def patients(self) -> tuple[Genotype, ...]:
+        return self.genotypes[len(SAMPLE_IDS) :]
 
 
 def _samples_tsv() -> str:
@@ -60,21 +81,35 @@ def _samples_tsv() -> str:
     return "".join(f"{row}\n" for row in rows)
 
 
+def _patients_tsv() -> str:
+    """The patients' sample sheet: sex and country of birth too (the groups a grant shows)."""
+    rows = ["sample\tindividual_id\tbiosample_id\tpopulation\tcohorts\tsex\tcountry"]
+    for i, pid in enumerate(PATIENT_IDS):
+        cohort, sex = ("epilepsy", "controls")[i // 12], ("female", "male")[i % 2]
+        country, population = _COUNTRIES[i // 2 % 2], _POPULATIONS[i % 2]
+        rows.append(f"{pid}\t{pid}\t{pid}-B\t{population}\t{cohort}\t{sex}\t{country}")
+    return "".join(f"{row}\n" for row in rows)
+
+
 def _genotypes(rng: random.Random, n_alleles: int) -> tuple[Genotype, ...]:
-    """Unphased genotypes, population-specific ALT frequencies, ~3 % missing; every ALT seen."""
+    """Unphased genotypes of every sample and patient, population-specific ALT frequencies
+    (mostly rare), ~3 % missing; every ALT seen among the samples and among the patients."""
+    people = len(SAMPLE_IDS) + len(PATIENT_IDS)
     while True:
-        freq = {pop: rng.uniform(0.05, 0.5) for pop in _POPULATIONS}
+        top = rng.choice((0.08, 0.15, 0.5))
+        freq = {pop: rng.uniform(0.02, top) for pop in _POPULATIONS}
         gts: list[Genotype] = []
-        for sample in range(len(SAMPLE_IDS)):
+        for sample in range(people):
             p = freq[_POPULATIONS[sample % 2]]
             a, b = sorted(rng.randrange(1, n_alleles) if rng.random() < p else 0 for _ in "ab")
             gts.append((None, None) if rng.random() < 0.03 else (a, b))
-        if all(any(alt in gt for gt in gts) for alt in range(1, n_alleles)):
+        groups = (gts[: len(SAMPLE_IDS)], gts[len(SAMPLE_IDS) :])
+        if all(any(alt in gt for gt in g) for g in groups for alt in range(1, n_alleles)):
             return tuple(gts)
 
 
 def _make_variants(rng: random.Random, seqs: dict[str, str]) -> list[_Variant]:
-    """~300 SNVs, three insertions, three deletions and two multi-allelic SNVs, sorted."""
+    """~3,000 SNVs, three insertions, three deletions and two multi-allelic SNVs, sorted."""
     total = sum(len(s) for s in seqs.values())
     variants: list[_Variant] = []
     for contig, seq in seqs.items():
@@ -99,8 +134,7 @@ def _make_variants(rng: random.Random, seqs: dict[str, str]) -> list[_Variant]:
     return variants
 
 
-def _write_variants(vcf: Path, bcf: Path, seqs: dict[str, str], variants: list[_Variant]) -> None:
-    """Write the same header and records as bgzipped VCF (+ .tbi) and BCF (+ .csi)."""
+def _variant_header(seqs: dict[str, str], samples: tuple[str, ...]) -> pysam.VariantHeader:
     header = pysam.VariantHeader()
     for name, seq in seqs.items():
         header.add_line(f"##contig=<ID={name},length={len(seq)}>")
@@ -109,23 +143,42 @@ def _write_variants(vcf: Path, bcf: Path, seqs: dict[str, str], variants: list[_
     header.add_line('##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number in GT">')
     header.add_line('##INFO=<ID=AF,Number=A,Type=Float,Description="ALT allele frequency, AC/AN">')
     header.add_line('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
-    header.add_samples(SAMPLE_IDS)
+    header.add_samples(samples)
+    return header
+
+
+def _record(
+    header: pysam.VariantHeader, v: _Variant, samples: tuple[str, ...], gts: tuple[Genotype, ...]
+) -> pysam.VariantRecord:
+    called = [a for gt in gts for a in gt if a is not None]
+    ac = [called.count(alt) for alt in range(1, len(v.alleles))]
+    af = [round(c / len(called), 4) if called else 0.0 for c in ac]
+    info = {"AC": ac, "AN": len(called), "AF": af}
+    rec = header.new_record(contig=v.contig, start=v.pos, alleles=v.alleles, info=info)
+    for sid, gt in zip(samples, gts, strict=True):
+        rec.samples[sid]["GT"] = gt
+    return rec
+
+
+def _write_variants(files: DemoFiles, seqs: dict[str, str], variants: list[_Variant]) -> None:
+    """The public samples' records as bgzipped VCF (+ .tbi) and BCF (+ .csi), the patients'
+    as bgzipped VCF (+ .tbi)."""
+    header = _variant_header(seqs, SAMPLE_IDS)
     with (
-        pysam.VariantFile(str(vcf), "wz", header=header) as vcf_out,
-        pysam.VariantFile(str(bcf), "wb", header=header) as bcf_out,
+        pysam.VariantFile(str(files.vcf), "wz", header=header) as vcf_out,
+        pysam.VariantFile(str(files.bcf), "wb", header=header) as bcf_out,
     ):
         for v in variants:
-            called = [a for gt in v.genotypes for a in gt if a is not None]
-            ac = [called.count(alt) for alt in range(1, len(v.alleles))]
-            af = [round(c / len(called), 4) if called else 0.0 for c in ac]
-            info = {"AC": ac, "AN": len(called), "AF": af}
-            rec = header.new_record(contig=v.contig, start=v.pos, alleles=v.alleles, info=info)
-            for sid, gt in zip(SAMPLE_IDS, v.genotypes, strict=True):
-                rec.samples[sid]["GT"] = gt
+            rec = _record(header, v, SAMPLE_IDS, v.public)
             vcf_out.write(rec)
             bcf_out.write(rec)
-    pysam.tabix_index(str(vcf), preset="vcf", force=True)
-    pysam.tabix_index(str(bcf), preset="vcf", csi=True, force=True)
+    header = _variant_header(seqs, PATIENT_IDS)
+    with pysam.VariantFile(str(files.patients_vcf), "wz", header=header) as out:
+        for v in variants:
+            out.write(_record(header, v, PATIENT_IDS, v.patients))
+    for path in (files.vcf, files.patients_vcf):
+        pysam.tabix_index(str(path), preset="vcf", force=True)
+    pysam.tabix_index(str(files.bcf), preset="vcf", csi=True, force=True)
 
 
 def _sam_header(seqs: dict[str, str]) -> str:
@@ -134,7 +187,7 @@ def _sam_header(seqs: dict[str, str]) -> str:
     for name, seq in seqs.items():
         md5 = hashlib.md5(seq.encode(), usedforsecurity=False).hexdigest()
         lines.append(f"@SQ\tSN:{name}\tLN:{len(seq)}\tM5:{md5}\tUR:reference.fa")
-    for sid in SAMPLE_IDS[:READ_SAMPLES]:
+    for sid in PATIENT_IDS[:READ_SAMPLES]:
         lines.append(f"@RG\tID:rg-{sid}\tSM:{sid}\tLB:lib-{sid}\tPL:ILLUMINA")
     return "".join(f"{line}\n" for line in lines)
 
@@ -155,7 +208,7 @@ def _make_reads(rng: random.Random, seqs: dict[str, str], variants: list[_Varian
             template = list(seq[left : left + frag])
             lo, hi = (bisect.bisect_left(keys, (tid, x)) for x in (left, left + frag))
             for v in snvs[lo:hi]:
-                template[v.pos - left] = v.alleles[v.genotypes[sample][hap] or 0]
+                template[v.pos - left] = v.alleles[v.patients[sample][hap] or 0]
             for pos, mate, tlen, flags in (
                 (left, right, frag, (99, 163)),
                 (right, left, -frag, (147, 83)),
@@ -166,12 +219,12 @@ def _make_reads(rng: random.Random, seqs: dict[str, str], variants: list[_Varian
                 nm = sum(a != b for a, b in zip(read, seq[pos : pos + READ_LENGTH], strict=True))
                 flag = flags[0] if r1_left else flags[1]
                 fields = (qname, flag, name, pos + 1, 60, f"{READ_LENGTH}M", "=", mate + 1, tlen)
-                tags = f"RG:Z:rg-{SAMPLE_IDS[sample]}\tNM:i:{nm}"
+                tags = f"RG:Z:rg-{PATIENT_IDS[sample]}\tNM:i:{nm}"
                 line = "\t".join(map(str, (*fields, "".join(read), _quals(rng), tags)))
                 mapped.append((tid, pos, qname, flag, line))
     lines = [read[-1] for read in sorted(mapped)]  # (tid, pos, qname, flag) is unique
     for i in range(UNMAPPED_READS):
-        bases, rg = "".join(rng.choices(_BASES, k=READ_LENGTH)), SAMPLE_IDS[i % READ_SAMPLES]
+        bases, rg = "".join(rng.choices(_BASES, k=READ_LENGTH)), PATIENT_IDS[i % READ_SAMPLES]
         lines.append(
             f"demo-unmapped-{i:03d}\t4\t*\t0\t0\t*\t*\t0\t0\t{bases}\t{_quals(rng)}\tRG:Z:rg-{rg}"
         )
@@ -183,11 +236,13 @@ def _quals(rng: random.Random) -> str:
 
 
 def _write_alignments(bam: Path, cram: Path, fasta: Path, text: str, lines: list[str]) -> None:
-    """Write the reads as BAM (+ .bai) and CRAM 3.0 (+ .crai) that needs ``fasta`` to decode."""
+    """Write the reads as BAM (+ .bai) and CRAM 3.0 (+ .crai) that needs ``fasta`` to decode,
+    with one slice of ``CRAM_SEQS_PER_SLICE`` reads per container."""
     header = pysam.AlignmentHeader.from_text(text)
     reads = [pysam.AlignedSegment.fromstring(line, header) for line in lines]
     for path, ref in ((bam, None), (cram, str(fasta))):
-        mode, options = ("wc", ["version=3.0"]) if ref else ("wb", None)
+        cram_options = ["version=3.0", f"seqs_per_slice={CRAM_SEQS_PER_SLICE}"]
+        mode, options = ("wc", cram_options) if ref else ("wb", None)
         with pysam.AlignmentFile(
             str(path), mode, header=header, reference_filename=ref, format_options=options
         ) as out:
@@ -241,6 +296,9 @@ def generate_demo_data(out_dir: Path, *, seed: int = 20261121) -> DemoFiles:
         bcf=out_dir / "demo.bcf",
         samples=out_dir / "samples.tsv",
         sample_ids=SAMPLE_IDS,
+        patients_vcf=out_dir / "patients.vcf.gz",
+        patients=out_dir / "patients.tsv",
+        patient_ids=PATIENT_IDS,
     )
     rng = random.Random(seed)
     seqs = {name: "".join(rng.choices(_BASES, k=length)) for name, length in CONTIGS}
@@ -252,8 +310,9 @@ def generate_demo_data(out_dir: Path, *, seed: int = 20261121) -> DemoFiles:
     pysam.faidx(str(files.reference))
     files.chrom_sizes.write_bytes("".join(f"{n}\t{len(s)}\n" for n, s in seqs.items()).encode())
     files.samples.write_bytes(_samples_tsv().encode())
+    files.patients.write_bytes(_patients_tsv().encode())
     variants = _make_variants(rng, seqs)
-    _write_variants(files.vcf, files.bcf, seqs, variants)
+    _write_variants(files, seqs, variants)
     reads = _make_reads(rng, seqs, variants)
     _write_alignments(files.bam, files.cram, files.reference, _sam_header(seqs), reads)
     return files

@@ -3,7 +3,10 @@
 
 URIs (DRS 1.5 appendices "Hostname-based URIs" and "Compact identifier-based URIs"):
 
-* ``drs://<host>[:port]/<id>`` resolves to ``https://<host>[:port]/ga4gh/drs/v1/objects/<id>``;
+* ``drs://<host>/<id>`` resolves to ``https://<host>/ga4gh/drs/v1/objects/<id>``, or, for a
+  host in ``nodes`` (a node's ``drs_hostname`` mapped to its public URL, which may be http on
+  another port, as the demo's is), to ``<public URL>/ga4gh/drs/v1/objects/<id>``. A port in
+  the URI is invalid in DRS 1.5 but still followed, for servers that mint such URIs;
 * ``drs://[provider/]<prefix>:<accession>`` names a prefix registered at identifiers.org: the
   registry gives a URL pattern containing ``{$id}`` (two calls, as the appendix describes), or
   the caller pins the pattern with ``patterns`` (for environments that must not consult an
@@ -35,6 +38,10 @@ _DIGESTS = {"sha-256": "sha256", "sha256": "sha256", "md5": "md5"}
 class ResolveError(DomainError):
     status = 502
     code = "ResolveFailed"
+
+
+class UnreachableError(ResolveError):
+    """The server could not be reached at all (no HTTP answer)."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,11 @@ class DrsClient:
         patterns: Mapping[str, str] | None = None,
         bearer: str | None = None,
         passports: list[str] | None = None,
+        nodes: Mapping[str, str] | None = None,
     ) -> None:
         self._http = http
         self._scheme = scheme
+        self._nodes = {host.lower(): url.rstrip("/") for host, url in (nodes or {}).items()}
         self._registry = registry.rstrip("/")
         self._patterns = dict(patterns or {})
         self._bearer = bearer
@@ -94,7 +103,8 @@ class DrsClient:
     def object_url(self, uri: DrsUri) -> str:
         """The URL of the object's ``GET /objects/{id}``."""
         if uri.host is not None:
-            return f"{self._scheme}://{uri.host}{DRS_PATH}/objects/{quote(uri.object_id, safe='')}"
+            base = self._nodes.get(uri.host.lower(), f"{self._scheme}://{uri.host}")
+            return f"{base}{DRS_PATH}/objects/{quote(uri.object_id, safe='')}"
         assert uri.prefix is not None
         pattern = self._patterns.get(uri.prefix) or self._registry_pattern(uri.prefix)
         return pattern.replace("{$id}", quote(uri.object_id, safe=""))
@@ -104,6 +114,12 @@ class DrsClient:
             found = self._json(
                 f"{self._registry}/namespaces/search/findByPrefix", params={"prefix": prefix}
             )
+        except UnreachableError as exc:
+            raise ResolveError(
+                f"the identifiers.org registry {self._registry} could not be reached ({exc});"
+                f" pin the prefix with --prefix {prefix}=URL_PATTERN (no registry call) or name"
+                " another registry with --registry"
+            ) from None
         except ResolveError as exc:
             raise ResolveError(f"prefix {prefix!r} not found at {self._registry}: {exc}") from None
         match = _NAMESPACE_ID.search(str(found.get("_links", {}).get("namespace", {})))
@@ -182,7 +198,7 @@ class DrsClient:
         try:
             response = self._http.request(method, url, params=params, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise ResolveError(f"{url}: {exc}") from None
+            raise UnreachableError(f"{url}: {exc}{_hint(url, exc)}") from None
         if response.status_code != 200:
             detail = response.text[:300]
             raise ResolveError(f"{method} {url}: HTTP {response.status_code}: {detail}")
@@ -191,6 +207,16 @@ class DrsClient:
         except ValueError:
             raise ResolveError(f"{url} did not answer JSON") from None
         return found
+
+
+def _hint(url: str, exc: httpx.HTTPError) -> str:
+    """What to do when https was refused or spoken to a plain-http server."""
+    if url.startswith("https://") and isinstance(exc, httpx.ConnectError | httpx.ProtocolError):
+        return (
+            "; a node served over plain http (a demo, a lab) needs --config with its settings"
+            " file, or --scheme http"
+        )
+    return ""
 
 
 def _best_checksum(obj: dict[str, Any]) -> tuple[str, str]:

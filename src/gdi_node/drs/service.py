@@ -164,32 +164,49 @@ class DrsService:
     def bulk_access(
         self, wanted: Sequence[tuple[str, Sequence[str]]], principal: Principal, facts: RequestFacts
     ) -> dict[str, Any]:
+        """Signed URLs for (object, access id) pairs (DRS 1.5 ``POST /objects/access``), each
+        pair resolved on its own: an object asked with a valid and an unknown access id gets
+        the valid one's URL and is listed unresolved for the other. ``summary`` counts pairs;
+        ``unresolved_drs_objects`` names each object once per error code."""
         self._check_bulk(len(wanted))
         out: list[dict[str, Any]] = []
         with self._sessions() as session:
             ids = [object_id for object_id, _ in wanted]
             lookup = EntryLookup(session, with_aliases=False)
-            found, unresolved = self._resolve_many(lookup, ids)
+            found, missing = self._resolve_many(lookup, ids)
         permits = self._permits(found, principal, facts)
         access_ids = dict(wanted)
+        unresolved = Unresolved({})
+        failed = 0
+        for status, object_ids in missing.by_status.items():
+            for object_id in object_ids:
+                unresolved.add(status, object_id)
+                failed += max(len(access_ids.get(object_id, ())), 1)
         for object_id, resolved in found:
             permit = permits[resolved.id]
-            try:
-                if isinstance(permit, DomainError):
-                    raise permit
-                urls = [
-                    {
-                        "drs_object_id": object_id,
-                        "drs_access_id": access_id,
-                        **self._signed_url(resolved, access_id, permit),
-                    }
-                    for access_id in access_ids[object_id]
-                ]
-            except DomainError as exc:
-                unresolved.add(exc.status, object_id)
-                continue
-            out.extend(urls)
-        return _bulk("resolved_drs_object_access_urls", len(wanted), out, unresolved)
+            statuses: set[int] = set()
+            for access_id in access_ids[object_id]:
+                try:
+                    if isinstance(permit, DomainError):
+                        raise permit
+                    signed = self._signed_url(resolved, access_id, permit)
+                except DomainError as exc:
+                    statuses.add(exc.status)
+                    failed += 1
+                    continue
+                out.append({"drs_object_id": object_id, "drs_access_id": access_id, **signed})
+            for status in sorted(statuses):
+                unresolved.add(status, object_id)
+        requested = sum(max(len(a), 1) for _, a in wanted)
+        return {
+            "summary": {
+                "requested": requested,
+                "resolved": requested - failed,
+                "unresolved": failed,
+            },
+            "unresolved_drs_objects": unresolved.document(),
+            "resolved_drs_object_access_urls": out,
+        }
 
     def _permits(
         self, found: list[tuple[str, Resolved]], principal: Principal, facts: RequestFacts

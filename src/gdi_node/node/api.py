@@ -14,6 +14,7 @@ from gdi_node.db.engine import database_reachable
 from gdi_node.db.migrate import current_revision, head_revision
 from gdi_node.errors import NotFoundError, service_registry_envelope
 from gdi_node.node.service import NodeService
+from gdi_node.node.static import static_asset
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.service_info import ServiceEntry, ServiceType
@@ -95,6 +96,12 @@ def operations(
     def list_permissions_with_passports(body: dict[str, Any]) -> dict[str, Any]:
         return _permissions(authorizer, "node.listPermissionsWithPassports", body)
 
+    def get_igv_script() -> tuple[bytes, int, dict[str, str]]:
+        return static_asset("igv.min.js")
+
+    def get_igv_licence() -> tuple[bytes, int, dict[str, str]]:
+        return static_asset("igv.LICENSE")
+
     def get_local_issuer_jwks() -> dict[str, Any]:
         if local_issuer is None:
             raise NotFoundError("this node has no local passport issuer")
@@ -111,6 +118,8 @@ def operations(
         "listPermissions": list_permissions,
         "listPermissionsWithPassports": list_permissions_with_passports,
         "getLocalIssuerJwks": get_local_issuer_jwks,
+        "getIgvScript": get_igv_script,
+        "getIgvLicence": get_igv_licence,
     }
 
 

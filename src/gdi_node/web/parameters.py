@@ -7,7 +7,9 @@ worker's time (``scripts/bench beacon``). The checks are connexion's own: only t
 definition is built once and reused.
 
 Messages: a query or path parameter's is jsonschema's first line, prefixed with the parameter's
-name. Header parameters (``Authorization``) and JSON bodies (``passports``) carry credentials, so
+name; a value not in the form a ``pattern`` or ``format`` asks for is explained by the
+parameter's ``description`` in the OpenAPI document, never by the regular expression. Header
+parameters (``Authorization``) and JSON bodies (``passports``) carry credentials, so
 their messages name the place and the rule broken, never the value sent.
 """
 
@@ -64,6 +66,9 @@ class KeptValidatorParameterValidator(ParameterValidator):  # type: ignore[misc]
             name = param_name or param.get("name", parameter_type)
             if parameter_type == "header":
                 return f"header {name}: {rule_broken(exception)}"
+            described = param.get("description") or param.get("schema", {}).get("description")
+            if exception.validator in ("pattern", "format") and described:
+                return f"{name}: {value!r} is not valid; allowed: {_sentence(described)}"
             return f"{name}: {exception.message}"
         return None
 
@@ -92,7 +97,7 @@ _RULES = {
     "minProperties": "must have at least {} members",
     "maximum": "must be at most {}",
     "minimum": "must be at least {}",
-    "pattern": "must match the pattern {}",
+    "pattern": "is not in the form this field takes",
     "format": "must be a valid {}",
 }
 
@@ -100,6 +105,9 @@ _RULES = {
 def rule_broken(error: ValidationError) -> str:
     """What the value must be, from the schema alone (the value itself is not repeated)."""
     keyword, expected = str(error.validator), error.validator_value
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if keyword in ("pattern", "format") and described:
+        return f"is not valid; allowed: {_sentence(described)}"
     if keyword in ("required", "additionalProperties", "dependencies"):
         return str(error.message)  # names members of the object, not values
     if keyword in _RULES:
@@ -111,3 +119,8 @@ def rule_broken(error: ValidationError) -> str:
             str(c) for c in choices
         )
     return f"does not satisfy {keyword!r} of its schema"
+
+
+def _sentence(description: str) -> str:
+    """A parameter's description as one line (YAML folds and Markdown backticks removed)."""
+    return " ".join(description.replace("`", "").split()).rstrip(".")

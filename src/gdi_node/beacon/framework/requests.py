@@ -27,6 +27,28 @@ MAX_LIMIT = 1000
 MAX_INTEGER = 2**53 - 1
 _BASES = re.compile(r"^[ACGTUNRYSWKMBDHV]*$")
 _ALIASES = {"geneid": "geneId", "allele": "genomicAlleleShortForm"}
+# The request parameters of ``/g_variants`` (openapi/beacon.yaml lists the same as GET query
+# parameters; a test checks the two agree). A POST body's ``requestParameters`` may name only
+# these, as a GET may: one rule for both, an unknown name is a 400, never silently ignored.
+VARIANT_PARAMETERS = frozenset(
+    {
+        "assemblyId",
+        "referenceName",
+        "start",
+        "end",
+        "referenceBases",
+        "alternateBases",
+        "variantType",
+        "variantMinLength",
+        "variantMaxLength",
+        "geneId",
+        "geneid",
+        "aminoacidChange",
+        "genomicAlleleShortForm",
+        "allele",
+        "mateName",
+    }
+)
 
 
 class Granularity(StrEnum):
@@ -237,6 +259,12 @@ def from_post(body: Mapping[str, Any] | None) -> BeaconRequest:
         raise InvalidInputError("query.requestParameters must be an object")
     nested = raw.get("g_variant")
     parameters = dict(nested) if isinstance(nested, dict) else dict(raw)
+    unknown = sorted(set(parameters) - VARIANT_PARAMETERS)
+    if unknown:
+        raise InvalidInputError(
+            f"query.requestParameters: unknown parameter(s) {', '.join(unknown)}; known:"
+            f" {', '.join(sorted(VARIANT_PARAMETERS, key=str.lower))}"
+        )
     raw_filters = query.get("filters") or []
     if not isinstance(raw_filters, list) or not all(isinstance(f, dict) for f in raw_filters):
         raise InvalidInputError("query.filters must be a list of filter objects")
