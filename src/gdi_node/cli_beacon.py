@@ -218,7 +218,8 @@ def _load_batch(
         report = stopped.report
         click.echo(
             f"interrupted: {report.count('loaded') + report.count('replaced'):,} files loaded,"
-            f" {report.not_started:,} not started; loads under way were discarded."
+            f" {report.not_started:,} not started; the loads under way were finished (a load"
+            " interrupted in this process was discarded)."
             " Run the same command again to load what is missing.",
             err=True,
         )

@@ -6,6 +6,8 @@ ingest layer never does itself."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -56,6 +58,8 @@ _WORKER: dict[str, _Worker] = {}
 def start_worker(settings_json: str, options: BatchOptions) -> None:
     """Prepare this process: sessions on the node's database, the batch's options and sample
     sheet (one sheet names the samples of every file of the batch)."""
+    if multiprocessing.parent_process() is not None:  # a worker: the batch's process stops it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C lets its load finish
     settings = Settings.model_validate_json(settings_json)
     engine = make_engine(settings.effective_database_url)
     sheet = read_sample_sheet(options.sample_sheet) if options.sample_sheet else {}

@@ -134,8 +134,9 @@ def run_batch(
     """Load ``genomes`` with ``load_one`` (a module-level function, so worker processes can
     run it), ``jobs`` at a time; ``start_worker(*worker_args)`` prepares each worker (or this
     process when ``jobs`` is 1). ``on_done`` hears of every file as it finishes. On an
-    interruption (Ctrl-C) the files not started are counted in the report and running loads
-    are discarded by their workers."""
+    interruption (Ctrl-C) the files not started are counted in the report; the loads under
+    way finish in worker processes (which ignore Ctrl-C), or are discarded when this process
+    loads them itself."""
     report = BatchReport()
     if jobs <= 1:
         if start_worker is not None:
@@ -160,9 +161,12 @@ def run_batch(
                     running = _collect(running, report, on_done)
             while running:
                 running = _collect(running, report, on_done)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # workers ignore it: the loads under way finish
             report.not_started = sum(1 for _ in waiting) + sum(1 for f in running if f.cancel())
             pool.shutdown(wait=True, cancel_futures=True)
+            for future in running:
+                if not future.cancelled():
+                    report.outcomes.append(future.result())
             raise BatchInterrupted(report) from None
     return report
 
