@@ -187,8 +187,8 @@ def _load_batch(
 
     with guard():
         prepare_database(settings)  # once, before any worker opens the database
-        if options.sample_sheet is not None:
-            read_sample_sheet(options.sample_sheet)  # its errors here, not in every worker
+        # read once here (its errors as one line), handed to every worker
+        sheet = read_sample_sheet(options.sample_sheet) if options.sample_sheet else {}
     began = time.monotonic()
     jobs = min(jobs, len(genomes))
     bar = click.progressbar(
@@ -212,7 +212,7 @@ def _load_batch(
                 jobs=jobs,
                 on_done=done,
                 start_worker=start_worker,
-                worker_args=(settings.model_dump_json(), options),
+                worker_args=(settings.model_dump_json(), options, sheet),
             )
     except BatchInterrupted as stopped:
         report = stopped.report

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.ingest.callability import Callability
 from gdi_node.beacon.ingest.folder_load import Genome, Outcome
-from gdi_node.beacon.ingest.sample_sheet import SampleInfo, read_sample_sheet
+from gdi_node.beacon.ingest.sample_sheet import SampleInfo
 from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_engine, make_session_factory
 from gdi_node.errors import DomainError
@@ -48,21 +48,20 @@ class BatchOptions:
 class _Worker:
     sessions: sessionmaker[Session]
     options: BatchOptions
-    sheet: dict[str, SampleInfo]  # the batch's sample sheet, read once per process
+    sheet: dict[str, SampleInfo]  # the batch's sample sheet, read once by the batch
 
 
 # this process's sessions, options and sheet, set by start_worker
 _WORKER: dict[str, _Worker] = {}
 
 
-def start_worker(settings_json: str, options: BatchOptions) -> None:
+def start_worker(settings_json: str, options: BatchOptions, sheet: dict[str, SampleInfo]) -> None:
     """Prepare this process: sessions on the node's database, the batch's options and sample
     sheet (one sheet names the samples of every file of the batch)."""
     if multiprocessing.parent_process() is not None:  # a worker: the batch's process stops it
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C lets its load finish
     settings = Settings.model_validate_json(settings_json)
     engine = make_engine(settings.effective_database_url)
-    sheet = read_sample_sheet(options.sample_sheet) if options.sample_sheet else {}
     _WORKER["batch"] = _Worker(make_session_factory(engine), options, sheet)
 
 

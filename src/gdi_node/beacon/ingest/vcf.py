@@ -152,7 +152,7 @@ class VcfIngestor:
         names: list[str] = list(vcf.samples)
         mode = callability.mode(path, len(names))
         batch_sheet = isinstance(sample_sheet, Mapping)
-        if isinstance(sample_sheet, Mapping):
+        if isinstance(sample_sheet, Mapping):  # (repeated for the type checker)
             sheet = {name: sample_sheet[name] for name in names if name in sample_sheet}
         else:
             sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}

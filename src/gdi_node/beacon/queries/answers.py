@@ -24,8 +24,7 @@ from gdi_node.beacon.queries.alleles import (
 from gdi_node.beacon.queries.item_release import (
     SHOW_ALL,
     ItemRelease,
-    disclosed_sets,
-    item_release,
+    dataset_release,
 )
 from gdi_node.beacon.queries.population_filters import population_items
 from gdi_node.beacon.queries.scopes import Scopes
@@ -139,10 +138,10 @@ def _release(context: AnswerContext, scopes: Scopes) -> ItemRelease:
     """The item release rule of the dataset's records: cells cut from its consenting samples
     by every group counted apart and by the query's narrowing (decision record 0022)."""
     universe = scopes.datasets.get(context.dataset_id, BitMap())
-    return item_release(
+    return dataset_release(
         context.policy.threshold,
+        scopes,
         universe,
-        disclosed_sets(scopes, universe),
         narrowing=context.narrowing,
         population_narrows=context.population_narrows,
     )

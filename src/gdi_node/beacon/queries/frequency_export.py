@@ -38,7 +38,7 @@ from gdi_node.beacon.queries.alleles import (
     group_alleles,
     population_frequency,
 )
-from gdi_node.beacon.queries.item_release import disclosed_sets, item_release
+from gdi_node.beacon.queries.item_release import dataset_release
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.store.generation import current_generation
 from gdi_node.beacon.store.variant_rows import VariantRepository
@@ -203,14 +203,7 @@ class FrequencyExport:
         self._chr_prefix = chr_prefix
         self._chunk_rows = chunk_rows
         self.groups = groups_of(scopes, dataset_id, policy)
-        universe = self.groups[0].samples
-        self._release = item_release(
-            policy.threshold,
-            universe,
-            disclosed_sets(scopes, universe),
-            narrowing=None,
-            population_narrows=False,
-        )
+        self._release = dataset_release(policy.threshold, scopes, self.groups[0].samples)
         self.stats = ExportStats()
 
     @property

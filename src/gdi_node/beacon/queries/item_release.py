@@ -84,3 +84,19 @@ def item_release(
     else:
         main_cells = ()
     return ItemRelease(threshold, group_cells, main_cells)
+
+
+def dataset_release(
+    threshold: int,
+    scopes: Scopes,
+    universe: BitMap,
+    *,
+    narrowing: BitMap | None = None,
+    population_narrows: bool = False,
+) -> ItemRelease:
+    """The release rule of a dataset's records and export: ``universe`` (its consenting
+    samples) cut by every sample-sheet group in ``scopes`` and by the query's narrowing."""
+    listed = disclosed_sets(scopes, universe)
+    return item_release(
+        threshold, universe, listed, narrowing=narrowing, population_narrows=population_narrows
+    )
