@@ -18,6 +18,7 @@ loads them on every core and can be run again after an interruption.
 from __future__ import annotations
 
 import csv
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -156,7 +157,7 @@ def run_batch(
         running: set[Future[Outcome]] = set()
         try:
             for genome in waiting:  # at most 2 per worker queued: an interruption stops fast
-                running.add(pool.submit(load_one, genome))
+                running.add(_submit_holding_ctrl_c(pool, load_one, genome))
                 if len(running) >= 2 * jobs:
                     running = _collect(running, report, on_done)
             while running:
@@ -169,6 +170,19 @@ def run_batch(
                     report.outcomes.append(future.result())
             raise BatchInterrupted(report) from None
     return report
+
+
+def _submit_holding_ctrl_c(
+    pool: ProcessPoolExecutor, load_one: LoadOne, genome: Genome
+) -> Future[Outcome]:
+    """Submit with SIGINT blocked: a worker process this starts inherits the block, so a
+    Ctrl-C during its start-up (before it ignores SIGINT) cannot print a traceback; a Ctrl-C
+    meanwhile reaches this process when the block is lifted."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return pool.submit(load_one, genome)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _collect(
