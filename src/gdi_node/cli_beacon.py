@@ -57,7 +57,16 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         type=click.IntRange(1, 256),
         default=lambda: os.cpu_count() or 1,
         show_default="all cores",
-        help="Files loaded side by side (worker processes) when there are several.",
+        help="Files read side by side (worker processes) when there are several.",
+    )
+    @click.option(
+        "--group",
+        "group_size",
+        type=click.IntRange(1, 4096),
+        default=256,
+        show_default=True,
+        help="Single-sample files (genomes) written together: the alleles they share are"
+        " written once; Ctrl-C lets the group being written finish.",
     )
     @click.option("--dataset", "dataset_id", required=True, help="Dataset the genotypes belong to.")
     @click.option("--assembly", default="GRCh38", show_default=True, help="GRCh38 or GRCh37.")
@@ -109,6 +118,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         paths: tuple[Path, ...],
         manifest: Path | None,
         jobs: int,
+        group_size: int,
         dataset_id: str,
         assembly: str,
         sample_sheet: Path | None,
@@ -123,7 +133,8 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
 
         PATHS are files, or folders searched for .vcf.gz/.vcf.bgz/.vcf/.bcf files. Each file
         is its own load: answers see it whole or not at all (the node may serve meanwhile);
-        interrupted or failed, nothing of it is shown and what was written is deleted. The same
+        interrupted or failed, nothing of it is shown and what was written is deleted.
+        Single-sample files (one genome each) are read on every core and written in groups. The same
         file twice changes nothing, so a batch run again loads only what is missing.
         Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read. A gVCF's
         reference blocks (<NON_REF> or <*> with END) say where its sample is called.
@@ -141,7 +152,10 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
             genomes = genomes_in(paths, manifest, option_columns=MANIFEST_OPTIONS)
         if len(genomes) > 1 or manifest is not None or any(p.is_dir() for p in paths):
             options = BatchOptions(dataset_id, assembly, sample_sheet, update, callability)
-            _load_batch(settings, genomes, options, jobs=jobs, as_json=as_json, guard=guard)
+            _load_batch(
+                settings, genomes, options, jobs=jobs, group_size=group_size, as_json=as_json,
+                guard=guard,
+            )  # fmt: skip
             return
         path = genomes[0].path
         with guard(), migrated_sessions(settings) as sessions:
@@ -175,6 +189,7 @@ def _load_batch(
     options: BatchOptions,
     *,
     jobs: int,
+    group_size: int,
     as_json: bool,
     guard: Guard,
 ) -> None:
@@ -183,7 +198,7 @@ def _load_batch(
     from gdi_node.beacon.ingest.folder_load import BatchInterrupted, Outcome, run_batch
     from gdi_node.beacon.ingest.sample_sheet import read_sample_sheet
     from gdi_node.bootstrap import prepare_database
-    from gdi_node.ingest_workers import load_genome, start_worker
+    from gdi_node.ingest_workers import GroupWriter, read_genome_file, start_worker
 
     with guard():
         prepare_database(settings)  # once, before any worker opens the database
@@ -204,12 +219,15 @@ def _load_batch(
         if outcome.status == "failed":
             click.echo(f"\nfailed {outcome.path}: {outcome.detail}", err=True)
 
+    writer = GroupWriter(settings)
     try:
         with bar:
             report = run_batch(
                 genomes,
-                load_genome,
+                read_genome_file,
+                writer,
                 jobs=jobs,
+                group_size=group_size,
                 on_done=done,
                 start_worker=start_worker,
                 worker_args=(settings.model_dump_json(), options, sheet),
@@ -218,12 +236,13 @@ def _load_batch(
         report = stopped.report
         click.echo(
             f"interrupted: {report.count('loaded') + report.count('replaced'):,} files loaded,"
-            f" {report.not_started:,} not started; the loads under way were finished (a load"
-            " interrupted in this process was discarded)."
-            " Run the same command again to load what is missing.",
+            f" {report.not_started:,} not loaded; none is half-loaded (the group being written"
+            " was finished). Run the same command again to load what is missing.",
             err=True,
         )
         raise SystemExit(130) from None
+    finally:
+        writer.close()
     seconds = time.monotonic() - began
     if as_json:
         click.echo(json.dumps([asdict(o) | {"path": str(o.path)} for o in report.outcomes]))

@@ -158,7 +158,8 @@ def test_an_interrupted_batch_leaves_no_genome_half_loaded_and_a_rerun_completes
     config_file: Path, settings: Settings, genomes: list[Path]
 ) -> None:
     command = [str(GDI_NODE), "-c", str(config_file), "ingest", "vcf", str(genomes[0].parent),
-               "--dataset", "DS-PUBLIC", "--jobs", "2", "--absent", "ref"]  # fmt: skip
+               "--dataset", "DS-PUBLIC", "--jobs", "2", "--group", "2",
+               "--absent", "ref"]  # fmt: skip
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

@@ -22,9 +22,12 @@ never import each other (``lint-imports`` checks this):
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``callability``
   decides how a file's absent sites count (its mode) and finds a gVCF's gaps;
-  ``folder_load`` finds the files of a folder or manifest and loads them side by side, one
-  load per file; ``bff_variants`` loads BFF genomicVariations. ``metadata`` loads BFF
-  records (``metadata_files``) and Phenopackets (``phenopackets``). ``consent`` handles
+  ``allele_rows`` describes an allele's row from its record. A single-sample file (one
+  genome) is read on its own by ``genome_reader`` and written with other genomes by
+  ``genome_group`` (each distinct allele once per group). ``folder_load`` finds the files of
+  a folder or manifest, reads them on every core and writes them in groups;
+  ``bff_variants`` loads BFF genomicVariations. ``metadata`` loads BFF records
+  (``metadata_files``) and Phenopackets (``phenopackets``). ``consent`` handles
   opt-out and opt-in; ``withdraw`` takes a genome or a file out of a dataset.
 - ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants (one row per allele
   and dataset, decision record 0020), ``variant_writes`` ORs a load's bits into their carrier

@@ -210,6 +210,7 @@ class BeaconSample(Base):
     __table_args__ = (
         UniqueConstraint("dataset_id", "name", name="uq_beacon_samples_name"),
         Index("ix_beacon_samples_individual_id", "individual_id"),
+        Index("ix_beacon_samples_biosample_id", "dataset_id", "biosample_id"),
     )
 
     sample_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -294,7 +295,10 @@ class BeaconGenotypeSet(Base):
     record 0020). Bits are never reused; a file's bits count while the file is ready."""
 
     __tablename__ = "beacon_genotype_sets"
-    __table_args__ = (Index("ix_beacon_genotype_sets_callset_id", "callset_id"),)
+    __table_args__ = (
+        Index("ix_beacon_genotype_sets_callset_id", "callset_id"),
+        Index("ix_beacon_genotype_sets_sample_no", "sample_no"),
+    )
 
     bit_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     callset_id: Mapped[int] = mapped_column(ForeignKey("beacon_callsets.id", ondelete="CASCADE"))

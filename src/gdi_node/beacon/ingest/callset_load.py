@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -126,36 +126,49 @@ def start_load(sessions: sessionmaker[Session], wanted: Wanted, leases: Leases) 
             # first, so that what follows is read under the write lock (SQLite) or after other
             # loads' steps 1 and 3 (PostgreSQL: the generation row's lock)
             bump_generation(session)
-            if session.get(Dataset, wanted.dataset_id) is None:
-                raise NotFoundError(
-                    f"dataset {wanted.dataset_id!r} is not declared; add it under 'datasets:' in"
-                    " the configuration"
-                )
-            replaces = _replaceable(find_callset(session, wanted.dataset_id, wanted.name), wanted)
-            numbered = number_samples(session, wanted.dataset_id, wanted.samples, wanted.from_sheet)
-            callset = BeaconCallset(
-                dataset_id=wanted.dataset_id,
-                name=hidden_name(LOADING, uuid.uuid4().hex, wanted.name),
-                sha256=wanted.sha256,
-                assembly=wanted.assembly,
-                sample_count=len(wanted.samples),
-                samples=carriers.to_bytes(carriers.bitmap_of(numbered.numbers)),
-                record_count=0,
-                allele_count=0,
-                max_span=0,
-                state=LOADING,
-                mode=wanted.mode,
-                loaded_time=utcnow(),
-            )
-            session.add(callset)
-            session.flush()
-            bits = allocate_bits(session, callset.id, [int(n) for n in numbered.numbers])
-            lease = leases.hold(callset.id)
+            check_dataset(session, wanted.dataset_id)
+            callset_id, replaces, numbered, bits = start_in(session, wanted)
+            lease = leases.hold(callset_id)
     except BaseException:
         if lease is not None:
             lease.release()
         raise
-    return Started(wanted, callset.id, replaces, numbered, bits, lease)
+    return Started(wanted, callset_id, replaces, numbered, bits, lease)
+
+
+def check_dataset(session: Session, dataset_id: str) -> None:
+    if session.get(Dataset, dataset_id) is None:
+        raise NotFoundError(
+            f"dataset {dataset_id!r} is not declared; add it under 'datasets:' in the configuration"
+        )
+
+
+def start_in(
+    session: Session, wanted: Wanted
+) -> tuple[int, int | None, Numbered, npt.NDArray[np.uint32]]:
+    """Step 1 for one file in the caller's transaction (the generation moved already): its
+    callset id, the callset it replaces, its samples' numbers and bits. Unchanged or a
+    DomainError are raised before anything is written."""
+    replaces = _replaceable(find_callset(session, wanted.dataset_id, wanted.name), wanted)
+    numbered = number_samples(session, wanted.dataset_id, wanted.samples, wanted.from_sheet)
+    callset = BeaconCallset(
+        dataset_id=wanted.dataset_id,
+        name=hidden_name(LOADING, uuid.uuid4().hex, wanted.name),
+        sha256=wanted.sha256,
+        assembly=wanted.assembly,
+        sample_count=len(wanted.samples),
+        samples=carriers.to_bytes(carriers.bitmap_of(numbered.numbers)),
+        record_count=0,
+        allele_count=0,
+        max_span=0,
+        state=LOADING,
+        mode=wanted.mode,
+        loaded_time=utcnow(),
+    )
+    session.add(callset)
+    session.flush()
+    bits = allocate_bits(session, callset.id, [int(n) for n in numbered.numbers])
+    return callset.id, replaces, numbered, bits
 
 
 def write_step(
@@ -164,14 +177,26 @@ def write_step(
     write: Callable[[Session], BatchWritten],
 ) -> BatchWritten:
     """Step 2: ``write(session)`` (a batch's bits into its alleles' rows) in one transaction."""
+    return write_steps(sessions, [started], write)
+
+
+def write_steps(
+    sessions: sessionmaker[Session],
+    started: Sequence[Started],
+    write: Callable[[Session], BatchWritten],
+) -> BatchWritten:
+    """Step 2 for loads written together (gdi_node.beacon.ingest.genome_group): one
+    transaction, refused when one of them was removed meanwhile."""
     with sessions() as session, session.begin():
+        ids = [s.callset_id for s in started]
         alive = session.execute(
             update(BeaconCallset)
-            .where(BeaconCallset.id == started.callset_id, BeaconCallset.state == LOADING)
+            .where(BeaconCallset.id.in_(ids), BeaconCallset.state == LOADING)
             .values(loaded_time=utcnow())  # its last progress
         )
-        if cast("CursorResult[Any]", alive).rowcount != 1:
-            raise ConflictError(f"the load of {started.wanted.name} was removed meanwhile")
+        if cast("CursorResult[Any]", alive).rowcount != len(ids):
+            names = ", ".join(s.wanted.name for s in started[:3])
+            raise ConflictError(f"the load of {names} was removed meanwhile")
         return write(session)
 
 
@@ -179,36 +204,42 @@ def show_load(sessions: sessionmaker[Session], started: Started, written: Writte
     """Step 3: the callset ready and those it replaces retired, at once: the callset of the
     same file name, and with ``--update`` the callsets it re-analyses (:func:`_reanalysed`).
     Returns the ids of the retired callsets (their rows are still to delete)."""
-    wanted = started.wanted
     with sessions() as session, session.begin():
         bump_generation(session)  # first: see step 1
-        state = session.scalar(
-            select(BeaconCallset.state).where(BeaconCallset.id == started.callset_id)
+        return show_in(session, started, written)
+
+
+def show_in(session: Session, started: Started, written: Written) -> list[int]:
+    """Step 3 for one load in the caller's transaction (the generation moved already).
+    Unchanged or a ConflictError are raised before anything is written."""
+    wanted = started.wanted
+    state = session.scalar(
+        select(BeaconCallset.state).where(BeaconCallset.id == started.callset_id)
+    )
+    if state != LOADING:
+        raise ConflictError(f"the load of {wanted.name} was removed meanwhile")
+    current = find_callset(session, wanted.dataset_id, wanted.name)
+    if current is not None and current.id != started.replaces:
+        _replaceable(current, wanted)  # another load showed this file meanwhile
+    replaced = {current.id} if current is not None else set()
+    replaced |= _reanalysed(session, started, written.spans, replaced)
+    for callset_id in sorted(replaced):
+        retire(session, callset_id)
+    apply_sheet(session, started.numbered)
+    session.execute(
+        update(BeaconCallset)
+        .where(BeaconCallset.id == started.callset_id)
+        .values(
+            name=wanted.name,
+            state=READY,
+            record_count=written.records,
+            allele_count=written.alleles,
+            max_span=written.max_span,
+            spans=written.spans.to_json(),
+            loaded_time=utcnow(),
         )
-        if state != LOADING:
-            raise ConflictError(f"the load of {wanted.name} was removed meanwhile")
-        current = find_callset(session, wanted.dataset_id, wanted.name)
-        if current is not None and current.id != started.replaces:
-            _replaceable(current, wanted)  # another load showed this file meanwhile
-        replaced = {current.id} if current is not None else set()
-        replaced |= _reanalysed(session, started, written.spans, replaced)
-        for callset_id in sorted(replaced):
-            retire(session, callset_id)
-        apply_sheet(session, started.numbered)
-        session.execute(
-            update(BeaconCallset)
-            .where(BeaconCallset.id == started.callset_id)
-            .values(
-                name=wanted.name,
-                state=READY,
-                record_count=written.records,
-                allele_count=written.alleles,
-                max_span=written.max_span,
-                spans=written.spans.to_json(),
-                loaded_time=utcnow(),
-            )
-        )
-        return sorted(replaced)
+    )
+    return sorted(replaced)
 
 
 def _reanalysed(session: Session, started: Started, spans: Spans, replaced: set[int]) -> set[int]:

@@ -6,12 +6,15 @@ loads them on every core and can be run again after an interruption.
   (``.vcf.gz``, ``.vcf.bgz``, ``.vcf``, ``.bcf``; indexes and other files are skipped), in
   path order. A manifest is a tab-separated file with a ``path`` column (relative to the
   manifest's folder) and optional columns of per-file load options, one row per file.
-- **One load per file.** Every file is its own load (gdi_node.beacon.ingest.vcf): answers see
-  a genome whole or not at all, a failed or killed load is discarded, and a file loaded before
-  with the same content is left as it is. So an interrupted batch leaves finished genomes
-  loaded and none half-loaded, and running it again loads only what is missing.
-- **Every core.** ``jobs`` worker processes load files side by side; each worker holds its own
-  database sessions. Loads into one dataset share its write steps (decision record 0014).
+- **One callset per file, written in groups.** Worker processes (``jobs``, every core by
+  default) read single-sample files (gdi_node.beacon.ingest.genome_reader); this process
+  writes them ``GROUP_SIZE`` at a time (gdi_node.beacon.ingest.genome_group), while the
+  workers read the next ones. A multi-sample file is loaded by its worker on its own
+  (gdi_node.beacon.ingest.vcf). Answers see a genome whole or not at all; a failed or
+  killed group is discarded, an interrupted batch finishes the group being written, and a
+  file loaded before with the same content is left as it is. So an interrupted batch leaves
+  the genomes of finished groups loaded and none half-loaded, and running it again loads
+  only what is missing.
 - One line per failed file (its path and why); the other files still load.
 """
 
@@ -21,6 +24,7 @@ import csv
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -120,79 +124,134 @@ def _manifest_rows(manifest: Path, option_columns: Sequence[str]) -> Iterator[Ge
         yield Genome(path, options)
 
 
-LoadOne = Callable[[Genome], Outcome]
+Read = Any  # what a worker hands back: an Outcome, or a genome read and ready to write
+ReadOne = Callable[[Genome], Read]
+WriteGroup = Callable[[list[Read]], list[Outcome]]
+GROUP_SIZE = 256  # genomes written together (gdi_node.beacon.ingest.genome_group)
 
 
 def run_batch(
     genomes: Sequence[Genome],
-    load_one: LoadOne,
+    read_one: ReadOne,
+    write_group: WriteGroup,
     *,
     jobs: int,
     on_done: Callable[[Outcome], None],
     start_worker: Callable[..., None] | None = None,
     worker_args: tuple[Any, ...] = (),
+    group_size: int = GROUP_SIZE,
 ) -> BatchReport:
-    """Load ``genomes`` with ``load_one`` (a module-level function, so worker processes can
-    run it), ``jobs`` at a time; ``start_worker(*worker_args)`` prepares each worker (or this
-    process when ``jobs`` is 1). ``on_done`` hears of every file as it finishes. On an
-    interruption (Ctrl-C) the files not started are counted in the report; the loads under
-    way finish in worker processes (which ignore Ctrl-C), or are discarded when this process
-    loads them itself."""
-    report = BatchReport()
+    """Load ``genomes``: ``read_one`` (a module-level function, so worker processes can run
+    it) reads a file into a genome to write, or loads it itself and returns its Outcome (a
+    multi-sample file, a file that cannot be read); ``write_group`` writes up to
+    ``group_size`` genomes read, in this process, while the workers read on.
+    ``start_worker(*worker_args)`` prepares each worker (or this process when ``jobs`` is 1).
+    ``on_done`` hears of every file as it finishes. On an interruption (Ctrl-C) the group
+    being written is finished, the files not written are counted as not started, and the
+    reads under way finish in the workers (which ignore Ctrl-C) and are dropped."""
+    batch = _Batch(write_group, on_done, group_size)
     if jobs <= 1:
         if start_worker is not None:
             start_worker(*worker_args)
         for done, genome in enumerate(genomes):
             try:
-                outcome = load_one(genome)
+                batch.take(read_one(genome))
             except KeyboardInterrupt:
-                report.not_started = len(genomes) - done
-                raise BatchInterrupted(report) from None
-            report.outcomes.append(outcome)
-            on_done(outcome)
-        return report
+                batch.report.not_started = len(genomes) - done + batch.dropped()
+                raise BatchInterrupted(batch.report) from None
+        return batch.finish()
     context = get_context("spawn")  # no engine or lock inherited from this process
     with ProcessPoolExecutor(jobs, context, start_worker, worker_args) as pool:
         waiting = iter(genomes)
-        running: set[Future[Outcome]] = set()
+        running: set[Future[Read]] = set()
+        ahead = group_size + 2 * jobs  # reads queued: the workers read while a group is written
         try:
-            for genome in waiting:  # at most 2 per worker queued: an interruption stops fast
-                running.add(_submit_holding_ctrl_c(pool, load_one, genome))
-                if len(running) >= 2 * jobs:
-                    running = _collect(running, report, on_done)
+            for genome in waiting:
+                running.add(_submit_holding_ctrl_c(pool, read_one, genome))
+                if len(running) >= ahead:
+                    running = _collect(running, batch)
             while running:
-                running = _collect(running, report, on_done)
-        except KeyboardInterrupt:  # workers ignore it: the loads under way finish
-            report.not_started = sum(1 for _ in waiting) + sum(1 for f in running if f.cancel())
+                running = _collect(running, batch)
+            return batch.finish()
+        except KeyboardInterrupt:  # workers ignore it: their reads finish and are dropped
+            left = sum(1 for _ in waiting) + len(running)
             pool.shutdown(wait=True, cancel_futures=True)
-            for future in running:
-                if not future.cancelled():
-                    report.outcomes.append(future.result())
-            raise BatchInterrupted(report) from None
-    return report
+            batch.report.not_started = left + batch.dropped()
+            raise BatchInterrupted(batch.report) from None
+
+
+class _Batch:
+    """What the batch has read and not yet written, and what became of each file."""
+
+    def __init__(
+        self, write_group: WriteGroup, on_done: Callable[[Outcome], None], group_size: int
+    ) -> None:
+        self.report = BatchReport()
+        self._write_group, self._on_done, self._size = write_group, on_done, group_size
+        self._group: list[Read] = []
+
+    def take(self, read: Read) -> None:
+        if isinstance(read, Outcome):
+            self._done(read)
+            return
+        self._group.append(read)
+        if len(self._group) >= self._size:
+            self.write()
+
+    def write(self) -> None:
+        """Write the group read; a Ctrl-C meanwhile waits until it is written (or discarded,
+        if writing it fails), then stops the batch."""
+        group, self._group = self._group, []
+        with _ctrl_c_deferred():
+            for outcome in self._write_group(group):
+                self._done(outcome)
+
+    def dropped(self) -> int:
+        """Genomes read but not written (an interruption came before their group)."""
+        return len(self._group)
+
+    def finish(self) -> BatchReport:
+        if self._group:
+            self.write()
+        return self.report
+
+    def _done(self, outcome: Outcome) -> None:
+        self.report.outcomes.append(outcome)
+        self._on_done(outcome)
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Run the block to its end; a Ctrl-C meanwhile is raised after it (this process's
+    handler, whichever thread the signal reached)."""
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _submit_holding_ctrl_c(
-    pool: ProcessPoolExecutor, load_one: LoadOne, genome: Genome
-) -> Future[Outcome]:
+    pool: ProcessPoolExecutor, read_one: ReadOne, genome: Genome
+) -> Future[Read]:
     """Submit with SIGINT blocked: a worker process this starts inherits the block, so a
     Ctrl-C during its start-up (before it ignores SIGINT) cannot print a traceback; a Ctrl-C
     meanwhile reaches this process when the block is lifted."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return pool.submit(load_one, genome)
+        return pool.submit(read_one, genome)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _collect(
-    running: set[Future[Outcome]], report: BatchReport, on_done: Callable[[Outcome], None]
-) -> set[Future[Outcome]]:
+def _collect(running: set[Future[Read]], batch: _Batch) -> set[Future[Read]]:
+    """Take the reads that finished (a full group is written at once)."""
     finished, pending = wait(running, return_when=FIRST_COMPLETED)
     for future in finished:
-        outcome = future.result()
-        report.outcomes.append(outcome)
-        on_done(outcome)
+        batch.take(future.result())
     return pending
 
 

@@ -23,6 +23,7 @@ from gdi_node.errors import ConflictError, InvalidInputError
 
 _SAMPLES = cast(Table, BeaconSample.__table__)
 _GROUPS = cast(Table, BeaconSampleGroup.__table__)
+_CHUNK = 400  # samples per lookup
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,18 @@ def number_samples(
     in another file of the dataset keeps its number, whatever the column is called there."""
     known: dict[str, int] = {}
     names: dict[str, str] = {}  # column name -> the biosample it names in the dataset
-    for row in session.execute(
-        select(_SAMPLES.c.name, _SAMPLES.c.biosample_id, _SAMPLES.c.sample_no).where(
-            _SAMPLES.c.dataset_id == dataset_id
-        )
-    ):
-        known[row.biosample_id] = row.sample_no
-        names[row.name] = row.biosample_id
+    columns = (_SAMPLES.c.name, _SAMPLES.c.biosample_id, _SAMPLES.c.sample_no)
+    for start in range(0, len(infos), _CHUNK):  # only this file's samples: its own cost
+        chunk = infos[start : start + _CHUNK]
+        for row in session.execute(
+            select(*columns).where(
+                _SAMPLES.c.dataset_id == dataset_id,
+                _SAMPLES.c.biosample_id.in_([i.biosample_id for i in chunk])
+                | _SAMPLES.c.name.in_([i.name for i in chunk]),
+            )
+        ):
+            known[row.biosample_id] = row.sample_no
+            names[row.name] = row.biosample_id
     new = [info for info in infos if info.biosample_id not in known]
     _check_columns(infos, new, names)
     assigned: dict[str, int] = {}

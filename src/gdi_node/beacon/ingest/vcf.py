@@ -21,7 +21,6 @@ gaps are stored), else what ``--absent`` states; a single-sample VCF without eit
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,12 @@ from cyvcf2 import VCF
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gdi_node.beacon.ingest.allele_rows import (
+    PLACEHOLDER_ALTS,
+    annotation_formats,
+    describe_allele,
+    record_annotations,
+)
 from gdi_node.beacon.ingest.callability import (
     Callability,
     Gap,
@@ -51,12 +56,13 @@ from gdi_node.beacon.ingest.callset_load import (
     start_load,
     write_step,
 )
+from gdi_node.beacon.ingest.genome_group import GenomeLoad, load_group
+from gdi_node.beacon.ingest.genome_reader import GenomeCalls, read_genome
 from gdi_node.beacon.ingest.sample_sheet import SampleInfo, read_sample_sheet
 from gdi_node.beacon.model import carriers
-from gdi_node.beacon.model.annotations import AlleleAnnotation, AnnotationFormat
+from gdi_node.beacon.model.annotations import AnnotationFormat
 from gdi_node.beacon.model.assemblies import Assembly, known_assemblies
 from gdi_node.beacon.model.spans import Spans
-from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
 from gdi_node.beacon.store.callsets import delete_in_steps, remove_hidden
 from gdi_node.beacon.store.load_lease import leases_for
 from gdi_node.beacon.store.uncalled import write_gaps
@@ -95,19 +101,6 @@ def _open(path: Path) -> VCF:
         return VCF(str(path), lazy=True, threads=1)
     except (OSError, ValueError) as exc:
         raise InvalidInputError(f"{path} is not a readable VCF/BCF file: {exc}") from exc
-
-
-def _annotation_formats(vcf: VCF) -> list[AnnotationFormat]:
-    formats = []
-    for info_id in ("ANN", "CSQ"):
-        try:
-            header = vcf.get_header_type(info_id)
-        except KeyError:
-            continue
-        found = AnnotationFormat.from_header(info_id, str(header.get("Description", "")))
-        if found is not None:
-            formats.append(found)
-    return formats
 
 
 class VcfIngestor:
@@ -150,27 +143,19 @@ class VcfIngestor:
             )
         vcf = _open(path)
         names: list[str] = list(vcf.samples)
+        if len(names) == 1:  # one genome: read on its own, written as a group of one
+            vcf.close()
+            calls = read_genome(path, assembly, callability)
+            wanted = wanted_for(
+                path, names, dataset_id=dataset_id, assembly=assembly, sample_sheet=sample_sheet,
+                update=update, mode=calls.mode, sha256=calls.sha256,
+            )  # fmt: skip
+            return self._ingest_genome(calls, wanted, began)
         mode = callability.mode(path, len(names))
-        batch_sheet = isinstance(sample_sheet, Mapping)
-        if isinstance(sample_sheet, Mapping):  # (repeated for the type checker)
-            sheet = {name: sample_sheet[name] for name in names if name in sample_sheet}
-        else:
-            sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
-        missing = sorted(set(sheet) - set(names))
-        if missing:
-            raise InvalidInputError(
-                f"the sample sheet names samples not in {path.name}: {', '.join(missing[:10])}"
-            )
-        wanted = Wanted(
-            dataset_id=dataset_id,
-            name=path.name,
-            sha256=digest_file(path).sha256,
-            assembly=assembly.id,
-            samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
-            from_sheet=bool(sheet) and not batch_sheet,
-            update=update,
-            mode=mode,
-        )
+        wanted = wanted_for(
+            path, names, dataset_id=dataset_id, assembly=assembly, sample_sheet=sample_sheet,
+            update=update, mode=mode, sha256=digest_file(path).sha256,
+        )  # fmt: skip
         leases = leases_for(_engine(self._sessions))
         remove_hidden(self._sessions, leases)
         try:
@@ -197,12 +182,29 @@ class VcfIngestor:
             self._slices,
         )  # fmt: skip
 
+    def _ingest_genome(self, calls: GenomeCalls, wanted: Wanted, began: float) -> VcfIngestResult:
+        """A single-sample file: gdi_node.beacon.ingest.genome_group with one genome."""
+        leases = leases_for(_engine(self._sessions))
+        group = load_group(
+            self._sessions, leases, [GenomeLoad(calls, wanted)], batch_size=self._batch_size,
+            progress=lambda alleles: self._progress(calls.records, alleles),
+        )  # fmt: skip
+        (outcome,) = group.outcomes
+        if outcome.error is not None:
+            raise outcome.error
+        self._progress(calls.records, outcome.alleles)
+        return VcfIngestResult(
+            outcome.callset_id or 0, calls.name, outcome.status, 1, outcome.records,
+            outcome.alleles, 0.0 if outcome.status == "unchanged" else time.perf_counter() - began,
+            group.slices,
+        )  # fmt: skip
+
     def _load_records(
         self, started: Started, vcf: VCF, assembly: Assembly, callability: Callability
     ) -> Written:
         """Read the records and write their alleles (and a gVCF's gaps), one transaction per
         batch."""
-        formats = _annotation_formats(vcf)
+        formats = annotation_formats(vcf)
         mode = started.wanted.mode
         target = _Target(started.wanted.dataset_id, assembly, started.bits, mode)
         gaps = GapTracker(len(started.bits)) if mode == "gvcf" else None
@@ -244,6 +246,40 @@ class VcfIngestor:
         written = write_step(self._sessions, started, write)
         self._slices += written.slices
         return written.alleles
+
+
+def wanted_for(
+    path: Path,
+    names: list[str],
+    *,
+    dataset_id: str,
+    assembly: Assembly,
+    sample_sheet: Path | Mapping[str, SampleInfo] | None,
+    update: bool,
+    mode: str,
+    sha256: str,
+) -> Wanted:
+    """What loading ``path`` asks for; its sample sheet is the file's own (every row must name
+    one of its samples) or a batch's (rows of other files' samples are skipped)."""
+    if isinstance(sample_sheet, Mapping):
+        sheet = {name: sample_sheet[name] for name in names if name in sample_sheet}
+    else:
+        sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
+    missing = sorted(set(sheet) - set(names))
+    if missing:
+        raise InvalidInputError(
+            f"the sample sheet names samples not in {path.name}: {', '.join(missing[:10])}"
+        )
+    return Wanted(
+        dataset_id=dataset_id,
+        name=path.name,
+        sha256=sha256,
+        assembly=assembly.id,
+        samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
+        from_sheet=bool(sheet) and not isinstance(sample_sheet, Mapping),
+        update=update,
+        mode=mode,
+    )
 
 
 def _engine(sessions: sessionmaker[Session]) -> Engine:
@@ -328,14 +364,10 @@ def _alleles(
         called = np.zeros_like(called)
     no_call = carriers.bitmap_of(bits[called == 0])
     half_call = carriers.bitmap_of(bits[called == 1])
-    annotations = _annotations(record, alts, formats)
-    if counted:
-        for annotation in annotations:
-            annotation.filters.add(record.FILTER or "PASS")
+    annotations = record_annotations(record, alts, formats, counted=counted)
     end_info = record.INFO.get("END")
-    accession = assembly.accession(chrom)
     for k, alt in enumerate(alts, start=1):
-        if alt in {"*", "<*>", "<NON_REF>"}:
+        if alt in PLACEHOLDER_ALTS:
             continue  # spanning deletions and gVCF placeholders are not alleles of this site
         copies = carriers.copies_of(calls, k)
         held = carriers.AlleleBits(
@@ -346,40 +378,20 @@ def _alleles(
         )
         if target.mode == "absent_nocall":  # called here without a copy of this allele
             held.ref_called = carriers.bitmap_of(bits[(called == 2) & (copies == 0)])
-        end = int(end_info) if alt.startswith("<") and end_info else start + len(ref)
-        note = annotations[k - 1]
-        hgvs = genomic_hgvs(accession, record.POS, ref, alt) if accession else None
-        terms = [("gene", g) for g in note.genes]
-        terms += [("aachange", a) for a in note.aminoacid_changes]
-        terms += [("hgvs", hgvs)] if hgvs else []
-        document = note.document()
-        if hgvs:
-            document["genomicHgvs"] = [hgvs]
+        described = describe_allele(
+            assembly, chrom, pos=record.POS, ref=ref, alt=alt, end_info=end_info,
+            note=annotations[k - 1],
+        )  # fmt: skip
         row = {
             "dataset_id": target.dataset_id,
             "assembly": assembly.id,
             "chrom": chrom,
             "start": start,
-            "end": end,
+            "end": described.end,
             "ref": ref,
             "alt": alt,
-            "variant_type": variant_type(ref, alt),
-            "annotation": json.dumps(document, separators=(",", ":")),
+            "variant_type": described.variant_type,
+            "annotation": described.annotation,
         }
+        terms = list(described.terms)
         yield NewAllele(row, held, terms)
-
-
-def _annotations(
-    record: Any, alts: list[str], formats: Sequence[AnnotationFormat]
-) -> list[AlleleAnnotation]:
-    merged = [AlleleAnnotation() for _ in alts]
-    for layout in formats:
-        value = record.INFO.get(layout.info_id)
-        if not value:
-            continue
-        for into, found in zip(merged, layout.parse(str(value), alts), strict=True):
-            into.genes |= found.genes
-            into.effects |= found.effects
-            into.hgvs |= found.hgvs
-            into.aminoacid_changes |= found.aminoacid_changes
-    return merged

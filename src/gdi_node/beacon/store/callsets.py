@@ -13,9 +13,10 @@ gdi_node.beacon.store.load_lease) is removed by the next load (:func:`remove_hid
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from pyroaring import BitMap
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.model.carriers import from_bytes
@@ -23,9 +24,11 @@ from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.store.generation import bump_generation
 from gdi_node.beacon.store.genotype_sets import bits_of, clear_bits
 from gdi_node.beacon.store.load_lease import Leases
-from gdi_node.db.models import BeaconCallset, BeaconSample
+from gdi_node.db.models import BeaconCallset, BeaconGenotypeSet, BeaconSample
 
 READY, LOADING, RETIRED = "ready", "loading", "retired"
+_SETS = cast(Table, BeaconGenotypeSet.__table__)
+_CHUNK = 500  # sample numbers per IN list
 
 
 def find_callset(session: Session, dataset_id: str, name: str) -> BeaconCallset | None:
@@ -50,11 +53,28 @@ class Covering:
 
 
 def covering(session: Session, dataset_id: str, samples: BitMap) -> list[Covering]:
-    """The dataset's ready callsets that hold any of ``samples`` (sample numbers)."""
+    """The dataset's ready callsets that hold any of ``samples`` (sample numbers), found
+    through those samples' genotype sets: the cost is theirs, not the dataset's."""
+    holding = (
+        select(_SETS.c.callset_id)
+        .where(_SETS.c.sample_no.in_(bindparam("numbers", expanding=True)))
+        .distinct()
+    )
+    found: set[int] = set()
+    numbers = list(samples)
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = numbers[start : start + _CHUNK]
+        found.update(int(c) for c in session.scalars(holding, {"numbers": chunk}))
+    if not found:
+        return []
     rows = session.execute(
         select(
             BeaconCallset.id, BeaconCallset.name, BeaconCallset.samples, BeaconCallset.spans
-        ).where(BeaconCallset.dataset_id == dataset_id, BeaconCallset.state == READY)
+        ).where(
+            BeaconCallset.dataset_id == dataset_id,
+            BeaconCallset.state == READY,
+            BeaconCallset.id.in_(sorted(found)),
+        )
     )
     out = []
     for row in rows:
@@ -62,7 +82,7 @@ def covering(session: Session, dataset_id: str, samples: BitMap) -> list[Coverin
         if held.intersection_cardinality(samples):
             spans = Spans.from_json(row.spans)
             out.append(Covering(int(row.id), str(row.name), held, spans))
-    return out
+    return sorted(out, key=lambda c: c.callset_id)
 
 
 def sample_number(session: Session, dataset_id: str, biosample_id: str) -> int | None:
@@ -146,25 +166,25 @@ def delete_in_steps(sessions: sessionmaker[Session], callset_id: int) -> None:
 
 def _delete_samples_of(session: Session, callset_id: int) -> None:
     """Delete the samples only ``callset_id`` holds (a failed load's new samples, those a
-    replacing file no longer has). A load that started meanwhile and holds one of them has
-    its callset written already: this runs after the generation row is locked."""
-    found = session.execute(
-        select(BeaconCallset.dataset_id, BeaconCallset.samples).where(
-            BeaconCallset.id == callset_id
-        )
-    ).first()
+    replacing file no longer has), found through their genotype sets. A load that started
+    meanwhile and holds one of them has its sets written already: this runs after the
+    generation row is locked."""
+    found = session.scalar(select(BeaconCallset.samples).where(BeaconCallset.id == callset_id))
     if found is None:
         return
-    others = session.scalars(
-        select(BeaconCallset.samples).where(
-            BeaconCallset.dataset_id == found.dataset_id, BeaconCallset.id != callset_id
+    mine = list(from_bytes(found))
+    for start in range(0, len(mine), _CHUNK):
+        chunk = mine[start : start + _CHUNK]
+        elsewhere = set(
+            session.scalars(
+                select(_SETS.c.sample_no)
+                .where(_SETS.c.sample_no.in_(chunk), _SETS.c.callset_id != callset_id)
+                .distinct()
+            )
         )
-    )
-    alone = from_bytes(found.samples) - BitMap.union(BitMap(), *map(from_bytes, others))
-    numbers = list(alone)
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
-        session.execute(delete(BeaconSample).where(BeaconSample.sample_no.in_(chunk)))
+        alone = [n for n in chunk if n not in elsewhere]
+        if alone:
+            session.execute(delete(BeaconSample).where(BeaconSample.sample_no.in_(alone)))
 
 
 def remove_hidden(sessions: sessionmaker[Session], leases: Leases) -> None:

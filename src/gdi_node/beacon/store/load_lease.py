@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -33,8 +34,28 @@ class Leases(Protocol):
     def hold(self, callset_id: int) -> Lease:
         """Take the lease of a callset being created (raises if another process holds it)."""
 
+    def hold_all(self, callset_ids: Sequence[int]) -> Lease:
+        """The leases of callsets created together (loads written as a group), as one."""
+
     def is_held(self, callset_id: int) -> bool:
         """Whether a live process holds the lease of ``callset_id``."""
+
+
+class _Together:
+    """Several leases released as one (what was taken is released if taking one fails)."""
+
+    def __init__(self, hold: Callable[[int], Lease], callset_ids: Sequence[int]) -> None:
+        self._leases: list[Lease] = []
+        try:
+            for callset_id in callset_ids:
+                self._leases.append(hold(callset_id))
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        while self._leases:
+            self._leases.pop().release()
 
 
 def leases_for(engine: Engine) -> Leases:
@@ -77,6 +98,9 @@ class _FileLeases:
             raise RuntimeError(f"the load lease of callset {callset_id} is held elsewhere")
         return lease
 
+    def hold_all(self, callset_ids: Sequence[int]) -> Lease:
+        return _Together(self.hold, callset_ids)
+
     def is_held(self, callset_id: int) -> bool:
         lease = self._lock(callset_id)
         if lease is None:
@@ -86,14 +110,15 @@ class _FileLeases:
 
 
 class _AdvisoryLease:
-    def __init__(self, connection: Connection, callset_id: int) -> None:
-        self._connection, self._id = connection, callset_id
+    """Session-level advisory locks (one per callset) on a connection of their own, unlocked
+    before it goes back to the pool."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def release(self) -> None:
         try:
-            self._connection.execute(
-                text("SELECT pg_advisory_unlock(:c, :i)"), {"c": LOCK_CLASS, "i": self._id}
-            )
+            self._connection.execute(text("SELECT pg_advisory_unlock_all()"))
         finally:
             self._connection.close()
 
@@ -109,11 +134,15 @@ class _AdvisoryLeases:
         return bool(taken)
 
     def hold(self, callset_id: int) -> Lease:
+        return self.hold_all([callset_id])
+
+    def hold_all(self, callset_ids: Sequence[int]) -> Lease:
         connection = self._engine.connect()
-        if not self._try(connection, callset_id):
-            connection.close()
-            raise RuntimeError(f"the load lease of callset {callset_id} is held elsewhere")
-        return _AdvisoryLease(connection, callset_id)
+        for callset_id in callset_ids:
+            if not self._try(connection, callset_id):
+                _AdvisoryLease(connection).release()  # the locks taken so far
+                raise RuntimeError(f"the load lease of callset {callset_id} is held elsewhere")
+        return _AdvisoryLease(connection)
 
     def is_held(self, callset_id: int) -> bool:
         with self._engine.connect() as connection:
@@ -142,6 +171,9 @@ class _ProcessLeases:
     def hold(self, callset_id: int) -> Lease:
         self._held.add(callset_id)
         return _ProcessLease(self._held, callset_id)
+
+    def hold_all(self, callset_ids: Sequence[int]) -> Lease:
+        return _Together(self.hold, callset_ids)
 
     def is_held(self, callset_id: int) -> bool:
         return callset_id in self._held

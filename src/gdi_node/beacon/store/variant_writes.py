@@ -200,7 +200,7 @@ def _update_rows(
         row = stored[key]
         variant_id = int(row.id)
         more = added.get(variant_id, 0)
-        note = _merged_annotation(row.annotation, allele.row["annotation"])
+        note = merged_annotation(row.annotation, allele.row["annotation"])
         end = max(int(row.end), int(allele.row["end"]))
         if more or note != row.annotation or end != int(row.end):
             changes.append({"b_id": variant_id, "b_more": more, "b_note": note, "b_end": end})
@@ -225,7 +225,7 @@ def _bin_of(row: dict[str, Any]) -> tuple[str, str, str, int, str]:
             row["variant_type"])  # fmt: skip
 
 
-def _merged_annotation(stored: str, new: str) -> str:
+def merged_annotation(stored: str, new: str) -> str:
     """The union of two annotation documents (genes, HGVS, effects: lists of names)."""
     if stored == new:
         return stored
