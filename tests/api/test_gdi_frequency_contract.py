@@ -52,20 +52,33 @@ SUBTRACTABLE |= dict.fromkeys(("S2", "S4", "S6", "S8", "S10", "S12"), "0/1")
 SUBTRACTABLE |= {"S14": "1/1", "S16": "1/1"}
 # chr22:400 T>C: every DK-born person heterozygous, nobody in SE: every cell 0 or >= 5
 EVERY_CELL_SAFE = {s: "0/1" if COUNTRY[s] == "DK" else "0/0" for s in SAMPLES}
+# chrX:5,000,000 C>T, outside the PARs: the men S2 and S4 carry it, written haploid and diploid;
+# S6's 0/1 is his reference call (decision record 0023); women S1 0/1, S3 1/1
+OUTSIDE_PAR = dict.fromkeys(SAMPLES, "0/0") | {"S1": "0/1", "S2": "1", "S3": "1/1", "S4": "1/1"}
+OUTSIDE_PAR |= {"S6": "0/1", "S8": "0"}
 
 
-def truth(genotypes: dict[str, str], members: list[str]) -> dict[str, int]:
-    """Counts computed from the genotype strings: AC, AN, homozygotes, heterozygotes."""
-    ac = an = hom = het = 0
+def truth(
+    genotypes: dict[str, str], members: list[str], *, one_copy_in_men: bool = False
+) -> dict[str, int]:
+    """Counts computed from the genotype strings: AC, AN, homozygotes, heterozygotes and
+    (``one_copy_in_men``: chrX outside the PARs) hemizygous men, whose call is its first allele
+    written, as ``bcftools +fixploidy`` makes it."""
+    ac = an = hom = het = hemi = 0
     for sample in members:
         alleles = genotypes[sample].replace("|", "/").split("/")
+        if one_copy_in_men and not IS_FEMALE[sample]:
+            an += alleles[0] != "."
+            ac += alleles[0] == "1"
+            hemi += alleles[0] == "1"
+            continue
         called = [a for a in alleles if a != "."]
         an += len(called)
         copies = called.count("1")
         ac += copies
         hom += copies == 2
         het += copies == 1
-    return {"ac": ac, "an": an, "hom": hom, "het": het}
+    return {"ac": ac, "an": an, "hom": hom, "het": het, "hemi": hemi}
 
 
 def members(*, country: str | None = None, female: bool | None = None) -> list[str]:
@@ -97,6 +110,7 @@ def contract_node(tmp: Path, database_url: str, *, threshold: int) -> Iterator[A
         "chr22\t200\t.\tC\tT\t.\tPASS\t.\tGT\t" + "\t".join(RARE[s] for s in SAMPLES),
         "chr22\t300\t.\tG\tA\t.\tPASS\t.\tGT\t" + "\t".join(SUBTRACTABLE[s] for s in SAMPLES),
         "chr22\t400\t.\tT\tC\t.\tPASS\t.\tGT\t" + "\t".join(EVERY_CELL_SAFE[s] for s in SAMPLES),
+        "chrX\t5000000\t.\tC\tT\t.\tPASS\t.\tGT\t" + "\t".join(OUTSIDE_PAR[s] for s in SAMPLES),
     ]
     vcf = write_vcf(tmp / "genomes.vcf.gz", SAMPLES, records)
     sheet = tmp / "samples.tsv"
@@ -113,14 +127,16 @@ def contract_node(tmp: Path, database_url: str, *, threshold: int) -> Iterator[A
         yield client
 
 
-def portal_request(position: int, ref: str, alt: str, filters: list[dict[str, Any]]) -> Any:
+def portal_request(
+    position: int, ref: str, alt: str, filters: list[dict[str, Any]], chrom: str = "22"
+) -> Any:
     """The body both portal generations build (request parameters as the portal passes them,
     the client model's default pagination)."""
     return {
         "meta": {"apiVersion": "2.0"},
         "query": {
             "requestParameters": {
-                "referenceName": "22", "start": [position - 1], "referenceBases": ref,
+                "referenceName": chrom, "start": [position - 1], "referenceBases": ref,
                 "alternateBases": alt, "assemblyId": "GRCh38",
             },
             "filters": filters,
@@ -195,7 +211,7 @@ def assert_counts(item: dict[str, Any], expected: dict[str, int]) -> None:
     assert item["alleleNumber"] == expected["an"]
     assert item["alleleCountHomozygous"] == expected["hom"]
     assert item["alleleCountHeterozygous"] == expected["het"]
-    assert item["alleleCountHemizygous"] == 0  # until ploidy-aware counting
+    assert item["alleleCountHemizygous"] == expected["hemi"]
     assert item["alleleFrequency"] == pytest.approx(Decimal(expected["ac"]) / expected["an"])
 
 
@@ -234,6 +250,28 @@ def test_without_filters_the_dataset_wide_item_comes_last_for_the_older_portal(
         variant = older_portal(document)["DK-NGC"]
         assert variant["population"] == "DK"
         assert_counts(variant, truth(COMMON, SAMPLES))
+
+
+def test_a_man_carrying_an_allele_on_chrx_outside_the_pars_is_hemizygous_in_every_item(
+    tmp_path: Path, database_url: str
+) -> None:
+    """XY individuals count one chromosome outside the PARs, a carrier hemizygous whether his
+    file wrote ``1`` or ``1/1``; women are diploid (decision record 0023)."""
+    with contract_node(tmp_path, database_url, threshold=1) as client:
+        document = post(client, portal_request(5_000_000, "C", "T", [], chrom="X"))
+        rows = {r["population"]: r for r in newer_portal(document, country=None, sex=None)
+                if r["datasetId"] == "DK-NGC"}  # fmt: skip
+        whole = truth(OUTSIDE_PAR, SAMPLES, one_copy_in_men=True)
+        assert (whole["ac"], whole["an"], whole["hemi"], whole["hom"]) == (5, 24, 2, 1)
+        assert_counts(rows["DK"], whole)
+        men = truth(OUTSIDE_PAR, members(female=False), one_copy_in_men=True)
+        assert_counts(rows["DK_M"], men)
+        assert_counts(rows["DK_F"], truth(OUTSIDE_PAR, members(female=True)))
+        for sex, people in (("m", members(female=False)), ("F", members(female=True))):
+            filtered = post(client, portal_request(5_000_000, "C", "T", [{**SEX_F, "value": sex}],
+                                                   chrom="X"))  # fmt: skip
+            expected = truth(OUTSIDE_PAR, people, one_copy_in_men=True)
+            assert_counts(older_portal(filtered)["DK-NGC"], expected)
 
 
 def test_newer_portal_rows_carry_every_population_under_labels_its_pattern_reads(

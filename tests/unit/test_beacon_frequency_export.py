@@ -31,6 +31,7 @@ from gdi_node.config.settings import Settings
 from gdi_node.db.models import BeaconCallset
 from gdi_node.errors import ConflictError, UnavailableError
 from tests.support.beacon_data import write_vcf
+from tests.support.sex_chromosomes import ploidy_table
 
 DATASET = "DS-PUBLIC"
 SAMPLES = [f"S0{n}" for n in range(1, 9)]  # bcftools 1.16 -S misreads one-letter names
@@ -41,7 +42,8 @@ RECORDS = [
     "chr22\t300\t.\tAT\tA\t.\tPASS\t.\tGT\t0|1\t0/0\t0/0\t0/0\t0/0\t0/0\t0/0\t0/0",
     "chr22\t350\t.\tG\tC\t.\tPASS\t.\tGT\t0/0\t0/1\t0/0\t0/0\t0/0\t0/0\t0/0\t0/0",
     "chr22\t400\t.\tG\tT\t.\tPASS\t.\tGT\t0/0\t0/0\t0/0\t0/0\t0/0\t0/0\t0/0\t0/0",
-    "chrX\t500\t.\tG\tA\t.\tPASS\t.\tGT\t0/1\t0/0\t1/1\t0/0\t0/1\t0/0\t0/0\t0/0",
+    # outside the PARs: the men S02, S04, S06, S08 written 1, 1/1, 0/1 (his reference call), 0
+    "chrX\t500\t.\tG\tA\t.\tPASS\t.\tGT\t0/1\t1\t1/1\t1/1\t0/1\t0/1\t0/0\t0",
 ]
 # sample sheet: EUR S01-S04, AFR S05-S08; F odd, M even (fill-tags group names)
 POPULATION = {s: "EUR" if n < 4 else "AFR" for n, s in enumerate(SAMPLES)}
@@ -116,8 +118,9 @@ def _one(value: Any) -> Any:
 
 
 def fill_tags(vcf: Path, tmp_path: Path, *, without: tuple[str, ...] = ()) -> dict[Any, Any]:
-    """bcftools +fill-tags per population and sex on the same genotypes, one entry per ALT
-    with a carrier (``without``: samples left out)."""
+    """bcftools +fixploidy (the sample sheet's sexes, the GRC PARs) then +fill-tags per
+    population and sex on the same genotypes, one entry per ALT with a carrier (``without``:
+    samples left out)."""
     groups = tmp_path / "groups.txt"
     groups.write_text(
         "".join(f"{s}\t{POPULATION[s]},{SEX[s]}\n" for s in SAMPLES if s not in without),
@@ -130,10 +133,17 @@ def fill_tags(vcf: Path, tmp_path: Path, *, without: tuple[str, ...] = ()) -> di
             ["bcftools", "view", "-s", "^" + ",".join(without), "-Ov", "-o", source, str(vcf)],
             check=True,
         )
-    out = subprocess.run(
-        ["bcftools", "+fill-tags", source, "-Ov", "--",
-         "-S", str(groups), "-t", "AC,AN,AF,AC_Hom,AC_Het"],
+    sexes = tmp_path / "sexes.txt"
+    sexes.write_text("".join(f"{s} {SEX[s]}\n" for s in SAMPLES), encoding="utf-8")
+    fixed = subprocess.run(
+        ["bcftools", "+fixploidy", source, "--", "-s", str(sexes),
+         "-p", str(ploidy_table("GRCh38", tmp_path / "ploidy.txt"))],
         check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    out = subprocess.run(
+        ["bcftools", "+fill-tags", "-", "-Ov", "--",
+         "-S", str(groups), "-t", "AC,AN,AF,AC_Hom,AC_Het,AC_Hemi"],
+        input=fixed, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     expected: dict[Any, Any] = {}
     for line in out.splitlines():
@@ -165,7 +175,7 @@ def assert_matches_fill_tags(ours: dict[Any, Any], theirs: dict[Any, Any]) -> No
             hom, het = int(tags[f"AC_Hom{their_suffix}"]), int(tags[f"AC_Het{their_suffix}"])
             assert info[f"nhomalt{suffix}"] == hom // 2, (site, suffix)
             assert info[f"nhet{suffix}"] == het, (site, suffix)
-            assert info[f"nhemi{suffix}"] == 0
+            assert info[f"nhemi{suffix}"] == int(tags[f"AC_Hemi{their_suffix}"]), (site, suffix)
 
 
 def test_every_field_matches_bcftools_fill_tags_per_population_and_sex(
@@ -296,7 +306,7 @@ def test_the_header_declares_every_info_key_and_the_release(
     assert generic["reference"] == "GRCh38"
     assert generic["gdi_node_dataset"].startswith(f"{DATASET};generation=")
     assert "samples=8" in generic["gdi_node_dataset"]
-    assert "haploid" in str(header.info["nhemi"].description)
+    assert "pseudo-autosomal" in str(header.info["nhemi"].description)
     assert "upper bound" in str(header.info["IMPRECISE"].description)
 
 

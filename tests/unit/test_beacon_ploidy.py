@@ -84,6 +84,7 @@ def test_x_outside_the_pars_is_hemizygous_in_males_and_unknown_without_a_sex() -
     assert hemizygous_in_males(grch38, "X", 2_781_480)
     assert not hemizygous_in_males(grch38, "X", 2_781_479)
     assert not hemizygous_in_males(grch38, "7", 2_781_480)
+    assert hemizygous_in_males(grch38, "Y", 20_000)  # all of Y, its PARs too
     assert ploidy(grch38, "X", 2_781_480, None) is None
     assert ploidy(grch38, "X", 100, None) is None  # before PAR1
     assert ploidy(grch38, "X", 20_000, None) == 2  # in PAR1: whatever the sex

@@ -18,11 +18,15 @@ POLICY = CountPolicy(threshold=5)
 
 @st.composite
 def allele_counts(draw: st.DrawFn) -> AlleleCounts:
-    """Counts some diploid genotypes could produce: het and hom carriers among the called."""
+    """Counts some genotypes could produce: het and hom carriers among the diploid called,
+    hemizygous carriers among the haploid called (XY, outside the PARs: decision record
+    0023)."""
     het = draw(st.integers(0, 12))
     hom = draw(st.integers(0, 12))
+    hemi = draw(st.integers(0, 12))
     called = draw(st.integers(het + hom, het + hom + 40))
-    return AlleleCounts(het + 2 * hom, 2 * called, het + hom, hom)
+    haploid = draw(st.integers(hemi, hemi + 20))
+    return AlleleCounts(het + 2 * hom + hemi, 2 * called + haploid, het + hom + hemi, hom, hemi)
 
 
 def test_zero_is_exact_and_a_count_at_the_threshold_is_exact() -> None:
@@ -111,8 +115,9 @@ def test_reported_counts_are_bounds_that_keep_the_invariants(
         assert 2 * hom <= ac
     assert 0 <= item["alleleFrequency"] <= 1
     bounds = item.get("upperBounds", [])
-    for field, true in (("alleleCount", counts.allele_count), ("alleleCountHomozygous",
-                        counts.homozygous)):  # fmt: skip
+    people = (("alleleCount", counts.allele_count), ("alleleCountHomozygous", counts.homozygous),
+              ("alleleCountHemizygous", counts.hemizygous))  # fmt: skip
+    for field, true in people:
         if field in bounds:
             assert true < threshold
             assert true <= item[field] <= threshold - 1
@@ -122,11 +127,11 @@ def test_reported_counts_are_bounds_that_keep_the_invariants(
             assert item[field] == true
     if "alleleFrequency" in bounds:
         assert item["alleleFrequency"] >= counts.allele_count / counts.allele_number
-    het, true_het = item["alleleCountHeterozygous"], counts.carriers - counts.homozygous
-    assert item["alleleCountHemizygous"] == 0  # until ploidy-aware counting
+    het, true_het = item["alleleCountHeterozygous"], counts.heterozygous
+    hemi = item["alleleCountHemizygous"]
     if "alleleCountHeterozygous" in item.get("lowerBounds", []):
-        assert 0 <= het <= true_het  # only homozygotes bounded: an exact het would reveal them
-        assert het == ac - 2 * hom
+        assert 0 <= het <= true_het  # only hom/hemi bounded: an exact het would reveal them
+        assert het == max(0, ac - 2 * hom - hemi)
     elif "alleleCountHeterozygous" in bounds:
         assert true_het <= het <= ac or rounding > 1
     elif rounding == 1:
@@ -134,8 +139,10 @@ def test_reported_counts_are_bounds_that_keep_the_invariants(
     if not bounds and rounding == 1:
         assert "countPrecision" not in item
     if rounding == 1 and threshold > 1:  # no exact count of people is small (1 to t - 1)
-        exact = [f for f in ("alleleCount", "alleleCountHomozygous", "alleleCountHeterozygous")
+        exact = [f for f in ("alleleCount", "alleleCountHomozygous", "alleleCountHeterozygous",
+                             "alleleCountHemizygous")
                  if f not in bounds and f not in item.get("lowerBounds", [])]  # fmt: skip
         truth = {"alleleCount": counts.allele_count, "alleleCountHomozygous": counts.homozygous,
-                 "alleleCountHeterozygous": true_het}  # fmt: skip
+                 "alleleCountHeterozygous": true_het,
+                 "alleleCountHemizygous": counts.hemizygous}  # fmt: skip
         assert all(not 0 < truth[f] < threshold for f in exact), item

@@ -44,7 +44,8 @@ never import each other (``lint-imports`` checks this):
   slices, and the counts of an allele from them), ``assemblies``, ``annotations``,
   ``ontology``, ``precision``, ``complements`` (the cells rule of decision record 0022),
   ``spans`` (what a file covers per contig), ``ploidy`` (copies per sex and position: the
-  PARs) and ``populations`` (the GDI network's labels).
+  PARs; the sexes of the bits, which ``carriers`` applies: decision record 0023) and
+  ``populations`` (the GDI network's labels).
 
 A g_variants request: ``api`` -> ``queries.service.BeaconService.g_variants`` (checks the
 query) -> ``queries.gate.PrivacyGate.answer`` (permits, audited; granularity; budget check;

@@ -18,14 +18,22 @@ Bitmaps are stored per **slice** of :data:`SLICE_BITS` bits (``slice = bit >> 12
 tagged: ``0`` + a portable roaring serialisation, or ``1`` + a raw 512-byte bitset when it
 holds more than :data:`DENSE` bits (roaring would spend 8 kB on such a container).
 
-Counts of an allele (design 18 section 3.3, without ploidy, per allele as ``bcftools
-+fill-tags`` counts a line): for a scope ``S`` of bits, ``P`` = the bits of ``S`` present at its
-position (ready files covering the contig; a ``nocall`` bit only where it has a record of the
-allele), ``C`` = its carriers, ``N = ((uncalled | no_call) & P) - C`` and
-``F = (half_call & P) - N``:
+Counts of an allele (design 18 section 3.3, per allele as ``bcftools +fill-tags`` counts a
+line): for a scope ``S`` of bits, ``P`` = the bits of ``S`` present at its position (ready
+files covering the contig; a ``nocall`` bit only where it has a record of the allele),
+``C`` = its carriers, ``N = ((uncalled | no_call) & P) - C`` and ``F = (half_call & P) - N``:
 ``AN = 2|P| - 2|N| - |F|``, ``AC = |one & P| + 2|two & P|``, homozygous ``|two & P|`` (VCF 4.3
 ``AC``/``AN``). The allele number is computed at query time from the bits present, never
 summed per file.
+
+Ploidy (decision record 0023; gdi_node.beacon.model.ploidy): where copies depend on sex (X
+outside the PARs, Y), XX individuals drop out of ``P`` on Y, and the XY individuals ``H`` of
+``P`` count one chromosome each, as ``bcftools +fixploidy`` then ``+fill-tags`` count them:
+``AN = 2|D| - 2|N & D| - |F & D| + |H| - |N & H|`` with ``D = P - H``; an XY individual
+carries the allele, hemizygous, when his call holds it and no other allele (``1``, ``1/1``,
+``./1``), and a heterozygous-looking ``0/1`` is his reference call (``+fixploidy`` keeps the
+first allele written). Bits of unknown sex count as written; there a carrier with one called
+allele (``1``) is hemizygous.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from pyroaring import BitMap
+
+from gdi_node.beacon.model.ploidy import Copies
 
 Genotypes = npt.NDArray[np.int16]  # (samples, ploidy): allele index, -1 missing, -2 no allele
 SLICE_SHIFT = 12
@@ -199,12 +209,15 @@ class AlleleBits:
 
 @dataclass(frozen=True)
 class AlleleCounts:
-    """Counts of one allele within a scope (VCF ``AC``, ``AN``; carriers; homozygous)."""
+    """Counts of one allele within a scope (VCF ``AC``, ``AN``; carriers; homozygous and
+    hemizygous carriers). Every carrier is homozygous, hemizygous or heterozygous, so
+    ``AC = heterozygous + 2 * homozygous + hemizygous``."""
 
     allele_count: int
     allele_number: int
     carriers: int
     homozygous: int
+    hemizygous: int = 0
 
     def __add__(self, other: AlleleCounts) -> AlleleCounts:
         return AlleleCounts(
@@ -212,7 +225,12 @@ class AlleleCounts:
             self.allele_number + other.allele_number,
             self.carriers + other.carriers,
             self.homozygous + other.homozygous,
+            self.hemizygous + other.hemizygous,
         )
+
+    @property
+    def heterozygous(self) -> int:
+        return self.carriers - self.homozygous - self.hemizygous
 
     @property
     def frequency(self) -> float:
@@ -229,19 +247,60 @@ def count_allele(
     present: BitMap,
     sparse: BitMap,
     uncalled: BitMap | None = None,
+    copies: Copies | None = None,
 ) -> AlleleCounts:
     """Counts of an allele with carrier ``bits`` within ``scope`` (see the module doc):
     ``present`` are the bits whose files cover its position, ``sparse`` those called only
-    where they have a record, ``uncalled`` those whose files say the position is not called."""
+    where they have a record, ``uncalled`` those whose files say the position is not called,
+    ``copies`` who carries how many copies there when that depends on sex (None: everyone as
+    the file wrote the call)."""
     within = scope & present
+    if copies is not None and copies.absent:
+        within -= copies.absent
     thin = within & sparse
     if thin:
         within = (within - thin) | (thin & bits.recorded)
     carried = bits.one_copy | bits.two_copies
     masked = bits.no_call | uncalled if uncalled else bits.no_call
     uncalled_here = (masked & within) - carried
+    if copies is None:
+        return _as_written(bits, within, uncalled_here)
+    unknown = within - copies.known
+    haploid = within & copies.haploid
+    if not haploid:
+        return _as_written(bits, within, uncalled_here, one_called_is_hemizygous=unknown)
+    written = _as_written(
+        bits, within - haploid, uncalled_here - haploid, one_called_is_hemizygous=unknown
+    )
+    return written + _haploid(bits, haploid, uncalled_here)
+
+
+def _as_written(
+    bits: AlleleBits,
+    within: BitMap,
+    uncalled_here: BitMap,
+    one_called_is_hemizygous: BitMap | None = None,
+) -> AlleleCounts:
+    """Counts of ``within`` as their files wrote the calls: a diploid call counts two
+    chromosomes, a haploid or half-missing one one. A carrier with one called allele among
+    ``one_called_is_hemizygous`` (bits of unknown sex where XY individuals have one copy) is
+    hemizygous, as ``+fill-tags`` counts ``AC_Hemi``."""
     half = (bits.half_call & within) - uncalled_here
     number = 2 * len(within) - 2 * len(uncalled_here) - len(half)
     one = bits.one_copy.intersection_cardinality(within)
     two = bits.two_copies.intersection_cardinality(within)
-    return AlleleCounts(one + 2 * two, number, one + two, two)
+    hemizygous = 0
+    if one_called_is_hemizygous:
+        hemizygous = len(bits.one_copy & half & one_called_is_hemizygous)
+    return AlleleCounts(one + 2 * two, number, one + two, two, hemizygous)
+
+
+def _haploid(bits: AlleleBits, haploid: BitMap, uncalled_here: BitMap) -> AlleleCounts:
+    """Counts of XY individuals (``haploid``) where they carry one copy: one chromosome each
+    when called; a carrier when the call holds the allele and no other (``1``, ``1/1``,
+    ``./1``), hemizygous; a ``0/1`` is a reference call: ``bcftools +fixploidy`` keeps the
+    first allele written, and callers write an unphased call (VCF 4.3 §1.6.2, ``/``) with the
+    lower allele first."""
+    number = len(haploid) - uncalled_here.intersection_cardinality(haploid)
+    hemizygous = len(((bits.one_copy & bits.half_call) | bits.two_copies) & haploid)
+    return AlleleCounts(hemizygous, number, hemizygous, 0, hemizygous)

@@ -13,9 +13,9 @@ when every cell is *safe*, and left out otherwise. Left out, not bounded: a coun
 cannot be written as "at most 4", and the same cells decide in every answer, so a record and a
 filtered query agree.
 
-The fields checked are the people counts an item shows: allele count, homozygous and
-heterozygous (carriers minus homozygous) counts. Allele numbers count called chromosomes, not
-carriers, and are not checked.
+The fields checked are the people counts an item shows: allele count, homozygous,
+hemizygous (decision record 0023) and heterozygous (the other carriers) counts. Allele numbers
+count called chromosomes, not carriers, and are not checked.
 """
 
 from __future__ import annotations
@@ -43,8 +43,7 @@ def cells(universe: BitMap, sets: Sequence[BitMap]) -> list[BitMap]:
 
 def is_safe(counts: AlleleCounts, threshold: int) -> bool:
     """Whether no count of ``counts`` is small: each is 0 or at least ``threshold``."""
-    heterozygous = counts.carriers - counts.homozygous
-    values = (counts.allele_count, counts.homozygous, heterozygous)
+    values = (counts.allele_count, counts.homozygous, counts.hemizygous, counts.heterozygous)
     return all(value == 0 or value >= threshold for value in values)
 
 

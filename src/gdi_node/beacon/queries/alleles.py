@@ -2,8 +2,8 @@
 model ``genomicVariations``; ``variation`` as a VRS 1.3 ``Allele``).
 
 An allele is one row per dataset (decision record 0020); its counts within a scope come from
-its carrier bits and the bits present at its position
-(gdi_node.beacon.model.carriers.count_allele).
+its carrier bits, the bits present at its position and, on X outside the PARs and on Y, the
+sexes of the scope's bits (gdi_node.beacon.model.carriers.count_allele, decision record 0023).
 """
 
 from __future__ import annotations
@@ -104,11 +104,31 @@ class Counter:
                 if (*place, int(row.start)) not in self._gaps:
                     self.prefetch([row])
                 uncalled = self._gaps[(*place, int(row.start))]
+            assembly = known_assemblies().get(row.assembly)
+            copies = self._scopes.sexes.at(assembly, row.chrom, int(row.start) + 1)
             counted = count_allele(
-                scope, bits, present=present, sparse=self._scopes.sparse, uncalled=uncalled
+                scope,
+                bits,
+                present=present,
+                sparse=self._scopes.sparse,
+                uncalled=uncalled,
+                copies=copies,
             )
             total = total + counted
         return total
+
+    def carried(self, allele: Allele, scope: BitMap) -> int:
+        """How many bits of ``scope`` carry the allele as their files wrote it: whether the
+        dataset holds it (what the stored carrier counts say), whatever ploidy makes of a
+        call (an XX individual's call on Y counts nowhere: decision record 0023)."""
+        if any(int(row.id) not in self._bits for row in allele.rows):
+            self.prefetch(allele.rows)
+        found = 0
+        for row in allele.rows:
+            bits = self._bits[int(row.id)]
+            found += bits.one_copy.intersection_cardinality(scope)
+            found += bits.two_copies.intersection_cardinality(scope)
+        return found
 
 
 _NO_BITS = AlleleBits()
@@ -169,21 +189,24 @@ def population_frequency(name: str, counts: AlleleCounts, policy: CountPolicy) -
     homozygotes: exact when the allele and homozygous counts are; an upper bound (at most the
     allele count shown) when the allele count is one; and when only the homozygous count is a
     bound, ``AC - 2 * hom shown``, a **lower bound**, because an exact heterozygous count next
-    to an exact allele count would give the homozygotes away. Hemizygous counts are 0 until
-    ploidy-aware counting lands (haploid calls count as heterozygous until then).
+    to an exact allele count would give the homozygotes away. The hemizygous count (XY
+    individuals carrying the allele on X outside the PARs or on Y, decision record 0023) is
+    reported like the homozygous one: a small one is an upper bound of at most the allele count
+    shown, and the heterozygous count next to it a lower bound.
     ``countPrecision``/``countAdjustedTo`` give the least precise field; ``upperBounds`` and
     ``lowerBounds`` name every field that is a bound."""
     number = counts.allele_number
     _check_consistent(name, counts)
     count = policy.report(counts.allele_count, cap=number)
     # at most half the allele count shown (or the true one, when rounding took the count down)
-    homozygous = policy.report(counts.homozygous, cap=max(count.value, counts.allele_count) // 2)
-    hemizygous = Reported(0, "exact")
+    most = max(count.value, counts.allele_count)
+    homozygous = policy.report(counts.homozygous, cap=most // 2)
+    hemizygous = policy.report(counts.hemizygous, cap=most)
     heterozygous, het_lower = _heterozygous(counts, policy, count, homozygous, hemizygous)
     hom_lower = False
     if _small(heterozygous, counts, policy):  # exact AC and homozygotes would give it away
-        heterozygous = policy.report(counts.carriers - counts.homozygous, cap=count.value)
-        homozygous = _homozygous_at_least(count.value, heterozygous)
+        heterozygous = policy.report(counts.heterozygous, cap=count.value)
+        homozygous = _homozygous_at_least(count.value - hemizygous.value, heterozygous)
         hom_lower = True
     frequency = count.value / number if number else 0.0
     item: dict[str, Any] = {
@@ -224,14 +247,15 @@ def _small(heterozygous: Reported, counts: AlleleCounts, policy: CountPolicy) ->
     """Whether an exact heterozygous count is small (1 to threshold - 1): shown next to an
     exact allele count and an exact homozygous count it cannot be bounded, as it is their
     difference (AC 12 with 5 homozygotes gives 2 heterozygotes)."""
-    het = counts.carriers - counts.homozygous
+    het = counts.heterozygous
     return heterozygous.precision == "exact" and 0 < het < policy.threshold
 
 
 def _homozygous_at_least(allele_count: int, heterozygous: Reported) -> Reported:
     """The homozygous count as a **lower bound** beside a bounded heterozygous count: with
     at most ``heterozygous.value`` heterozygotes, at least half of the rest of the allele count
-    is homozygous (decision record 0022, consequences)."""
+    (less the hemizygous carriers', exact here) is homozygous (decision record 0022,
+    consequences)."""
     lower = max(0, math.ceil((allele_count - heterozygous.value) / 2))
     return Reported(lower, "imprecise", heterozygous.adjusted_to)
 
@@ -248,7 +272,7 @@ def _heterozygous(
     reported by ``policy`` like any count (at most the allele count); next to an exact allele
     count and a bounded homozygous (or hemizygous) count, the allele count minus what those
     bounds allow, which is at most the truth."""
-    het = counts.carriers - counts.homozygous
+    het = counts.heterozygous
     if count.precision != "exact":
         return policy.report(het, cap=max(count.value, counts.allele_count)), False
     if homozygous.precision == "exact" and hemizygous.precision == "exact":
@@ -259,15 +283,15 @@ def _heterozygous(
 
 
 def _check_consistent(name: str, counts: AlleleCounts) -> None:
-    """0 <= homozygous <= carriers, 2 * homozygous <= allele count <= allele number, and
-    heterozygous + 2 * homozygous = allele count (hemizygous 0): counts that break these are a
-    bug, answered as an error rather than as a wrong number."""
+    """0 <= homozygous, hemizygous, heterozygous; 2 * homozygous + hemizygous <= allele
+    count <= allele number, and heterozygous + 2 * homozygous + hemizygous = allele count:
+    counts that break these are a bug, answered as an error rather than as a wrong number."""
     ac, an, hom = counts.allele_count, counts.allele_number, counts.homozygous
-    het = counts.carriers - hom
-    if not (0 <= hom <= counts.carriers and 2 * hom <= ac <= an and het + 2 * hom == ac):
+    hemi, het = counts.hemizygous, counts.heterozygous
+    if not (min(hom, hemi, het) >= 0 and 2 * hom + hemi <= ac <= an and het + 2 * hom + hemi == ac):
         raise InconsistentCountsError(
             f"{name}: inconsistent counts AC {ac}, AN {an}, homozygous {hom},"
-            f" carriers {counts.carriers}"
+            f" hemizygous {hemi}, carriers {counts.carriers}"
         )
 
 

@@ -78,7 +78,7 @@ def answer_dataset(
         if context.light:
             carriers = sum(int(row.carriers) for row in allele.rows)
         else:
-            carriers = counter.counts(allele, scope).carriers
+            carriers = counter.carried(allele, scope)
         if carriers > 0:
             hits.append((allele, carriers))
     first = request.skip * request.limit

@@ -9,13 +9,13 @@ opted-out people and callsets that are not ready are left out, and small counts 
 bounds (decision record 0017), named per record in ``IMPRECISE``.
 
 Fields, for the dataset and suffixed per group (``_XX``/``_XY`` for sex, the population in
-lower case, ``_cohort_<name>``): ``AC``, ``AN``, ``AF``, ``nhomalt``, ``nhet`` (individuals
-with one copy: heterozygous, and haploid calls until ploidy is modelled) and ``nhemi`` (0 until
-then). A group of fewer than ``threshold`` people is left out, as the small-scope rule leaves
-out a narrowed scope (decision record 0013). A record carries its group fields only when no
-group's exact counts would let a small count be recovered by subtraction (every cell of the
-dataset counts 0 or at least the threshold: decision record 0022), as a Beacon record lists
-its group items.
+lower case, ``_cohort_<name>``): ``AC``, ``AN``, ``AF``, ``nhomalt``, ``nhet`` and ``nhemi``
+(XY individuals carrying the allele on X outside the PARs or on Y, each counting one
+chromosome in ``AN``: decision record 0023). A group of fewer than ``threshold`` people is
+left out, as the small-scope rule leaves out a narrowed scope (decision record 0013). A
+record carries its group fields only when no group's exact counts would let a small count be
+recovered by subtraction (every cell of the dataset counts 0 or at least the threshold:
+decision record 0022), as a Beacon record lists its group items.
 """
 
 from __future__ import annotations
@@ -58,19 +58,13 @@ COUNTS = (
     ("AN", "1", "Integer", "Number of called alleles at this position {where} (always exact)"),
     ("AF", "A", "Float", "Alternate allele frequency {where} (AC/AN)"),
     ("nhomalt", "A", "Integer", "Individuals homozygous for the alternate allele {where}"),
-    (
-        "nhet",
-        "A",
-        "Integer",
-        "Individuals with one copy of the alternate allele {where} (heterozygous; haploid calls"
-        " are counted here until ploidy is modelled)",
-    ),
+    ("nhet", "A", "Integer", "Heterozygous individuals {where}"),
     (
         "nhemi",
         "A",
         "Integer",
-        "Hemizygous individuals {where}: always 0 in this release (ploidy of chrX/chrY outside"
-        " the pseudo-autosomal regions is not modelled yet; haploid calls are in nhet)",
+        "Hemizygous individuals {where}: XY individuals carrying the alternate allele on chrX"
+        " outside the pseudo-autosomal regions or on chrY (one copy each in AN)",
     ),
 )
 
@@ -338,8 +332,10 @@ class FrequencyExport:
         het_precision = (
             "atLeast"
             if "alleleCountHeterozygous" in lower
-            else precision("alleleCountHeterozygous", counts.carriers - counts.homozygous)
+            else precision("alleleCountHeterozygous", counts.heterozygous)
         )
+        hemi = int(item["alleleCountHemizygous"])
+        hemi_precision = precision("alleleCountHemizygous", counts.hemizygous)
         frequency = repr(float(item["alleleFrequency"])) if an else None
         return [
             ("AC", str(ac), ac_precision),
@@ -347,5 +343,5 @@ class FrequencyExport:
             ("AF", frequency, ac_precision if an else "exact"),
             ("nhomalt", str(hom), hom_precision),
             ("nhet", str(het), het_precision),
-            ("nhemi", "0", "exact"),
+            ("nhemi", str(hemi), hemi_precision),
         ]

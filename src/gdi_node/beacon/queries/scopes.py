@@ -11,7 +11,10 @@ of every scope until the load is shown, and a replaced or withdrawn file's bits 
 the transaction that retires it. ``present`` says on which contigs a bit counts in the allele
 number, ``sparse`` which bits count only where their file has a record (``--absent nocall``).
 A gVCF's bits count on its file's span only, less its gaps
-(gdi_node.beacon.store.uncalled, decision record 0021). The stored carrier counts and bins
+(gdi_node.beacon.store.uncalled, decision record 0021). ``sexes`` holds the bits of each sex
+the sample sheets gave (the groups of kind ``sex``), read with the scopes, so a sheet applied
+later counts from the next generation on (ploidy, decision record 0023). The stored carrier
+counts and bins
 include the bits of files being loaded or removed, so they are read only for datasets with
 none (``complete``).
 """
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 from pyroaring import BitMap
 from sqlalchemy.orm import Session
 
+from gdi_node.beacon.model.ploidy import Sexes
+from gdi_node.beacon.model.populations import normalised_sex
 from gdi_node.beacon.model.spans import Spans
 from gdi_node.beacon.store.callsets import READY
 from gdi_node.beacon.store.generation import current_generation
@@ -59,6 +64,7 @@ class Scopes:
     owners: dict[int, tuple[str, str, str]]  # bit -> (dataset, individual, biosample)
     samples_of: dict[tuple[str, str], BitMap]  # (dataset, individual) -> consenting bits
     people: dict[str, int]  # per dataset, how many consenting individuals have a bit
+    sexes: Sexes  # the bits of each sex the sample sheets gave, for ploidy (decision 0023)
 
     def people_in(self, dataset_id: str, samples: BitMap) -> int:
         """How many individuals own ``samples``, consenting bits of ``dataset_id`` (a person
@@ -163,7 +169,19 @@ def _build(session: Session, generation: int) -> Scopes:
         owners=owners,
         samples_of=samples_of,
         people=dict(Counter(dataset_id for dataset_id, _ in samples_of)),
+        sexes=_sexes(groups),
     )
+
+
+def _sexes(groups: dict[tuple[str, str], BitMap]) -> Sexes:
+    """The bits of each sex, from the groups of kind ``sex`` in any spelling (opted-out
+    people's bits included: scopes leave them out anyway)."""
+    by_sex = {"M": BitMap(), "F": BitMap()}
+    for (kind, name), members in groups.items():
+        sex = normalised_sex(name) if kind == "sex" else None
+        if sex is not None:
+            by_sex[sex] |= members
+    return Sexes.of(by_sex["M"], by_sex["F"])
 
 
 class ScopeCache:

@@ -35,10 +35,11 @@ _SYMBOLIC = {
 }
 _BOUNDS = (
     "Fields of this record that are bounds, not counts (small counts of 1 to"
-    " small_count_threshold - 1 are never shown exactly; see ##gdi_node_dataset): AC, AF and"
-    " nhomalt are upper bounds (at least 1, at most the value); nhet is a lower bound (at"
-    " least the value) when the nhomalt of its group is listed and its AC is not, else an"
-    " upper bound. Unlisted fields are exact"
+    " small_count_threshold - 1 are never shown exactly; see ##gdi_node_dataset): AC, AF,"
+    " nhomalt and nhemi are upper bounds (at least 1, at most the value); nhet is a lower bound"
+    " (at least the value) when the nhomalt or nhemi of its group is listed and its AC is not,"
+    " else an upper bound; nhomalt is a lower bound when nhet is listed next to an exact AC."
+    " Unlisted fields are exact"
 )
 _ROUNDED = "Fields of this record rounded to a multiple of count_rounding (##gdi_node_dataset)"
 
@@ -145,7 +146,7 @@ def header_lines(export: FrequencyExport) -> list[str]:
 
 
 def _bound_note(key: str) -> str:
-    if key in ("AN", "nhemi"):
+    if key == "AN":
         return ""
     return "; a bound when listed in IMPRECISE"
 
