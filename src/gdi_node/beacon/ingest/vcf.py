@@ -16,7 +16,9 @@ its samples' bits (gdi_node.beacon.model.carriers), with annotations
 
 How a site absent from a file counts is its mode (gdi_node.beacon.ingest.callability, decision
 record 0021): ``joint`` for a multi-sample file, ``gvcf`` for a file with reference blocks (its
-gaps are stored), else what ``--absent`` states; a single-sample VCF without either is refused.
+gaps are stored), else what ``--absent`` or a callable-regions BED states (the BED's
+complement is stored as gaps: gdi_node.beacon.ingest.callable_bed, decision record 0024); a
+single-sample VCF without any statement is refused.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ from gdi_node.beacon.ingest.callability import (
     GapTracker,
     is_block,
     passing,
+)
+from gdi_node.beacon.ingest.callable_bed import (
+    CallableRegions,
+    load_digest,
+    read_callable_bed,
+    uncalled_outside,
 )
 from gdi_node.beacon.ingest.callset_load import (
     Started,
@@ -151,6 +159,11 @@ class VcfIngestor:
         vcf = _open(path)
         names: list[str] = list(vcf.samples)
         mode = callability.mode(path, len(names))
+        bed = (
+            read_callable_bed(callability.callable_bed, assembly)
+            if callability.callable_bed
+            else None
+        )
         batch_sheet = isinstance(sample_sheet, Mapping)
         if isinstance(sample_sheet, Mapping):  # (repeated for the type checker)
             sheet = {name: sample_sheet[name] for name in names if name in sample_sheet}
@@ -164,7 +177,7 @@ class VcfIngestor:
         wanted = Wanted(
             dataset_id=dataset_id,
             name=path.name,
-            sha256=digest_file(path).sha256,
+            sha256=load_digest(digest_file(path).sha256, bed),
             assembly=assembly.id,
             samples=[sheet.get(name) or SampleInfo.plain(name) for name in names],
             from_sheet=bool(sheet) and not batch_sheet,
@@ -178,7 +191,7 @@ class VcfIngestor:
         except Unchanged as same:
             return _unchanged(path.name, same)
         try:
-            written = self._load_records(started, vcf, assembly, callability)
+            written = self._load_records(started, vcf, assembly, callability, bed)
             replaced = show_load(self._sessions, started, written)
         except Unchanged as same:  # another load showed the same content meanwhile
             discard_load(self._sessions, started.callset_id)
@@ -198,7 +211,12 @@ class VcfIngestor:
         )  # fmt: skip
 
     def _load_records(
-        self, started: Started, vcf: VCF, assembly: Assembly, callability: Callability
+        self,
+        started: Started,
+        vcf: VCF,
+        assembly: Assembly,
+        callability: Callability,
+        bed: CallableRegions | None = None,
     ) -> Written:
         """Read the records and write their alleles (and a gVCF's gaps), one transaction per
         batch."""
@@ -214,6 +232,8 @@ class VcfIngestor:
             records += 1
             _cover(spans, record, assembly)
             counted = callability.counts_filter(record.FILTER)
+            if bed and not bed.holds(assembly.canonical(record.CHROM) or "", record.POS - 1):
+                continue  # outside its callable regions: not called (decision record 0024)
             if gaps is not None:
                 ok = passing(record, callability, len(started.bits)) & counted
                 if is_block(record):
@@ -230,6 +250,9 @@ class VcfIngestor:
                 self._progress(records, alleles)
         if batch or gaps is not None:
             alleles += self._write(started, batch, gaps.finish() if gaps else [])
+        if bed:  # where its sample is not called: the BED's complement (decision record 0024)
+            holes = uncalled_outside(bed, spans.by_contig, assembly)
+            alleles += self._write(started, [], [(*hole, 0) for hole in holes])
         self._progress(records, alleles)
         return Written(records, alleles, span, spans)
 
