@@ -17,6 +17,7 @@ import click
 
 from gdi_node.beacon.ingest.folder_load import STATUSES, Genome
 from gdi_node.config.settings import Settings
+from gdi_node.errors import InvalidInputError
 from gdi_node.ingest_workers import MANIFEST_OPTIONS, BatchOptions
 
 Loader = Callable[[Path | None], Settings]
@@ -49,7 +50,8 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
     @click.option(
         "--manifest",
         type=click.Path(path_type=Path),
-        help="Tab-separated list of files to load: a 'path' column, relative to the manifest.",
+        help="Tab-separated list of files to load: a 'path' column, relative to the manifest;"
+        " optional per-file 'absent' and 'callable_bed' columns (a BED path, relative to it).",
     )
     @click.option(
         "--jobs",
@@ -86,8 +88,17 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         "--absent",
         type=click.Choice(["ref", "nocall"]),
         help="How a site absent from the file counts: as reference (ref) or not called (nocall,"
-        " called only where the file has a record). Needed for a single-sample VCF without"
-        " reference blocks; a multi-sample file is joint-called (absent = reference).",
+        " called only where the file has a record). A single-sample VCF without reference"
+        " blocks needs it or --callable-bed; a multi-sample file is joint-called (absent ="
+        " reference).",
+    )
+    @click.option(
+        "--callable-bed",
+        type=click.Path(path_type=Path),
+        metavar="BED",
+        help="Where a single-sample VCF's sample is called (BED, plain or gzipped): absent"
+        " inside it is reference; outside it, the sample is not called, its own records there"
+        " included. Instead of --absent; for several files, a callable_bed manifest column.",
     )
     @click.option(
         "--min-gq",
@@ -124,6 +135,7 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         sample_sheet: Path | None,
         update: bool,
         absent: str | None,
+        callable_bed: Path | None,
         min_gq: int,
         min_dp: int,
         count_filters: tuple[str, ...],
@@ -137,7 +149,8 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
         Single-sample files (one genome each) are read on every core and written in groups. The same
         file twice changes nothing, so a batch run again loads only what is missing.
         Multi-allelic records are split; ANN (SnpEff) and CSQ (VEP) are read. A gVCF's
-        reference blocks (<NON_REF> or <*> with END) say where its sample is called.
+        reference blocks (<NON_REF> or <*> with END) say where its sample is called; for a
+        single-sample VCF, --absent or --callable-bed says it.
         """
         from gdi_node.beacon.ingest.callability import Callability
         from gdi_node.beacon.ingest.folder_load import genomes_in
@@ -146,11 +159,18 @@ def register(main: click.Group, ingest: click.Group, load: Loader, guard: Guard)
 
         settings = load(config)
         callability = Callability(
-            absent=absent, min_gq=min_gq, min_dp=min_dp, count_filters=frozenset(count_filters)
-        )
+            absent=absent, callable_bed=callable_bed, min_gq=min_gq, min_dp=min_dp,
+            count_filters=frozenset(count_filters),
+        )  # fmt: skip
         with guard():
             genomes = genomes_in(paths, manifest, option_columns=MANIFEST_OPTIONS)
         if len(genomes) > 1 or manifest is not None or any(p.is_dir() for p in paths):
+            if callable_bed is not None:
+                with guard():
+                    raise InvalidInputError(
+                        "--callable-bed is one sample's BED, for one file: give each file its"
+                        " own in a callable_bed column of --manifest"
+                    )
             options = BatchOptions(dataset_id, assembly, sample_sheet, update, callability)
             _load_batch(
                 settings, genomes, options, jobs=jobs, group_size=group_size, as_json=as_json,

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 
 # manifest columns that set a file's own load options: ``absent`` (ref or nocall) overrides
-# ``--absent`` for that file (gdi_node.beacon.ingest.callability)
-MANIFEST_OPTIONS = ("absent",)
+# ``--absent`` for that file (gdi_node.beacon.ingest.callability); ``callable_bed`` (relative to
+# the manifest) is its sample's callable-regions BED, in place of ``--absent`` (decision 0024)
+MANIFEST_OPTIONS = ("absent", "callable_bed")
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,11 @@ class BatchOptions:
     callability: Callability = field(default_factory=Callability)
 
     def callability_of(self, genome: Genome) -> Callability:
-        """The batch's callability, with the file's manifest ``absent`` if it gives one."""
-        absent = dict(genome.options).get("absent")
+        """The batch's callability, with the file's manifest ``absent`` and ``callable_bed``
+        if it gives them (a row's BED replaces the batch's ``--absent``)."""
+        absent, bed = dict(genome.options).get("absent"), dict(genome.options).get("callable_bed")
+        if bed:
+            return replace(self.callability, absent=absent, callable_bed=genome.base / bed)
         return replace(self.callability, absent=absent) if absent else self.callability
 
 

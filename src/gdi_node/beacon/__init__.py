@@ -22,6 +22,7 @@ never import each other (``lint-imports`` checks this):
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``callability``
   decides how a file's absent sites count (its mode) and finds a gVCF's gaps;
+  ``callable_bed`` reads a sample's callable-regions BED and gives its complement as gaps;
   ``allele_rows`` describes an allele's row from its record. A single-sample file (one
   genome) is read on its own by ``genome_reader`` and written with other genomes by
   ``genome_group`` (each distinct allele once per group). ``folder_load`` finds the files of
@@ -32,7 +33,7 @@ never import each other (``lint-imports`` checks this):
 - ``store``: SQL only. ``variant_rows`` and ``variant_where`` read variants (one row per allele
   and dataset, decision record 0020), ``variant_writes`` ORs a load's bits into their carrier
   slices, ``genotype_sets`` gives a file's samples their bits and clears a removed file's,
-  ``uncalled`` holds where a gVCF's samples are not called,
+  ``uncalled`` holds where a gVCF's (or a BED's) samples are not called,
   ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
   and ``entry_writes`` writes them. ``variant_stream`` reads one dataset's rows a chunk at a
   time, in position order. Also ``callsets``, ``budget``, ``generation``, ``handovers`` and

@@ -187,7 +187,8 @@ class BeaconCallset(Base):
     max_span: Mapped[int] = mapped_column(BigInteger)  # longest end - start: bounds range scans
     # how absent sites count (decision records 0020, 0021): ``joint`` (a multi-sample file:
     # absent = reference on its contigs), ``absent_ref``, ``absent_nocall`` (called only where
-    # the file has a record), ``gvcf`` (called where its reference blocks or records say so)
+    # the file has a record), ``gvcf`` (called where its reference blocks or records say so),
+    # ``callable_bed`` (called inside its sample's callable-regions BED: decision record 0024)
     mode: Mapped[str] = mapped_column(String(16), default="joint", server_default="joint")
     # ready: answered from; loading: rows being written, left out of answers (loaded_time is
     # its last progress); retired: replaced or failed, left out, rows being deleted (0014)

@@ -9,6 +9,9 @@ Modes (``beacon_callsets.mode``):
 - ``absent_ref`` (``--absent ref``): the same for a single-sample file;
 - ``absent_nocall`` (``--absent nocall``): called only where the file has a record of the
   allele (``bcftools merge`` without ``-0``);
+- ``callable_bed`` (``--callable-bed BED``): a single-sample file called exactly inside its
+  BED's intervals: absent there is reference, and outside them the sample is not called, its
+  own records there included (gdi_node.beacon.ingest.callable_bed, decision record 0024);
 - ``gvcf``: the file has reference blocks (ALT ``<NON_REF>`` or ``<*>`` with ``INFO/END``); a
   sample is called where a block or a variant record with GQ >= ``min_gq`` and depth
   (``MIN_DP``, else ``DP``) >= ``min_dp`` covers the position, within the file's span on the
@@ -16,8 +19,10 @@ Modes (``beacon_callsets.mode``):
   GQ or depth does not mask, as ``+setGT -i 'FMT/GQ<20'`` does not). A record's REF span is
   called (GATK), so a position inside a called deletion is called.
 
-A single-sample VCF with no reference blocks and no ``--absent`` statement is refused: absent
-would otherwise silently mean one of the two.
+A single-sample VCF with no reference blocks and no ``--absent`` or ``--callable-bed``
+statement is refused: absent would otherwise silently mean one of the two. So are statements
+that contradict each other or the file: a BED with ``--absent``, a BED for a file of several
+samples, and a BED for a gVCF, whose blocks say where it is called (decision record 0024).
 
 **Filtered records** (VCF 4.3 §1.6.1, FILTER): a record is counted when its FILTER is ``PASS``
 or missing (``.``), as gVCFs write it, or when every filter it names is one the load counts
@@ -45,9 +50,11 @@ _MISSING = np.iinfo(np.int32).min  # htslib's missing integer
 
 @dataclass(frozen=True)
 class Callability:
-    """What a load states: ``absent`` (``ref``, ``nocall`` or None) and the gVCF thresholds."""
+    """What a load states: ``absent`` (``ref``, ``nocall`` or None), a callable-regions BED,
+    and the gVCF thresholds."""
 
     absent: str | None = None
+    callable_bed: Path | None = None  # the sample's callable regions (decision record 0024)
     min_gq: int = 20
     min_dp: int = 10
     count_filters: frozenset[str] = frozenset()  # FILTER values counted besides PASS and "."
@@ -59,7 +66,10 @@ class Callability:
         return all(name in self.count_filters for name in value.split(";"))
 
     def mode(self, path: Path, samples: int) -> str:
-        """The file's mode (see the module doc); InvalidInputError when it needs a statement."""
+        """The file's mode (see the module doc); InvalidInputError when it needs a statement
+        or its statements contradict each other or the file."""
+        if self.callable_bed is not None:
+            return self._bed_mode(path, samples)
         if self.absent == "ref":
             return "absent_ref"
         if self.absent == "nocall":
@@ -74,6 +84,24 @@ class Callability:
             f"{path.name} has one sample and no reference blocks: pass --absent ref (a site"
             " absent from it is reference) or --absent nocall (called only where it has a record)"
         )
+
+    def _bed_mode(self, path: Path, samples: int) -> str:
+        if self.absent is not None:
+            raise InvalidInputError(
+                f"{path.name}: give --callable-bed or --absent, not both (with the BED, absent"
+                " is reference inside its intervals and not called outside them)"
+            )
+        if samples != 1:
+            raise InvalidInputError(
+                f"{path.name} has {samples} samples: --callable-bed gives one sample's callable"
+                " regions, for a single-sample file"
+            )
+        if has_reference_blocks(path):
+            raise InvalidInputError(
+                f"{path.name} has reference blocks, which say where its sample is called: drop"
+                " --callable-bed"
+            )
+        return "callable_bed"
 
 
 def has_reference_blocks(path: Path) -> bool:

@@ -42,6 +42,7 @@ class Genome:
 
     path: Path
     options: tuple[tuple[str, str], ...] = ()
+    base: Path = Path()  # the folder relative paths in its options start from (the manifest's)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _manifest_rows(manifest: Path, option_columns: Sequence[str]) -> Iterator[Ge
         if not path.is_file():
             raise InvalidInputError(f"{manifest}:{line}: {name}: no such file")
         options = tuple((c, row[c].strip()) for c in columns if c != "path" and row.get(c))
-        yield Genome(path, options)
+        yield Genome(path, options, manifest.parent)
 
 
 Read = Any  # what a worker hands back: an Outcome, or a genome read and ready to write

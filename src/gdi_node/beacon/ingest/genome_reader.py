@@ -28,6 +28,12 @@ from gdi_node.beacon.ingest.allele_rows import (
     record_annotations,
 )
 from gdi_node.beacon.ingest.callability import BLOCK_ALTS, Callability
+from gdi_node.beacon.ingest.callable_bed import (
+    CallableRegions,
+    load_digest,
+    read_callable_bed,
+    uncalled_outside,
+)
 from gdi_node.beacon.model.assemblies import Assembly
 from gdi_node.beacon.model.spans import Spans
 from gdi_node.errors import InvalidInputError, NotFoundError
@@ -97,8 +103,16 @@ def read_genome(path: Path, assembly: Assembly, callability: Callability) -> Gen
         if len(vcf.samples) != 1:
             raise InvalidInputError(f"{path.name} has {len(vcf.samples)} samples, not one")
         mode = callability.mode(path, 1)
-        calls = GenomeCalls(path, digest_file(path).sha256, str(vcf.samples[0]), mode)
-        _Reader(vcf, assembly, callability, calls).read()
+        bed = (
+            read_callable_bed(callability.callable_bed, assembly)
+            if callability.callable_bed
+            else None
+        )
+        sha256 = load_digest(digest_file(path).sha256, bed)
+        calls = GenomeCalls(path, sha256, str(vcf.samples[0]), mode)
+        _Reader(vcf, assembly, callability, calls, bed).read()
+        if bed is not None:  # not called outside it: the BED's complement (decision record 0024)
+            calls.gaps += uncalled_outside(bed, calls.spans.by_contig, assembly)
         return calls
     finally:
         vcf.close()
@@ -106,9 +120,15 @@ def read_genome(path: Path, assembly: Assembly, callability: Callability) -> Gen
 
 class _Reader:
     def __init__(
-        self, vcf: VCF, assembly: Assembly, callability: Callability, calls: GenomeCalls
+        self,
+        vcf: VCF,
+        assembly: Assembly,
+        callability: Callability,
+        calls: GenomeCalls,
+        bed: CallableRegions | None,
     ) -> None:
         self._vcf, self._assembly, self._rules, self._calls = vcf, assembly, callability, calls
+        self._bed = bed
         self._formats = annotation_formats(vcf)
         self._gaps = _Gaps(calls.gaps) if calls.mode == "gvcf" else None
         self._canonical: dict[str, str] = {}
@@ -135,20 +155,13 @@ class _Reader:
         end_info = record.INFO.get("END")
         reach = start + len(ref)
         self._calls.spans.add(chrom, start, max(reach, int(end_info or 0)))
+        if self._bed is not None and not self._bed.holds(chrom, start):
+            return  # outside its callable regions: not called (decision record 0024)
         counted = self._rules.counts_filter(record.FILTER)
         gaps = self._gaps
-        alleles: list[int] = [-1, -1]
-        called = 0  # how many alleles the genotype calls
         genotype = record.genotype
-        if genotype is not None:
-            alleles = genotype.array()[0, :-1].tolist()
-            if len(alleles) > 2 and any(a != -2 for a in alleles[2:]):
-                raise InvalidInputError(
-                    f"{record.CHROM}:{record.POS}: genotypes with more than two alleles are not"
-                    " supported"
-                )
-            alleles = alleles[:2] if len(alleles) > 1 else [alleles[0], -2]
-            called = (alleles[0] >= 0) + (alleles[1] >= 0)
+        alleles = _diploid(record, genotype) if genotype is not None else [-1, -1]
+        called = (alleles[0] >= 0) + (alleles[1] >= 0)  # how many alleles it calls
         if gaps is not None:
             ok = counted and self._passing(record)
             if alts and end_info is not None and all(a in BLOCK_ALTS for a in alts):
@@ -198,6 +211,16 @@ class _Reader:
         if depth is None:
             depth = _value(record, "DP")
         return depth is None or depth == _MISSING or depth >= self._rules.min_dp
+
+
+def _diploid(record: Any, genotype: Any) -> list[int]:
+    """The sample's two allele indexes (-1 missing, -2 none: a haploid call)."""
+    alleles: list[int] = genotype.array()[0, :-1].tolist()
+    if len(alleles) > 2 and any(a != -2 for a in alleles[2:]):
+        raise InvalidInputError(
+            f"{record.CHROM}:{record.POS}: genotypes with more than two alleles are not supported"
+        )
+    return alleles[:2] if len(alleles) > 1 else [alleles[0], -2]
 
 
 def _value(record: Any, name: str) -> int | None:

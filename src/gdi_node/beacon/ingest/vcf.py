@@ -16,7 +16,9 @@ its samples' bits (gdi_node.beacon.model.carriers), with annotations
 
 How a site absent from a file counts is its mode (gdi_node.beacon.ingest.callability, decision
 record 0021): ``joint`` for a multi-sample file, ``gvcf`` for a file with reference blocks (its
-gaps are stored), else what ``--absent`` states; a single-sample VCF without either is refused.
+gaps are stored), else what ``--absent`` or a callable-regions BED states (a single-sample
+file only: the BED's complement is stored as gaps, gdi_node.beacon.ingest.genome_reader,
+decision record 0024); a single-sample VCF without any statement is refused.
 """
 
 from __future__ import annotations
@@ -200,7 +202,11 @@ class VcfIngestor:
         )  # fmt: skip
 
     def _load_records(
-        self, started: Started, vcf: VCF, assembly: Assembly, callability: Callability
+        self,
+        started: Started,
+        vcf: VCF,
+        assembly: Assembly,
+        callability: Callability,
     ) -> Written:
         """Read the records and write their alleles (and a gVCF's gaps), one transaction per
         batch."""

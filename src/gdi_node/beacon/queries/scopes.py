@@ -11,12 +11,12 @@ of every scope until the load is shown, and a replaced or withdrawn file's bits 
 the transaction that retires it. ``present`` says on which contigs a bit counts in the allele
 number, ``sparse`` which bits count only where their file has a record (``--absent nocall``).
 A gVCF's bits count on its file's span only, less its gaps
-(gdi_node.beacon.store.uncalled, decision record 0021). ``sexes`` holds the bits of each sex
-the sample sheets gave (the groups of kind ``sex``), read with the scopes, so a sheet applied
-later counts from the next generation on (ploidy, decision record 0023). The stored carrier
-counts and bins
-include the bits of files being loaded or removed, so they are read only for datasets with
-none (``complete``).
+(gdi_node.beacon.store.uncalled, decision record 0021); a file loaded with a callable-regions
+BED counts on its contigs less its gaps, the BED's complement (decision record 0024).
+``sexes`` holds the bits of each sex the sample sheets gave (the groups of kind ``sex``), read
+with the scopes, so a sheet applied later counts from the next generation on (ploidy,
+decision record 0023). The stored carrier counts and bins include the bits of files being
+loaded or removed, so they are read only for datasets with none (``complete``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from gdi_node.db.consent import records_of
 
 Place = tuple[str, str, str]  # (dataset, assembly, chrom)
 _NOBODY = BitMap()
+_GAPPED = frozenset({"gvcf", "callable_bed"})  # modes whose files store gaps (0021, 0024)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Scopes:
     # bits counted on their file's span only (first..last record): samples with several files
     # on a contig, one per region (decision record 0019)
     spanned: dict[Place, list[tuple[int, int, int]]]  # (start, end, bit)
-    gapped: frozenset[Place]  # places with gVCF bits: their gaps are read (decision 0021)
+    # places with bits of files that store gaps (a gVCF, a BED): their gaps are read (0021)
+    gapped: frozenset[Place]
     sparse: BitMap  # bits called only where their file has a record (``--absent nocall``)
     groups: dict[tuple[str, str], BitMap]  # (kind, name) -> consenting bits
     max_span: dict[str, int]  # per dataset, its longest stored variant (end - start)
@@ -137,12 +139,12 @@ def _build(session: Session, generation: int) -> Scopes:
     gapped: set[Place] = set()
     for (dataset_id, assembly, chrom, _), held in files.items():
         place = (dataset_id, assembly, chrom)
+        if any(mode in _GAPPED for *_, mode in held):
+            gapped.add(place)
         if len(held) == 1 and held[0][3] != "gvcf":  # a file speaks for its whole contig
             present.setdefault(place, BitMap()).add(held[0][2])
             continue
         spanned.setdefault(place, []).extend((start, end, bit) for start, end, bit, _ in held)
-        if any(mode == "gvcf" for *_, mode in held):
-            gapped.add(place)
     spans: dict[str, int] = {}
     for _, dataset_id, _, _, _, _, span in ready.values():
         spans[dataset_id] = max(spans.get(dataset_id, 0), span)
