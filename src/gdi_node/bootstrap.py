@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gdi_node.config.settings import Settings
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.engine import make_engine, make_session_factory
-from gdi_node.db.migrate import current_revision, upgrade
+from gdi_node.db.migrate import current_revision, schema_lock, upgrade
 
 if TYPE_CHECKING:
     from gdi_node.storage.ingest import FileIngestor, ProgressFactory
@@ -22,7 +22,7 @@ def prepare_database(settings: Settings) -> str | None:
     engine = make_engine(settings.effective_database_url)
     try:
         upgrade(engine)
-        with make_session_factory(engine)() as session, session.begin():
+        with schema_lock(engine), make_session_factory(engine)() as session, session.begin():
             CatalogueRepository(session).sync_datasets(settings.datasets)
         return current_revision(engine)
     finally:

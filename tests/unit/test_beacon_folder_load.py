@@ -191,3 +191,49 @@ def test_an_interrupted_batch_leaves_no_genome_half_loaded_and_a_rerun_completes
     expected = bcftools_counts(genomes, absent_is_reference=True)
     with migrated_sessions(settings) as sessions:
         assert node_counts(sessions, "DS-PUBLIC", expected) == expected
+
+
+@pytest.mark.slow  # two real batches at once (10-30 s)
+def test_two_batches_at_once_on_one_database_both_load_and_count_once(
+    config_file: Path, settings: Settings, genomes: list[Path], tmp_path: Path
+) -> None:
+    halves = [tmp_path / "first", tmp_path / "second"]
+    for n, path in enumerate(genomes):
+        half = halves[n % 2]
+        half.mkdir(exist_ok=True)
+        (half / path.name).symlink_to(path)
+        (half / f"{path.name}.tbi").symlink_to(f"{path}.tbi")
+    command = [str(GDI_NODE), "-c", str(config_file), "ingest", "vcf", "--dataset", "DS-PUBLIC",
+               "--jobs", "1", "--group", "1", "--absent", "ref"]  # fmt: skip
+    processes = [
+        subprocess.Popen(
+            [*command, str(half)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for half in halves
+    ]
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, out + err
+        assert "4 loaded" in out
+    assert set(states(settings).values()) == {"ready"}
+    assert len(states(settings)) == 8
+    expected = bcftools_counts(genomes, absent_is_reference=True)
+    with migrated_sessions(settings) as sessions:
+        assert node_counts(sessions, "DS-PUBLIC", expected) == expected
+
+
+def test_groups_smaller_than_the_batch_count_as_one_group(
+    config_file: Path, settings: Settings, genomes: list[Path]
+) -> None:
+    folder = genomes[0].parent
+    code, out, err = run(config_file, "ingest", "vcf", str(folder), "--dataset", "DS-PUBLIC",
+                         "--jobs", "1", "--group", "3", "--absent", "ref")  # fmt: skip
+    assert code == 0, out + err
+    assert "8 files into DS-PUBLIC: 8 loaded" in out
+    expected = bcftools_counts(genomes, absent_is_reference=True)
+    with migrated_sessions(settings) as sessions:
+        assert node_counts(sessions, "DS-PUBLIC", expected) == expected
+    code, out, err = run(config_file, "ingest", "vcf", str(folder), "--dataset", "DS-PUBLIC",
+                         "--jobs", "2", "--group", "5", "--absent", "ref")  # fmt: skip
+    assert code == 0, out + err
+    assert "8 unchanged" in out

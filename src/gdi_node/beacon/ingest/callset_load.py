@@ -284,12 +284,22 @@ def _reanalysed(session: Session, started: Started, spans: Spans, replaced: set[
     return found
 
 
-def discard_load(sessions: sessionmaker[Session], callset_id: int) -> None:
-    """Step 4, after a failure: retire the callset and delete what was written. A failure
-    here is logged; the next load removes what is left (gdi_node.beacon.store.callsets)."""
+def discard_load(sessions: sessionmaker[Session], callset_ids: Sequence[int], lease: Lease) -> None:
+    """Step 4, after a failure: retire the callsets, release their lease, delete what was
+    written. The lease is released before any row is deleted: SQLite may give a deleted
+    callset's id to the next callset, whose load must be able to take that id's lease. A
+    failure here is logged; the next load removes what is left
+    (gdi_node.beacon.store.callsets.remove_hidden)."""
     try:
         with sessions() as session, session.begin():
-            retire(session, callset_id)
-        delete_in_steps(sessions, callset_id)
+            for callset_id in callset_ids:
+                retire(session, callset_id)
+    except Exception:
+        log.warning("a failed load could not be retired; the next load removes it", exc_info=True)
+    finally:
+        lease.release()
+    try:
+        for callset_id in callset_ids:
+            delete_in_steps(sessions, callset_id)
     except Exception:
         log.warning("the rows of a failed load are left for the next load to remove", exc_info=True)

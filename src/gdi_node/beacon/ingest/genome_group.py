@@ -112,11 +112,9 @@ def load_group(
         result.slices = _write(sessions, group, by_callset, batch_size, progress)
         replaced, refused = _show(sessions, group, by_callset, result)
     except BaseException:
-        for one in group:
-            discard_load(sessions, one.callset_id)
+        discard_load(sessions, [one.callset_id for one in group], lease)
         raise
-    finally:
-        lease.release()
+    lease.release()
     for callset_id in [*replaced, *refused]:
         delete_in_steps(sessions, callset_id)
     refresh_statistics(sessions)

@@ -168,13 +168,12 @@ class VcfIngestor:
             written = self._load_records(started, vcf, assembly, callability)
             replaced = show_load(self._sessions, started, written)
         except Unchanged as same:  # another load showed the same content meanwhile
-            discard_load(self._sessions, started.callset_id)
+            discard_load(self._sessions, [started.callset_id], started.lease)
             return _unchanged(path.name, same)
         except BaseException:
-            discard_load(self._sessions, started.callset_id)
+            discard_load(self._sessions, [started.callset_id], started.lease)
             raise
-        finally:
-            started.lease.release()
+        started.lease.release()
         for callset_id in replaced:
             delete_in_steps(self._sessions, callset_id)
         refresh_statistics(self._sessions)
