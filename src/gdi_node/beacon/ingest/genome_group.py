@@ -24,7 +24,7 @@ shown before stay, and loading the same files again loads only what is missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,24 +168,35 @@ def _write(
         slices += write_steps(sessions, started, write).slices
         if progress is not None:
             progress(min(low + batch_size, len(alleles)))
-    gaps = [
-        (s, (chrom, begin, end, int(s.bits[0])))
-        for s in started
-        for chrom, begin, end in calls[s.callset_id].gaps
-    ]
-    for low in range(0, len(gaps), GAP_STEP):
-        step = gaps[low : low + GAP_STEP]
+    for step in _gap_steps(started, loads):
 
         def write_step_gaps(session: Session, step: list[Any] = step) -> BatchWritten:
-            for one in started:
-                mine = [gap for owner, gap in step if owner is one]
-                if mine:
-                    wanted = one.wanted
-                    write_gaps(session, one.callset_id, wanted.dataset_id, wanted.assembly, mine)
+            for one, gaps in step:
+                wanted = one.wanted
+                write_gaps(session, one.callset_id, wanted.dataset_id, wanted.assembly, gaps)
             return BatchWritten(0, 0, 0)
 
         write_steps(sessions, started, write_step_gaps)
     return slices
+
+
+def _gap_steps(
+    started: list[Started], loads: dict[int, GenomeLoad]
+) -> Iterator[list[tuple[Started, list[tuple[str, int, int, int]]]]]:
+    """The group's gaps with each genome's bit, about :data:`GAP_STEP` per write step."""
+    step: list[tuple[Started, list[tuple[str, int, int, int]]]] = []
+    size = 0
+    for one in started:
+        bit = int(one.bits[0])
+        gaps = [(chrom, begin, end, bit) for chrom, begin, end in loads[one.callset_id].calls.gaps]
+        if gaps:
+            step.append((one, gaps))
+            size += len(gaps)
+        if size >= GAP_STEP:
+            yield step
+            step, size = [], 0
+    if step:
+        yield step
 
 
 def _merged(started: list[Started], calls: dict[int, GenomeCalls]) -> list[NewAllele]:
