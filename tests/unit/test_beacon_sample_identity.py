@@ -149,3 +149,20 @@ def test_a_sample_of_a_joint_file_cannot_be_withdrawn_alone(
     with pytest.raises(ConflictError, match=r"HG1 is in joint\.vcf\.gz with 1 other samples"):
         withdraw(sessions, DS, biosample_id="HG1")
     assert counts(sessions, "22", 100, "A", "G") == (2, 4, 0)
+
+
+def test_another_genome_in_a_file_of_the_same_name_never_replaces_the_first(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    ingest = partial(VcfIngestor(sessions).ingest, callability=NOCALL)
+    (tmp_path / "G1").mkdir()
+    (tmp_path / "G2").mkdir()
+    ingest(genome(tmp_path / "G1", "genome.vcf.gz", "HG1", ON_22.format("0/1")), DS)
+    second = genome(tmp_path / "G2", "genome.vcf.gz", "HG2", ON_22.format("1/1"))
+    for update in (False, True):
+        with pytest.raises(ConflictError, match="already loaded into DS-PUBLIC with other samples"):
+            ingest(second, DS, update=update)
+    assert counts(sessions, "22", 100, "A", "G") == (1, 2, 0)  # HG1 is still there, alone
+    again = genome(tmp_path / "G1", "genome.vcf.gz", "HG1", ON_22.format("1/1"))
+    assert ingest(again, DS, update=True).status == "replaced"  # its own re-analysis
+    assert counts(sessions, "22", 100, "A", "G") == (2, 2, 1)

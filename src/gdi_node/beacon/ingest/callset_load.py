@@ -46,6 +46,7 @@ from gdi_node.beacon.store.callsets import (
     find_callset,
     hidden_name,
     retire,
+    sample_number,
 )
 from gdi_node.beacon.store.generation import bump_generation
 from gdi_node.beacon.store.genotype_sets import allocate_bits
@@ -102,19 +103,36 @@ class Unchanged(Exception):
         self.alleles = callset.allele_count
 
 
-def _replaceable(existing: BeaconCallset | None, wanted: Wanted) -> int | None:
+def _replaceable(session: Session, existing: BeaconCallset | None, wanted: Wanted) -> int | None:
     """The id of the ready callset a load replaces; Unchanged or ConflictError when it may
-    not replace it."""
+    not replace it. A file of the same name is the same file only if it holds one of the
+    same samples: per-genome folders often give every genome's file the same name, and
+    ``--update`` must not replace one genome with another."""
     if existing is None:
         return None
     if existing.sha256 == wanted.sha256 and not wanted.from_sheet:
         raise Unchanged(existing)
+    if existing.sha256 != wanted.sha256 and not _shares_a_sample(session, existing, wanted):
+        raise ConflictError(
+            f"{wanted.name} is already loaded into {wanted.dataset_id} with other samples: a"
+            " file name names one file of a dataset; give this genome's file a name of its"
+            " own (e.g. its sample id), or withdraw the other file first"
+        )
     if existing.sha256 != wanted.sha256 and not wanted.update:
         raise ConflictError(
             f"{wanted.name} is already loaded into {wanted.dataset_id} with other content;"
             " pass --update to replace it"
         )
     return existing.id
+
+
+def _shares_a_sample(session: Session, existing: BeaconCallset, wanted: Wanted) -> bool:
+    held = carriers.from_bytes(existing.samples)
+    for info in wanted.samples:
+        number = sample_number(session, wanted.dataset_id, info.biosample_id)
+        if number is not None and number in held:
+            return True
+    return False
 
 
 def start_load(sessions: sessionmaker[Session], wanted: Wanted, leases: Leases) -> Started:
@@ -149,7 +167,8 @@ def start_in(
     """Step 1 for one file in the caller's transaction (the generation moved already): its
     callset id, the callset it replaces, its samples' numbers and bits. Unchanged or a
     DomainError are raised before anything is written."""
-    replaces = _replaceable(find_callset(session, wanted.dataset_id, wanted.name), wanted)
+    existing = find_callset(session, wanted.dataset_id, wanted.name)
+    replaces = _replaceable(session, existing, wanted)
     numbered = number_samples(session, wanted.dataset_id, wanted.samples, wanted.from_sheet)
     callset = BeaconCallset(
         dataset_id=wanted.dataset_id,
@@ -220,7 +239,7 @@ def show_in(session: Session, started: Started, written: Written) -> list[int]:
         raise ConflictError(f"the load of {wanted.name} was removed meanwhile")
     current = find_callset(session, wanted.dataset_id, wanted.name)
     if current is not None and current.id != started.replaces:
-        _replaceable(current, wanted)  # another load showed this file meanwhile
+        _replaceable(session, current, wanted)  # another load showed this file meanwhile
     replaced = {current.id} if current is not None else set()
     replaced |= _reanalysed(session, started, written.spans, replaced)
     for callset_id in sorted(replaced):
