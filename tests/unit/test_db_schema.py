@@ -32,7 +32,7 @@ def test_upgrade_is_idempotent_and_reaches_head(database_url: str) -> None:
     try:
         upgrade(engine)
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0014"
+        assert current_revision(engine) == head_revision() == "0015"
     finally:  # a failed check must not leave a connection for a later test's collector
         engine.dispose()
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -315,11 +316,17 @@ class BeaconUncalled(Base):
     bit in that file; a file's gaps go with it."""
 
     __tablename__ = "beacon_uncalled"
-    __table_args__ = (Index("ix_beacon_uncalled_callset_id", "callset_id"),)
+    __table_args__ = (
+        Index("ix_beacon_uncalled_callset_id", "callset_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     dataset_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     assembly: Mapped[str] = mapped_column(String(32), primary_key=True)
     chrom: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # the smallest k with end - start <= 2**k: the pieces holding a position are found by
+    # class (gdi_node.beacon.store.uncalled, migration 0015)
+    size_class: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     bit_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     end: Mapped[int] = mapped_column(BigInteger)

@@ -1,7 +1,14 @@
 """Where gVCF samples are not called (table ``beacon_uncalled``, decision record 0021): a
 load writes its samples' gaps, cut into pieces of at most :data:`PIECE` bases, in its write
 steps; an allele number reads the pieces holding its position. A file's pieces go with it (the
-callset's foreign key), and count only while its bits are in a scope."""
+callset's foreign key), and count only while its bits are in a scope.
+
+A piece is stored under its **size class** k, the smallest with ``end - start <= 2**k``: a
+piece of class k holding position p starts in ``(p - 2**k, p]``, so a lookup scans each class
+over its own reach and reads at most about twice the pieces that hold p (half a class's
+reach at least), however many genomes have gaps nearby (migration 0015). Scanning every piece
+starting up to :data:`PIECE` before p read a number of rows growing with the genomes loaded.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,16 @@ from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from pyroaring import BitMap
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from gdi_node.db.models import BeaconUncalled
 
-PIECE = 10_000  # bases: a piece holding a position starts at most this far before it
+PIECE = 10_000  # bases: the longest piece
+CLASSES = range((PIECE - 1).bit_length() + 1)  # size classes a piece can have: 0..14
 _UNCALLED = cast(Table, BeaconUncalled.__table__)
 _CHUNK = 400  # positions per statement
+_MAX = 2**62  # above any start, end or bit
 
 
 def write_gaps(
@@ -32,6 +41,7 @@ def write_gaps(
         {
             "dataset_id": dataset_id, "assembly": assembly, "chrom": chrom, "start": low,
             "end": min(end, low + PIECE), "bit_no": bit, "callset_id": callset_id,
+            "size_class": size_class(min(end, low + PIECE) - low),
         }
         for chrom, start, end, bit in gaps
         for low in range(start, end, PIECE)
@@ -39,6 +49,11 @@ def write_gaps(
     if rows:
         session.execute(insert(_UNCALLED), rows)
     return len(rows)
+
+
+def size_class(length: int) -> int:
+    """The smallest k with ``length <= 2**k``."""
+    return max(0, length - 1).bit_length()
 
 
 def uncalled_at(
@@ -49,22 +64,42 @@ def uncalled_at(
     ordered = sorted(set(positions))
     for n in range(0, len(ordered), _CHUNK):
         chunk = ordered[n : n + _CHUNK]
-        pieces = session.execute(
-            select(_UNCALLED.c.start, _UNCALLED.c.end, _UNCALLED.c.bit_no)
-            .where(
-                _UNCALLED.c.dataset_id == dataset_id,
-                _UNCALLED.c.assembly == assembly,
-                _UNCALLED.c.chrom == chrom,
-                _UNCALLED.c.start > chunk[0] - PIECE,
+        where = (
+            _UNCALLED.c.dataset_id == dataset_id,
+            _UNCALLED.c.assembly == assembly,
+            _UNCALLED.c.chrom == chrom,
+        )
+        columns = (_UNCALLED.c.size_class, _UNCALLED.c.start, _UNCALLED.c.end, _UNCALLED.c.bit_no)
+        scans = [
+            select(*columns).where(
+                *where,
+                _UNCALLED.c.size_class == k,
+                _UNCALLED.c.start > chunk[0] - (1 << k),
                 _UNCALLED.c.start <= chunk[-1],
             )
-            .order_by(_UNCALLED.c.start)
-        ).all()
-        starts = [int(piece[0]) for piece in pieces]
+            for k in CLASSES
+        ]
+        by_class: dict[int, list[tuple[int, int, int]]] = {}
+        for k, start, end, bit in session.execute(union_all(*scans)):
+            by_class.setdefault(int(k), []).append((int(start), int(end), int(bit)))
+        for pieces in by_class.values():
+            pieces.sort()
         for position in chunk:
-            low = bisect_right(starts, position - PIECE)
-            high = bisect_right(starts, position)
-            held = [int(bit) for _, end, bit in pieces[low:high] if position < end]
+            held = [
+                bit
+                for k, pieces in by_class.items()
+                for start, end, bit in _starting(pieces, position - (1 << k), position)
+                if position < end
+            ]
             if held:
                 out[position] = BitMap(held)
     return out
+
+
+def _starting(
+    pieces: Sequence[tuple[int, int, int]], after: int, upto: int
+) -> Sequence[tuple[int, int, int]]:
+    """The pieces (sorted by start) starting in ``(after, upto]``."""
+    low = bisect_right(pieces, (after, _MAX, _MAX))
+    high = bisect_right(pieces, (upto, _MAX, _MAX))
+    return pieces[low:high]
