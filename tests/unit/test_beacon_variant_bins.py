@@ -155,3 +155,33 @@ def test_bins_follow_the_alleles_through_loads_replacements_and_withdrawals(
     with sessions() as session:
         assert _bins(session) == _bins_from_rows(session)
         assert sorted(key[3] for key in _bins(session).elements()) == [1, 9]
+
+
+def test_a_range_starting_on_a_bin_edge_counts_that_bin_whole_and_exactly(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    edge = 2 * BIN_SIZE  # 0-based; the 1-based POS of an allele starting there is edge + 1
+    lines = [
+        f"chr22\t{edge}\t.\tA\tG\t.\tPASS\t.\tGT\t0/1",  # ends at the edge: outside
+        f"chr22\t{edge}\t.\tAT\tA\t.\tPASS\t.\tGT\t0/1",  # starts before, reaches over: inside
+        f"chr22\t{edge + 1}\t.\tC\tG\t.\tPASS\t.\tGT\t0/1",  # starts on the edge: inside
+        f"chr22\t{edge + 1}\t.\tC\t<DEL>\t.\tPASS\tEND={edge - 9}\tGT\t0/1",  # END before POS
+        f"chr22\t{edge + 15_000}\t.\tA\tG\t.\tPASS\t.\tGT\t1/1",
+    ]
+    lines = [f"{line}\t0/0" for line in lines]
+    VcfIngestor(sessions).ingest(write_vcf(tmp_path / "e.vcf.gz", ["S1", "S2"], lines), DATASET)
+    first, last = edge, edge + 3 * BIN_SIZE
+    query = VariantQuery(reference_name="chr22", start=(first,), end=(last,))
+    assemblies, located = locate(query)
+    with sessions() as session:
+        spans = ScopeCache().get(session).max_span
+        values = binned_values(where_of(query, located, [DATASET], assemblies, spans))
+        assert values is not None
+        assert values["bin_from"] == edge // BIN_SIZE
+        rows = list(session.execute(select(BeaconVariant)).scalars())
+        assert all(r.end > r.start for r in rows)  # every allele covers a base
+        assert _overlapping(rows, first, last, None) == 4
+        assert _count(session, first, last) == 4
+        # one base later, the three one-base alleles at the edge end before the range
+        assert _overlapping(rows, first + 1, last, None) == 1
+        assert _count(session, first + 1, last) == 1

@@ -75,9 +75,12 @@ def describe_allele(
     note: AlleleAnnotation,
 ) -> AlleleDescription:
     """The row of allele ``alt`` of the record at 1-based ``pos`` on ``chrom`` (canonical): a
-    symbolic allele with ``INFO/END`` ends there, others after REF."""
+    symbolic allele with ``INFO/END`` ends there, others after REF. Every row covers at least
+    the base at ``pos`` (VCF 4.3 section 1.6.1: REF is never empty, END is at or after POS),
+    which range counts from bins rely on (gdi_node.beacon.store.variant_bins)."""
     start = pos - 1
     end = int(end_info) if alt.startswith("<") and end_info else start + len(ref)
+    end = max(end, start + 1)
     accession = assembly.accession(chrom)
     hgvs = genomic_hgvs(accession, pos, ref, alt) if accession else None
     terms = [("gene", g) for g in note.genes]

@@ -96,6 +96,10 @@ def _row(record: dict[str, Any], index: int) -> tuple[str, int, str, str, str]:
             f"{where}: needs identifiers.genomicHGVSId, variation.referenceBases,"
             f" alternateBases and location.interval.start ({exc!r} missing or malformed)"
         ) from None
+    if not ref:  # every stored allele covers a base (gdi_node.beacon.store.variant_bins)
+        raise InvalidInputError(
+            f"{where}: variation.referenceBases is empty; give the VCF-style anchored reference"
+        )
     return hgvs, start, ref, alt, hgvs.split(":", 1)[0]
 
 

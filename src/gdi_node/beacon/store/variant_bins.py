@@ -8,9 +8,10 @@ allele (decision record 0020), the count of alleles overlapping ``[first, last)`
 range query, 0-based half-open) is instead, exactly:
 
 - rows starting in ``[first - reach, s)`` that end after ``first`` (the head), where ``s`` is
-  the start of the bin after ``first``'s;
+  the first bin start at or after ``first`` (``first`` itself when it is a bin edge);
 - plus the bins from that one up to, not including, ``last``'s bin: every allele in them
-  starts after ``first``, so it overlaps the range;
+  starts at or after ``first`` and ends after its start (every stored allele covers at least
+  one base: gdi_node.beacon.ingest.allele_rows), so it overlaps the range;
 - plus rows starting in ``[start of last's bin, last)`` (the tail).
 
 So a count reads at most two bins' rows plus the reach, and about 100 bin rows per Mb and
@@ -69,7 +70,7 @@ def binned_values(where: Where) -> dict[str, Any] | None:
     if where.range is None or any(c.partition(":")[0] not in _BINNABLE for c in where.shape):
         return None
     first, last = where.range
-    bin_from, bin_to = first // BIN_SIZE + 1, last // BIN_SIZE
+    bin_from, bin_to = -(-first // BIN_SIZE), last // BIN_SIZE  # first whole bin at or after
     if bin_from >= bin_to:
         return None
     parts = {
