@@ -368,7 +368,7 @@ def test_pagination_skips_pages_and_the_total_is_not_the_page_size(client: Any) 
 
 def test_bad_requests_get_the_beacon_error_envelope(client: Any) -> None:
     cases = [
-        ("/g_variants", 400, "needs a variant query"),
+        ("/individuals/IND-1/g_variants", 400, "needs a variant query"),
         ("/g_variants?referenceName=22&start=100&end=50", 400, "greater than start"),
         ("/g_variants?referenceName=22&start=100", 400, "alternateBases"),
         ("/g_variants?referenceName=22&start=1&end=9&assemblyId=hg17", 400, "unknown assemblyId"),

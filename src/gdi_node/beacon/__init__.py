@@ -9,9 +9,11 @@ never import each other (``lint-imports`` checks this):
 - ``queries``: answering. ``service`` is the use cases: it checks a request and hands it to
   ``gate``, the one privacy gate (permits and their audit, granularity, budget, scopes,
   filters; decision record 0016), with the operation's answerer: ``variant_answers``
-  (g_variants), ``metadata`` (individuals, biosamples, runs, analyses and their paths) or
-  ``collections`` (datasets, cohorts, filtering terms). ``scopes`` holds the consenting samples
-  per data generation. ``small_scopes`` withholds scopes that single out a few people.
+  (g_variants), ``variant_presence`` (g_variants without variant parameters: whether each
+  dataset holds any variant, at boolean granularity), ``metadata`` (individuals, biosamples,
+  runs, analyses and their paths) or ``collections`` (datasets, cohorts, filtering terms).
+  ``scopes`` holds the consenting samples per data generation. ``small_scopes`` withholds
+  scopes that single out a few people.
   ``entry_answers``, ``alleles`` and ``answers`` turn rows into records, counts and
   frequencies; ``item_release`` decides which frequency items a record shows (complementary
   suppression, decision record 0022). ``filter_match`` resolves filters;
@@ -34,7 +36,8 @@ never import each other (``lint-imports`` checks this):
   and dataset, decision record 0020), ``variant_writes`` ORs a load's bits into their carrier
   slices, ``genotype_sets`` gives a file's samples their bits and clears a removed file's,
   ``uncalled`` holds where a gVCF's (or a BED's) samples are not called,
-  ``variant_bins`` holds the range counts, ``entry_rows`` reads metadata records
+  ``variant_bins`` holds the range counts, ``variant_presence`` finds a dataset's first
+  alleles with a carrier, ``entry_rows`` reads metadata records
   and ``entry_writes`` writes them. ``variant_stream`` reads one dataset's rows a chunk at a
   time, in position order. Also ``callsets``, ``budget``, ``generation``, ``handovers`` and
   ``load_lease``.

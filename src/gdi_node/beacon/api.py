@@ -43,8 +43,13 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
         return from_get(request.args)
 
     def caller(operation: str, body: Any) -> Caller:
+        """Who asks; a credential that cannot be accepted is ignored, the query answered as
+        anonymous with a note (decision record 0028)."""
         facts = request_facts(f"beacon.{operation}")
-        return Caller(authorizer.principal(request_credentials(body), facts), facts)
+        principal, ignored = authorizer.principal_or_anonymous(
+            lambda: request_credentials(body), facts
+        )
+        return Caller(principal, facts, ignored_credential=ignored)
 
     def informational(build: Callable[[], dict[str, Any]]) -> Handler:
         def handler(body: Any = None, **_params: Any) -> dict[str, Any]:

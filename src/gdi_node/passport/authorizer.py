@@ -19,7 +19,11 @@ from gdi_node.errors import ConsentWithdrawnError, DomainError
 from gdi_node.passport.audit import AuditTrail
 from gdi_node.passport.audit_event import AuditEvent, RefusedVisa
 from gdi_node.passport.brokers import BrokerClient
-from gdi_node.passport.errors import CredentialConflictError, CredentialError
+from gdi_node.passport.errors import (
+    CredentialConflictError,
+    CredentialError,
+    CredentialTooLargeError,
+)
 from gdi_node.passport.permits import Permit, PermitPolicy
 from gdi_node.passport.principal import Principal
 from gdi_node.passport.tokens import header_of
@@ -82,16 +86,42 @@ class Authorizer:
     def principal(self, credentials: Credentials, facts: RequestFacts) -> Principal:
         """Verify the credentials; a failure is audited and raised (never anonymous)."""
         try:
-            if credentials.passports is not None:
-                return self.verifier.principal_from_passports(credentials.passports)
-            if credentials.bearer is None:
-                return Principal.anonymous()
-            if _is_passport(credentials.bearer):
-                return self.verifier.principal_from_passports([credentials.bearer])
-            return self._brokers.principal(credentials.bearer)
+            return self._resolve(credentials)
         except DomainError:
             self._record(None, facts, None, None, decision="deny", disclosure=Disclosure.NONE)
             raise
+
+    def principal_or_anonymous(
+        self, credentials: Callable[[], Credentials], facts: RequestFacts
+    ) -> tuple[Principal, str | None]:
+        """For Beacon query operations only (decision record 0028): the verified principal,
+        or, when the credential presented cannot be accepted (malformed, expired, of an
+        issuer or broker the node does not trust, refused by its broker), the anonymous
+        principal and why the credential was ignored. The refusal is audited as a deny whose
+        object says the credential was ignored; a request with two kinds of credential stays
+        a 400 (the client can fix that)."""
+        try:
+            return self._resolve(credentials()), None
+        except (CredentialError, CredentialTooLargeError) as error:
+            reason = str(error)
+            self._record(
+                None,
+                facts,
+                None,
+                f"credential ignored, answered as anonymous: {reason}"[:500],
+                decision="deny",
+                disclosure=Disclosure.NONE,
+            )
+            return Principal.anonymous(), reason
+
+    def _resolve(self, credentials: Credentials) -> Principal:
+        if credentials.passports is not None:
+            return self.verifier.principal_from_passports(credentials.passports)
+        if credentials.bearer is None:
+            return Principal.anonymous()
+        if _is_passport(credentials.bearer):
+            return self.verifier.principal_from_passports([credentials.bearer])
+        return self._brokers.principal(credentials.bearer)
 
     def decide(
         self,

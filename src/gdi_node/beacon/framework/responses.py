@@ -36,6 +36,12 @@ def withheld_info(reasons: Mapping[str, str]) -> dict[str, Any]:
     return {"withheld": [{"datasetId": d, "reason": r} for d, r in sorted(reasons.items())]}
 
 
+def ignored_credential_info(reason: str) -> dict[str, Any]:
+    """The response ``info`` saying the credential presented was ignored, and why: the query
+    was answered as for an anonymous caller (decision record 0028)."""
+    return {"ignoredCredential": {"reason": reason, "answeredAs": "anonymous"}}
+
+
 def response_meta(
     beacon_id: str, request: BeaconRequest, entry: framework.EntryType, granularity: Granularity
 ) -> dict[str, Any]:
@@ -81,8 +87,24 @@ def shape_g_variants(
 ) -> dict[str, Any]:
     """The response at ``granularity``; datasets answered as if nothing were known (a small
     scope, gdi_node.beacon.queries.small_scopes) are named in the top-level ``info``."""
+    return _noting_withheld(_shape(meta, request, granularity, answers), answers)
+
+
+def shape_presence(meta: dict[str, Any], answers: list[DatasetAnswer]) -> dict[str, Any]:
+    """The answer to a g_variants request without variant parameters: a result-sets response
+    (framework ``beaconResultsetsResponse``) at boolean granularity, one result set per
+    dataset answered, whatever ``includeResultsetResponses`` says, each saying whether the
+    dataset holds any variant ("at least one", an imprecise 1, or an exact 0)."""
+    shaped = {
+        "meta": meta,
+        "responseSummary": {"exists": any(a.exists for a in answers)},
+        "response": {"resultSets": [_result_set(a) for a in answers]},
+    }
+    return _noting_withheld(shaped, answers)
+
+
+def _noting_withheld(shaped: dict[str, Any], answers: list[DatasetAnswer]) -> dict[str, Any]:
     withheld = {a.dataset_id: a.withheld for a in answers if a.withheld is not None}
-    shaped = _shape(meta, request, granularity, answers)
     if withheld:
         shaped["info"] = withheld_info(withheld)
     return shaped

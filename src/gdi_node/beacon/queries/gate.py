@@ -19,7 +19,9 @@ A Beacon answer about the node's data is built in one fixed sequence, here and n
    ones, so an answer never mixes two generations (decision record 0014);
 6. **budget spend**: the base cost plus the rare cost for each rare reveal the answer reports;
 7. **shape**: the answerer's response document. A "not found" is raised only here, after the
-   spend, so probing for an id is never free.
+   spend, so probing for an id is never free. A credential the caller presented but the node
+   could not accept (the caller was answered as anonymous) is named in its ``info``
+   (decision record 0028).
 
 Operations that disclose nothing about the data (``/``, ``/info``, ``/configuration``,
 ``/map``, ``/entry_types``, ``/service-info``) do not pass the gate; the Beacon operation table
@@ -40,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gdi_node.beacon.framework.documents import EntryType
 from gdi_node.beacon.framework.filters import Filter
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
-from gdi_node.beacon.framework.responses import response_meta
+from gdi_node.beacon.framework.responses import ignored_credential_info, response_meta
 from gdi_node.beacon.model.precision import EXACT, CountPolicy
 from gdi_node.beacon.queries.filter_match import FilterIndexCache, Matched
 from gdi_node.beacon.queries.population_filters import PopulationFilter
@@ -65,10 +67,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks (verified credentials) and the facts of the request (address, operation)."""
+    """Who asks (verified credentials) and the facts of the request (address, operation);
+    ``ignored_credential``: why a credential presented was ignored and the caller answered as
+    anonymous (decision record 0028), None when none was."""
 
     principal: Principal
     facts: RequestFacts
+    ignored_credential: str | None = None
 
     @property
     def budget_key(self) -> str:
@@ -88,13 +93,15 @@ class Operation:
     unknown or hidden one is a 404; ``speculative``: the answerer may start from the scopes
     this worker built last and checks their generation itself; ``populations``: the answerer
     narrows to the population filters (gdi_node.beacon.queries.population_filters), which are
-    a 400 for other operations."""
+    a 400 for other operations; ``ceiling``: the most the operation ever answers at (a
+    variant-less g_variants: boolean)."""
 
     request: BeaconRequest
     described: str
     only: str | None = None
     speculative: bool = False
     populations: bool = False
+    ceiling: Granularity | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +208,7 @@ class PrivacyGate:
         """Run the privacy sequence (module docstring) around ``answerer``."""
         request = operation.request
         permits = self._permits(caller, operation)
-        granularity = self._settled_granularity(request, permits)
+        granularity = self._settled_granularity(request, permits, operation.ceiling)
         budget_key = caller.budget_key
         self._budget.check(budget_key)
         decided = Decided(
@@ -230,7 +237,13 @@ class PrivacyGate:
                 answered = answerer(reading, decided)
         config = self._budget.config
         self._budget.spend(budget_key, config.base_cost + answered.rare_reveals * config.rare_cost)
-        return answered.response()
+        document = answered.response()
+        if caller.ignored_credential is not None:
+            document["info"] = {
+                **document.get("info", {}),
+                **ignored_credential_info(caller.ignored_credential),
+            }
+        return document
 
     def _permits(self, caller: Caller, operation: Operation) -> dict[str, Permit]:
         """Permits of the datasets the caller may know of, each decision audited."""
@@ -250,17 +263,21 @@ class PrivacyGate:
         return permits
 
     def _settled_granularity(
-        self, request: BeaconRequest, permits: Mapping[str, Permit]
+        self,
+        request: BeaconRequest,
+        permits: Mapping[str, Permit],
+        ceiling: Granularity | None = None,
     ) -> Granularity:
-        """The response's granularity; when it discloses records of a non-public dataset, the
-        decisions that allowed it are committed to the audit trail before anything is read."""
+        """The response's granularity (at most ``ceiling``); when it discloses records of a
+        non-public dataset, the decisions that allowed it are committed to the audit trail
+        before anything is read."""
         requested = request.granularity or Granularity.BOOLEAN
         best = max(
             (_GRANULARITY[p.disclosure] for p in permits.values()),
             key=lambda g: g.rank,
             default=Granularity.BOOLEAN,
         )
-        granularity = min(requested, best, key=lambda g: g.rank)
+        granularity = min(requested, best, ceiling or best, key=lambda g: g.rank)
         if granularity is Granularity.RECORD and any(
             p.security_level is not SecurityLevel.PUBLIC and p.allows(Disclosure.RECORD)
             for p in permits.values()

@@ -6,7 +6,8 @@ operation checks its request, then passes the privacy gate (gdi_node.beacon.quer
 permits, granularity, budget, audit) with the answerer that reads its data:
 
 - ``g_variants`` (gdi_node.beacon.queries.variant_answers), also below a dataset, an allele
-  id or an individual, biosample, run or analysis;
+  id or an individual, biosample, run or analysis; without variant parameters, whether each
+  dataset holds any variant (gdi_node.beacon.queries.variant_presence);
 - entries: individuals, biosamples, runs, analyses and their cross-entry paths
   (gdi_node.beacon.queries.metadata);
 - collections and filtering terms (gdi_node.beacon.queries.collections).
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.framework import documents as framework
-from gdi_node.beacon.framework.requests import BeaconRequest, VariantQuery
+from gdi_node.beacon.framework.requests import BeaconRequest, Granularity, VariantQuery
 from gdi_node.beacon.model.ontology import Ontologies, load_cached, ontology_files
 from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.beacon.queries.collections import COHORTS, DATASETS, CollectionQueries
@@ -30,6 +31,7 @@ from gdi_node.beacon.queries.gate import Caller, Operation, PrivacyGate
 from gdi_node.beacon.queries.metadata import EntryQueries
 from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.queries.variant_answers import G_VARIANT, VariantAnswers
+from gdi_node.beacon.queries.variant_presence import VariantPresence
 from gdi_node.beacon.store.budget import QueryBudget
 from gdi_node.config.settings import Settings
 from gdi_node.errors import InvalidInputError, NotFoundError
@@ -70,6 +72,7 @@ class BeaconService:
         labels = {d.id: d.population_label for d in settings.datasets}
         extra_groups = settings.beacon.frequencies.extra_groups
         self._variants = VariantAnswers(small_scopes, sources, labels, extra_groups=extra_groups)
+        self._presence = VariantPresence(small_scopes, labels)
         self._entries = EntryQueries(small_scopes, settings.public_url)
         self._collections = CollectionQueries(
             settings, small_scopes, lambda: filter_index.ontologies
@@ -123,10 +126,13 @@ class BeaconService:
         if variant_id is not None and key is None:
             raise NotFoundError(f"no variant {variant_id!r}; ids look like GRCh38:22:10516173:A:G")
         if key is None and request.variant.kind() == "none":
-            raise InvalidInputError(
-                "g_variants needs a variant query: a position (referenceName, start, end or"
-                " alternateBases), geneId, aminoacidChange or genomicAlleleShortForm"
-            )
+            if within is not None:
+                raise InvalidInputError(
+                    "g_variants below an entry needs a variant query: a position"
+                    " (referenceName, start, end or alternateBases), geneId, aminoacidChange"
+                    " or genomicAlleleShortForm"
+                )
+            return self._variant_presence(request, caller, dataset_id)
         described = f"g_variants {variant_id or _describe(request.variant)}"
         if within is not None:
             described = f"{within[0]}/{within[1]}/{described}"
@@ -136,6 +142,21 @@ class BeaconService:
         )
         paths = samples_of(*within) if within is not None else None
         return self._gate.answer(caller, operation, self._variants.answerer(key, paths))
+
+    def _variant_presence(
+        self, request: BeaconRequest, caller: Caller, dataset_id: str | None
+    ) -> dict[str, Any]:
+        """``/g_variants`` (or ``/datasets/{id}/g_variants``) without variant parameters, as
+        the Beacon Verifier v2 and the Beacon Network send it: whether each dataset holds
+        any variant, at boolean granularity (gdi_node.beacon.queries.variant_presence)."""
+        operation = Operation(
+            request,
+            "g_variants (no variant parameters)",
+            only=dataset_id,
+            populations=True,
+            ceiling=Granularity.BOOLEAN,
+        )
+        return self._gate.answer(caller, operation, self._presence.answerer())
 
     def entries(
         self,

@@ -93,7 +93,7 @@ class VariantAnswers:
             return None
         repo = VariantRepository(session, scopes.max_span)
         ids = decided.dataset_ids
-        narrowed = self._restriction(reading, decided, within)
+        narrowed = restriction(reading, decided, within, self._labels)
         restricted = None if narrowed is None else {d: s for d, (_, s) in narrowed.items()}
         withheld: frozenset[str] = frozenset()
         if restricted is not None:  # a narrowed scope: none of a few people's genotypes
@@ -156,32 +156,6 @@ class VariantAnswers:
             people=lambda d: scopes.people_in(d, restricted[d]),
             universe=lambda d: scopes.people.get(d, 0),
         )
-
-    def _restriction(
-        self, reading: Reading, decided: Decided, within: Within | None
-    ) -> dict[str, tuple[BitMap | None, BitMap]] | None:
-        """Per dataset, when filters or a path narrow the answer: what the filters and path
-        keep of its consenting samples (None: they keep all of it) and the samples counted
-        (those, of the population the population filters select); None: whole datasets."""
-        if not decided.request.filters and within is None:
-            return None
-        session, scopes, ids = reading.session, reading.scopes, decided.dataset_ids
-        matched, population = reading.matched, reading.population
-        narrowed = within(session, scopes, ids) if within is not None else None
-        repo = EntryRepository(session)
-        out = {}
-        for dataset_id in ids:
-            scope = scopes.datasets.get(dataset_id, BitMap())
-            if narrowed is not None:
-                scope = scope & narrowed.get(dataset_id, BitMap())
-            if matched:
-                passing = individuals_passing(repo, scopes, matched, dataset_id)
-                scope = scope & scopes.samples_of_individuals(dataset_id, passing)
-            narrowing = scope if narrowed is not None or matched else None
-            if population is not None:
-                scope = population.narrow(scopes, scope, self._labels.get(dataset_id, dataset_id))
-            out[dataset_id] = (narrowing, scope)
-        return out
 
     def _contexts(
         self, decided: Decided, scopes: Scopes, *, by_id: bool
@@ -264,6 +238,37 @@ class VariantAnswers:
                 paged = True
             answers.append(answer_from_totals(context, total, page, scopes, counter))
         return _if_current(repo, scopes, answers) if paged else answers
+
+
+def restriction(
+    reading: Reading,
+    decided: Decided,
+    within: Within | None,
+    labels: Mapping[str, str],
+) -> dict[str, tuple[BitMap | None, BitMap]] | None:
+    """Per dataset, when filters or a path narrow the answer: what the filters and path
+    keep of its consenting samples (None: they keep all of it) and the samples counted
+    (those, of the population the population filters select, ``labels`` naming each
+    dataset's population); None: whole datasets."""
+    if not decided.request.filters and within is None:
+        return None
+    session, scopes, ids = reading.session, reading.scopes, decided.dataset_ids
+    matched, population = reading.matched, reading.population
+    narrowed = within(session, scopes, ids) if within is not None else None
+    repo = EntryRepository(session)
+    out = {}
+    for dataset_id in ids:
+        scope = scopes.datasets.get(dataset_id, BitMap())
+        if narrowed is not None:
+            scope = scope & narrowed.get(dataset_id, BitMap())
+        if matched:
+            passing = individuals_passing(repo, scopes, matched, dataset_id)
+            scope = scope & scopes.samples_of_individuals(dataset_id, passing)
+        narrowing = scope if narrowed is not None or matched else None
+        if population is not None:
+            scope = population.narrow(scopes, scope, labels.get(dataset_id, dataset_id))
+        out[dataset_id] = (narrowing, scope)
+    return out
 
 
 def _if_current(
