@@ -236,7 +236,7 @@ def test_filtering_terms_list_the_terms_fields_and_ontologies_in_use(client: Any
     terms = {t["id"]: t for t in document["response"]["filteringTerms"]}
     assert terms[TONIC_CLONIC]["label"] == "Bilateral tonic-clonic seizure"
     assert terms[TONIC_CLONIC]["type"] == "Human Phenotype Ontology"
-    assert terms[TONIC_CLONIC]["scopes"] == ["individual"]
+    assert terms[TONIC_CLONIC]["scopes"] == ["genomicVariant", "individual"]
     assert terms["libraryStrategy:WGS"]["type"] == "custom"
     assert terms["PATO:0000011"]["type"] == "alphanumeric"
     assert terms["LOINC:26515-7"]["type"] == "alphanumeric"

@@ -374,9 +374,9 @@ def test_filtering_terms_list_the_population_filters(tmp_path: Path, sqlite_url:
         assert response.status_code == 200
         assert_valid_response(response.json(), "filtering_terms")
         terms = {t["id"]: t for t in response.json()["response"]["filteringTerms"]}
-        assert terms["sexFilter"]["scopes"] == ["population"]
+        assert terms["sexFilter"]["scopes"] == ["genomicVariant"]
         assert terms["sexFilter"]["type"] == "alphanumeric"
-        assert terms["countryFilter"]["scopes"] == ["population"]
+        assert terms["countryFilter"]["scopes"] == ["genomicVariant"]
 
 
 def test_population_filters_are_refused_outside_g_variants(tmp_path: Path, sqlite_url: str) -> None:

@@ -149,8 +149,16 @@ def test_trusted_issuers_must_use_https_unless_insecure_http_is_allowed() -> Non
 
 def test_production_refuses_the_local_issuer_and_insecure_http() -> None:
     env = {"GDI_NODE_NODE__ENVIRONMENT": "prod", "GDI_NODE_TRUST__LOCAL_ISSUER": "true"}
+    env["GDI_NODE_NODE__ID"] = "org.example.genome.gdi-node"
     with pytest.raises(SettingsError, match=r"refused when node\.environment is prod"):
         load_settings(None, env=env)
+
+
+def test_production_refuses_the_default_node_id_that_makes_the_beacon_id() -> None:
+    with pytest.raises(SettingsError, match=r"node\.id is the default"):
+        load_settings(None, env={"GDI_NODE_NODE__ENVIRONMENT": "prod"})
+    chosen = {"GDI_NODE_NODE__ENVIRONMENT": "prod", "GDI_NODE_NODE__ID": "dk.ngc.gdi-node"}
+    assert load_settings(None, env=chosen).node.id == "dk.ngc.gdi-node"
 
 
 def test_ticket_urls_use_the_data_listener_when_one_is_configured() -> None:

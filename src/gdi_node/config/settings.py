@@ -59,16 +59,30 @@ class Organization(_Strict):
     url: str = "https://genome.example.org"
 
 
-class NodeInfo(_Strict):
-    """Identity published in GA4GH service-info 1.0 (``id`` is reverse-domain style)."""
+DEFAULT_NODE_ID = "org.example.gdi-node"
 
-    id: str = Field(default="org.example.gdi-node", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+class NodeInfo(_Strict):
+    """Identity published in GA4GH service-info 1.0 (``id`` is reverse-domain style). The
+    Beacon's ``beaconId`` is ``{id}.beacon``: a Beacon Network keys its members by it, so in
+    production the id must be the operator's own, never the default."""
+
+    id: str = Field(default=DEFAULT_NODE_ID, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     name: str = "gdi-node"
     description: str = "GA4GH node of a national genome database"
     organization: Organization = Organization()
     contact_url: str = "mailto:helpdesk@genome.example.org"
     documentation_url: str = "https://genome.example.org/gdi-node"
     environment: Literal["dev", "test", "staging", "prod"] = "dev"
+
+    @model_validator(mode="after")
+    def _check_id_is_chosen(self) -> NodeInfo:
+        if self.environment == "prod" and self.id == DEFAULT_NODE_ID:
+            raise ValueError(
+                f"node.id is the default {DEFAULT_NODE_ID!r}: in production set the node's own"
+                " reverse-domain id (the Beacon Network keys members by the beaconId made of it)"
+            )
+        return self
 
 
 class ServerSettings(_Strict):

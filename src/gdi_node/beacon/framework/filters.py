@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gdi_node.beacon.framework.documents import FILTER_SCOPES
+from gdi_node.beacon.framework.documents import BY_PATH, FILTER_SCOPES
 from gdi_node.errors import InvalidInputError
 
 OPERATORS = ("=", "<", ">", "!", ">=", "<=")
@@ -22,6 +22,13 @@ SCOPES = FILTER_SCOPES  # a filter's ``scope``, singular or plural -> entry type
 # the GDI allele-frequency network's population filters (sexFilter, countryFilter) say
 # ``scope: population``; they narrow g_variants counts (decision record 0018)
 POPULATION_SCOPE = "population"
+# a filter scoped to genomic variants narrows g_variants through the people it matches: any
+# record type's terms, and the population filters (filteringTermsResponse ``scopes``)
+VARIANT_SCOPE = BY_PATH["g_variants"].id
+_VARIANT_NAMES = BY_PATH["g_variants"].names() | {"g_variants"}
+# the record types through which a filter narrows g_variants: the people they belong to, or
+# every person of a matched dataset (gdi_node.beacon.queries.filter_match)
+_THROUGH_PEOPLE = frozenset({"individual", "biosample", "run", "analysis", "dataset"})
 _GET_ALPHANUMERIC = re.compile(r"^(?P<id>.+?):(?P<op>>=|<=|>|<|=|!)(?P<value>.*)$")
 _UNDERSCORE_CURIE = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z0-9]*)_(?P<local>\d+)$")
 
@@ -32,7 +39,8 @@ class Filter:
     operator: str | None = None  # None: an ontology or custom term filter
     value: str | None = None
     include_descendants: bool = True
-    scope: str | None = None  # an entry type (individual, biosample, …), population; None: any
+    # an entry type (individual, biosample, …, genomicVariant), population; None: any
+    scope: str | None = None
 
     @property
     def alphanumeric(self) -> bool:
@@ -54,11 +62,14 @@ def _scope(value: Any) -> str | None:
     text = str(value).strip().lower()
     if text == POPULATION_SCOPE:
         return POPULATION_SCOPE
+    if text in _VARIANT_NAMES:
+        return VARIANT_SCOPE
     scope = SCOPES.get(text)
     if scope is None:
+        known = {*SCOPES.values(), VARIANT_SCOPE, POPULATION_SCOPE}
         raise InvalidInputError(
             f"filter scope {value!r} is not an entry type of this Beacon"
-            f" ({', '.join(sorted({*SCOPES.values(), POPULATION_SCOPE}))})"
+            f" ({', '.join(sorted(known))})"
         )
     return scope
 
@@ -97,3 +108,13 @@ def from_get_item(text: str) -> Filter:
     if match and match["value"]:
         return Filter(id=_term_id(match["id"]), operator=match["op"], value=match["value"])
     return Filter(id=_term_id(text))
+
+
+def term_scopes(record_types: frozenset[str]) -> list[str]:
+    """A filtering term's ``scopes`` (framework ``FilteringTerm``: the entry types a filter
+    on it applies to): the types of the records carrying it and, when those lead to people,
+    ``genomicVariant``."""
+    scopes = set(record_types)
+    if scopes & _THROUGH_PEOPLE:
+        scopes.add(VARIANT_SCOPE)
+    return sorted(scopes)

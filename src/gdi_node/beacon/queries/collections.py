@@ -17,6 +17,7 @@ from pyroaring import BitMap
 
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.entry_index import CUSTOM_FIELDS, FIELD_LABELS
+from gdi_node.beacon.framework.filters import term_scopes
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
 from gdi_node.beacon.framework.responses import collection_response, response_meta, withheld_info
 from gdi_node.beacon.model.ontology import Ontologies
@@ -169,7 +170,7 @@ class CollectionQueries:
             if entry_type is not None and entry_type not in scopes:
                 continue
             resource = ontologies.resource_of(term)
-            item: dict[str, Any] = {"id": term, "scopes": sorted(scopes)}
+            item: dict[str, Any] = {"id": term, "scopes": term_scopes(scopes)}
             if resource is not None:
                 item["type"] = resource.name
                 resources[resource.id] = resource.document()
@@ -185,7 +186,7 @@ class CollectionQueries:
             scopes = summary.field_scopes[field_id]
             if entry_type is not None and entry_type not in scopes:
                 continue
-            item = {"id": field_id, "type": "alphanumeric", "scopes": sorted(scopes)}
+            item = {"id": field_id, "type": "alphanumeric", "scopes": term_scopes(scopes)}
             item["label"] = FIELD_LABELS.get(field_id, f"{field_id} ({kind})")
             terms.append(item)
         if entry_type is None:  # g_variants' population filters (decision record 0018)

@@ -8,7 +8,8 @@ when it was matched itself or through what it belongs to or holds:
 - a biosample, run or analysis passes when it matched, when its individual matched as an
   individual, or (runs, analyses) when its biosample matched;
 - every record of a dataset passes when the dataset record matched (e.g. a DUO term);
-- a filter with ``scope`` only matches records of that entry type.
+- a filter with ``scope`` only matches records of that entry type; scoped to
+  ``genomicVariant`` (g_variants only: the privacy gate refuses it elsewhere), records of any.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from gdi_node.beacon.framework.entry_index import FIELD_ALIASES, duration_days
-from gdi_node.beacon.framework.filters import Filter
+from gdi_node.beacon.framework.filters import VARIANT_SCOPE, Filter
 from gdi_node.beacon.model.ontology import Ontologies
 from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository, IndexSummary, ValueTest
 from gdi_node.errors import InvalidInputError
@@ -110,7 +111,7 @@ class FilterMatcher:
         stored = {raw for t in wanted for raw in self._stored.get(t, ())}
         if not stored:
             return []
-        return self._repo.with_terms(stored, dataset_ids, item.scope)
+        return self._repo.with_terms(stored, dataset_ids, _record_scope(item))
 
     def _alphanumeric(self, item: Filter, dataset_ids: Collection[str]) -> list[EntryRef]:
         field_id = FIELD_ALIASES.get(item.id.lower(), item.id)
@@ -129,12 +130,18 @@ class FilterMatcher:
             test = ValueTest("text", "like" if "%" in value else "=", value)
         else:
             test = ValueTest("text", operator, value)
-        matched = self._repo.with_value(field_id, test, dataset_ids, item.scope)
+        matched = self._repo.with_value(field_id, test, dataset_ids, _record_scope(item))
         if operator != "!":
             return matched
-        having = self._repo.with_value(field_id, None, dataset_ids, item.scope)
+        having = self._repo.with_value(field_id, None, dataset_ids, _record_scope(item))
         excluded = set(matched)
         return [ref for ref in having if ref not in excluded]
+
+
+def _record_scope(item: Filter) -> str | None:
+    """The entry type whose records a filter matches: a filter scoped to genomic variants
+    matches the records of any type (g_variants is narrowed to the people they belong to)."""
+    return None if item.scope == VARIANT_SCOPE else item.scope
 
 
 def _number(value: str) -> float | None:

@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from gdi_node.beacon.framework.documents import EntryType
-from gdi_node.beacon.framework.filters import Filter
+from gdi_node.beacon.framework.filters import VARIANT_SCOPE, Filter
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
 from gdi_node.beacon.framework.responses import ignored_credential_info, response_meta
 from gdi_node.beacon.model.precision import EXACT, CountPolicy
@@ -224,6 +224,8 @@ class PrivacyGate:
             raise InvalidInputError(
                 "sexFilter and countryFilter (scope population) narrow g_variants frequencies only"
             )
+        if not operation.populations and any(f.scope == VARIANT_SCOPE for f in filters):
+            raise InvalidInputError(f"a filter scoped to {VARIANT_SCOPE} narrows g_variants only")
         matcher = self._matcher(filters, list(permits))
         answered: Answered | None = None
         with self._sessions() as session:

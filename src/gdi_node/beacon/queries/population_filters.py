@@ -33,7 +33,7 @@ from typing import Any
 
 from pyroaring import BitMap
 
-from gdi_node.beacon.framework.filters import POPULATION_SCOPE, Filter
+from gdi_node.beacon.framework.filters import POPULATION_SCOPE, VARIANT_SCOPE, Filter
 from gdi_node.beacon.model.populations import SEXES, country_code, normalised_sex, with_sex
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.errors import InvalidInputError
@@ -47,14 +47,14 @@ POPULATION_TERMS: tuple[dict[str, Any], ...] = (
     {
         "id": SEX_FILTER,
         "type": "alphanumeric",
-        "scopes": [POPULATION_SCOPE],
+        "scopes": [VARIANT_SCOPE],
         "label": "sex of the population counted in g_variants frequencies (M or F)",
         "values": list(SEXES),
     },
     {
         "id": COUNTRY_FILTER,
         "type": "alphanumeric",
-        "scopes": [POPULATION_SCOPE],
+        "scopes": [VARIANT_SCOPE],
         "label": "country (ISO 3166-1 alpha-2) of the population counted in g_variants frequencies",
     },
 )
