@@ -22,7 +22,6 @@ from gdi_node.config.settings import Settings
 from tests.api.test_beacon_api import beacon, with_budget
 from tests.api.test_beacon_privacy_gate import audited, charged
 from tests.support.beacon_data import write_vcf
-from tests.support.beacon_metadata import sample_sheet
 from tests.support.htsget_setup import node_settings
 
 SAMPLES = [f"S{n}" for n in range(1, 11)]
@@ -31,6 +30,13 @@ OPEN_RECORDS = [
     "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(["0/1"] * 6 + ["0/0"] * 4),
     "chr22\t200\t.\tC\tT\t.\tPASS\t.\tGT\t" + "\t".join(["0/1"] + ["0/0"] * 9),
 ]
+
+
+def sheet(path: Path) -> Path:
+    """S1..S10 are IND-1..IND-10; the carriers S1..S6 were born in DK, S7..S10 in SE."""
+    rows = [f"S{n}\tIND-{n}\t{'DK' if n <= 6 else 'SE'}\n" for n in range(1, 11)]
+    path.write_text("sample\tindividual_id\tcountry\n" + "".join(rows), encoding="utf-8")
+    return path
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ def node(tmp_path: Path, database_url: str) -> Settings:
     )
     with migrated_sessions(settings) as sessions:
         vcf = write_vcf(tmp_path / "open.vcf.gz", SAMPLES, OPEN_RECORDS)
-        VcfIngestor(sessions).ingest(vcf, "OPEN", sample_sheet=sample_sheet(tmp_path / "s.tsv"))
+        VcfIngestor(sessions).ingest(vcf, "OPEN", sample_sheet=sheet(tmp_path / "s.tsv"))
         controlled = write_vcf(
             tmp_path / "ctrl.vcf.gz",
             ["C1", "C2"],
@@ -160,3 +166,16 @@ def test_malformed_parameters_are_still_a_400(client: Any) -> None:
         assert "\n" not in document["error"]["errorMessage"]
     body = {"query": {"requestParameters": {"chromosome": "22"}}}
     assert beacon(client, "/g_variants", body)[0] == 400
+
+
+@pytest.mark.usefixtures("no_counting")
+def test_population_filters_narrow_a_variantless_answer_to_that_population(client: Any) -> None:
+    def asked(value: str) -> dict[str, bool]:
+        country = {"id": "countryFilter", "operator": "=", "value": value, "scope": "population"}
+        status, document = beacon(client, "/g_variants", {"query": {"filters": [country]}})
+        assert status == 200, document
+        return result_sets(document)
+
+    assert asked("DK") == {"OPEN": True, "CTRL": False}
+    assert asked("SE") == {"OPEN": False, "CTRL": False}  # nobody born in SE carries one
+    assert asked("Denmark") == {"OPEN": False, "CTRL": False}
