@@ -3,19 +3,20 @@
 Run with ``scripts/bench network`` (or ``python -m tests.benchmarks.bench_network``); needs
 ``wrk``. Options: ``--clients N`` (default 100), ``--seconds S`` per case (default 20),
 ``--quick`` (10 clients, a few seconds, one dataset of the file's first 200 records: a smoke
-run).
+run), ``--database-url URL`` (an empty PostgreSQL database instead of SQLite).
 
-The node: ``gdi-node serve`` with 2 workers on loopback, SQLite, holding the shared 1000 Genomes
-chr22 file (3,042 annotated records x 2,548 genomes, ``../shared``) twice: as the PUBLIC dataset
-``DK-1KG`` (population label DK) and as the REGISTERED dataset ``SE-1KG`` (label SE; an
-anonymous caller gets counts), with a sample sheet giving every genome a sex and a country.
+The node: ``gdi-node serve`` with 2 workers on loopback, SQLite by default, holding the shared
+1000 Genomes chr22 file (3,042 annotated records x 2,548 genomes, ``../shared``) twice: as the
+PUBLIC dataset ``DK-1KG`` (population label DK) and as the REGISTERED dataset ``SE-1KG`` (label
+SE; an anonymous caller gets counts), with a sample sheet giving every genome a sex and a
+country.
 
 The load is what the network relays to a member, anonymous as the network's own checks are:
 sequence (one allele), range (100 kb) and gene queries, each at boolean, count and record
 granularity; the GDI portal's record-level POST with its population filters (``sexFilter``,
 ``countryFilter``, decision record 0018) and without; and the bare ``/g_variants`` the network
 and the Beacon Verifier v2 send. wrk holds ``--clients`` connections open, each sending its next
-request when the last one is answered, cycling through about 600 requests drawn once (seeded):
+request when the last one is answered, cycling through 1,101 requests drawn once (seeded):
 first each kind alone, then all of them mixed. The network drops answers later than 5 s (wrk's
 timeout here); goal: the mix's p99 <= 1 s on 2 cores, with no errors.
 """
@@ -111,7 +112,7 @@ def _lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def settings_for(data_dir: Path, *, quick: bool) -> Settings:
+def settings_for(data_dir: Path, *, quick: bool, database_url: str | None = None) -> Settings:
     datasets = [
         {"id": "DK-1KG", "name": "1000 Genomes chr22 as DK", "security_level": "PUBLIC",
          "frequency_label": "DK"},
@@ -121,6 +122,7 @@ def settings_for(data_dir: Path, *, quick: bool) -> Settings:
     return Settings.model_validate(
         {
             "data_dir": data_dir,
+            "database_url": database_url,
             "datasets": datasets[:1] if quick else datasets,
             "logging": {"level": "WARNING", "format": "json"},
             "server": {"workers": 2},
@@ -275,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=20, help="per case")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument(
+        "--database-url", help="an empty PostgreSQL database to fill instead of SQLite"
+    )
     args = parser.parse_args(argv)
     clients, seconds = (10, 2) if args.quick else (args.clients, args.seconds)
     if shutil.which("wrk") is None:
@@ -284,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-network-") as tmp:
         workdir = Path(tmp)
-        settings = settings_for(workdir / "data", quick=args.quick)
+        settings = settings_for(workdir / "data", quick=args.quick, database_url=args.database_url)
         whole, source = prepared(workdir, QUICK_RECORDS if args.quick else None)
         genomes = load(settings, workdir, source)
         kinds = request_kinds(random.Random(SEED), whole)
@@ -308,7 +313,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows.append(row("the network's mix", clients, mixed, goal="p99 <= 1 s, 0 errors"))
     print(
         f"\nBeacon Network load: {len(settings.datasets)} dataset(s) of the 1000 Genomes chr22"
-        f" file ({genomes:,} genomes), SQLite, 2 workers, loopback, anonymous; wrk, timeout"
+        f" file ({genomes:,} genomes), {'PostgreSQL' if args.database_url else 'SQLite'},"
+        " 2 workers, loopback, anonymous; wrk, timeout"
         f" {NETWORK_TIMEOUT_S} s; run took {time.monotonic() - began:.0f} s"
     )
     print_table(("case", "clients", "p50 / p95 / p99", "rate, slowest", "errors", "goal"), rows)
