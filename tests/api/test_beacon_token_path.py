@@ -174,3 +174,12 @@ def test_a_bearer_token_with_body_passports_stays_a_400(client: Any, world: Worl
         BEACON + "/g_variants", json=body, headers={"Authorization": f"Bearer {passport}"}
     )
     assert response.status_code == 400
+
+
+def test_a_passport_over_the_size_limit_in_the_body_is_ignored_too(client: Any) -> None:
+    oversized = {"passports": ["x" * 70_000]}
+    anonymous = g_variants(client, None)
+    answered, note = without_note(g_variants(client, None, portal_query() | oversized))
+    assert answered == anonymous
+    assert "larger than" in note["reason"]
+    assert client.post("/permissions", json=oversized).status_code == 413

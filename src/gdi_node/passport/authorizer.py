@@ -101,18 +101,27 @@ class Authorizer:
         object says the credential was ignored; a request with two kinds of credential stays
         a 400 (the client can fix that)."""
         try:
-            return self._resolve(credentials()), None
+            presented = credentials()
         except (CredentialError, CredentialTooLargeError) as error:
-            reason = str(error)
-            self._record(
-                None,
-                facts,
-                None,
-                f"credential ignored, answered as anonymous: {reason}"[:500],
-                decision="deny",
-                disclosure=Disclosure.NONE,
-            )
-            return Principal.anonymous(), reason
+            return self._ignored(str(error), facts)
+        try:
+            return self._resolve(presented), None
+        except (CredentialError, CredentialTooLargeError) as error:
+            return self._ignored(str(error), facts)
+        except DomainError:
+            self._record(None, facts, None, None, decision="deny", disclosure=Disclosure.NONE)
+            raise
+
+    def _ignored(self, reason: str, facts: RequestFacts) -> tuple[Principal, str]:
+        self._record(
+            None,
+            facts,
+            None,
+            f"credential ignored, answered as anonymous: {reason}"[:500],
+            decision="deny",
+            disclosure=Disclosure.NONE,
+        )
+        return Principal.anonymous(), reason
 
     def _resolve(self, credentials: Credentials) -> Principal:
         if credentials.passports is not None:
