@@ -236,7 +236,7 @@ class _ProgressBar:
     "--alias",
     "aliases",
     multiple=True,
-    help="Another name the file resolves by in DRS, e.g. an accession (one file only).",
+    help="Another name the file resolves by (DRS and htsget), e.g. an accession; one file only.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
 @click.pass_obj
@@ -260,6 +260,11 @@ def ingest_files(
     for r in results:
         click.echo(f"{r.status:<10} {r.object_id}  {r.format:<4} {r.path}")
         click.echo(f"           {r.drs_uri}")
+        if r.shared_aliases:
+            click.echo(
+                f"           also naming other objects (409 where ambiguous):"
+                f" {', '.join(r.shared_aliases)}"
+            )
 
 
 @main.command("objects")

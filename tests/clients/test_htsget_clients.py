@@ -26,8 +26,18 @@ pytestmark = pytest.mark.slow
 HTSGET_CLIENT = Path(sys.executable).with_name("htsget")
 
 
-@pytest.fixture(scope="module", params=["main-port", "data-listener"])
+@pytest.fixture(params=["object id", "accession"])
 def served(
+    node_process: tuple[Any, Registered], request: pytest.FixtureRequest
+) -> tuple[Any, Registered]:
+    """The node, its files addressed by the ids it minted or by the accessions they were
+    registered under: every client test runs through both (decision record 0029)."""
+    node, registered = node_process
+    return node, registered.addressed_by(request.param)
+
+
+@pytest.fixture(scope="module", params=["main-port", "data-listener"])
+def node_process(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[tuple[Any, Registered]]:
     """``gdi-node serve``: one worker with data on the main port, or two workers sharing a
