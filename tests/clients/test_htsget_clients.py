@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pysam
 import pytest
 import yaml
 
+from gdi_node.bootstrap import open_ingestor
 from gdi_node.config.settings import Settings
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.conftest import shared_path
@@ -47,6 +49,12 @@ def node_process(
     port = free_port()
     settings = node_settings(tmp, f"http://127.0.0.1:{port}")
     registered = register(settings, tmp / "store")
+    twin = tmp / "elsewhere" / registered.paths["bam"].name  # its file name now names two files
+    twin.parent.mkdir()
+    shutil.copy(registered.paths["bam"], twin)
+    shutil.copy(f"{registered.paths['bam']}.bai", f"{twin}.bai")
+    with open_ingestor(settings) as ingestor:
+        ingestor.ingest([twin], "OPEN")
     config = tmp / "node.yaml"
     data = settings.model_dump(mode="json")
     data["server"]["port"] = port
@@ -201,3 +209,17 @@ def test_controlled_data_needs_a_token_for_every_client(
     )
     assert client.returncode == 0, client.stderr
     assert run(["samtools", "quickcheck", str(out)]).returncode == 0
+
+
+def test_a_name_naming_two_files_gives_clients_the_409_not_a_file(
+    node_process: tuple[Any, Registered], tmp_path: Path
+) -> None:
+    node, reg = node_process
+    url = f"{node.base_url}/htsget/reads/{reg.paths['bam'].name}"
+    ticket = httpx.get(url)
+    assert ticket.status_code == 409
+    assert ticket.json()["htsget"]["error"] == "Conflict"
+    assert run(["samtools", "view", "-c", f"{url}?referenceName=11"]).returncode != 0
+    refused = run([str(HTSGET_CLIENT), url, "-r", "11", "-O", str(tmp_path / "x.bam")])
+    assert refused.returncode != 0
+    assert not (tmp_path / "x.bam").exists() or (tmp_path / "x.bam").stat().st_size == 0
