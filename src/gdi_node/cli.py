@@ -272,7 +272,7 @@ def ingest_files(
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_objects(config: Path | None, dataset_id: str | None, as_json: bool) -> None:
-    """List the catalogue's objects."""
+    """List the catalogue's objects with their aliases (names DRS and htsget resolve too)."""
     from gdi_node.bootstrap import catalogue_listing
 
     rows = catalogue_listing(_load_noting_new(config), dataset_id)
@@ -281,6 +281,7 @@ def list_objects(config: Path | None, dataset_id: str | None, as_json: bool) -> 
         return
     for row in rows:
         click.echo(f"{row['id']}  {row['dataset_id']:<16} {row['format']:<4} {row['path']}")
+        click.echo(f"{'':38}aliases: {', '.join(row['aliases'])}")
 
 
 @main.group()

@@ -4,6 +4,7 @@ objects too are kept and reported. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -118,3 +119,16 @@ def test_the_cli_tells_which_aliases_name_other_objects_too(
     result = CliRunner().invoke(main, [*args, "--alias", "NGC-000123"], catch_exceptions=False)
     assert result.exit_code == 0
     assert "also naming other objects (409 where ambiguous): NGC-000123" in result.stdout
+
+
+def test_the_object_listing_shows_the_names_files_are_addressed_by(
+    settings: Settings, tmp_path: Path
+) -> None:
+    config = tmp_path / "node.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")), encoding="utf-8")
+    object_id = register(settings, copy_vcf(tmp_path / "a"), "NGC-000123", "EGAF00000000123")
+    listing = CliRunner().invoke(main, ["--config", str(config), "objects", "--json"])
+    (row,) = json.loads(listing.stdout)["objects"]
+    assert (row["id"], row["aliases"]) == (object_id, ["EGAF00000000123", "NGC-000123", SPEC_VCF])
+    text = CliRunner().invoke(main, ["--config", str(config), "objects"]).stdout
+    assert f"aliases: EGAF00000000123, NGC-000123, {SPEC_VCF}" in text
