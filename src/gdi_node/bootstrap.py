@@ -71,6 +71,7 @@ def catalogue_listing(settings: Settings, dataset_id: str | None = None) -> list
                 "sha256": o.sha256,
                 "md5": o.md5,
                 "drs_uri": f"drs://{settings.drs_hostname}/{o.id}",
+                "aliases": [a.alias for a in o.aliases],  # names DRS and htsget resolve too
                 "created_time": o.created_time.isoformat(),
             }
             for o in CatalogueRepository(session).list_objects(dataset_id)

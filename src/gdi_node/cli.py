@@ -236,7 +236,7 @@ class _ProgressBar:
     "--alias",
     "aliases",
     multiple=True,
-    help="Another name the file resolves by in DRS, e.g. an accession (one file only).",
+    help="Another name the file resolves by (DRS and htsget), e.g. an accession; one file only.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
 @click.pass_obj
@@ -260,6 +260,11 @@ def ingest_files(
     for r in results:
         click.echo(f"{r.status:<10} {r.object_id}  {r.format:<4} {r.path}")
         click.echo(f"           {r.drs_uri}")
+        if r.shared_aliases:
+            click.echo(
+                f"           also naming other objects (409 where ambiguous):"
+                f" {', '.join(r.shared_aliases)}"
+            )
 
 
 @main.command("objects")
@@ -267,7 +272,7 @@ def ingest_files(
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_objects(config: Path | None, dataset_id: str | None, as_json: bool) -> None:
-    """List the catalogue's objects."""
+    """List the catalogue's objects with their aliases (names DRS and htsget resolve too)."""
     from gdi_node.bootstrap import catalogue_listing
 
     rows = catalogue_listing(_load_noting_new(config), dataset_id)
@@ -276,6 +281,7 @@ def list_objects(config: Path | None, dataset_id: str | None, as_json: bool) -> 
         return
     for row in rows:
         click.echo(f"{row['id']}  {row['dataset_id']:<16} {row['format']:<4} {row['path']}")
+        click.echo(f"{'':38}aliases: {', '.join(row['aliases'])}")
 
 
 @main.group()

@@ -22,21 +22,29 @@ BASE = "http://testserver"
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Registered:
+def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     shared_path("data", "htsget")
     tmp = tmp_path_factory.mktemp("htsget")
     return register(node_settings(tmp, BASE), tmp / "store")
 
 
+@pytest.fixture(params=["object id", "accession"])
+def node(registered: Registered, request: pytest.FixtureRequest) -> Registered:
+    """The files addressed by the ids the node minted, or by the accessions they were
+    registered under: every ticket test runs through both (one id space, decision record
+    0029)."""
+    return registered.addressed_by(request.param)
+
+
 @pytest.fixture(scope="module", params=["event-loop", "threads", "data-listener"])
-def client(node: Registered, request: pytest.FixtureRequest) -> Iterator[Any]:
+def client(registered: Registered, request: pytest.FixtureRequest) -> Iterator[Any]:
     """The app, with the data endpoint served on the event loop, through the handler, or by
     the zero-copy data listener on a port of its own (ticket URLs then point there)."""
     update: dict[str, Any] = {"data_in_event_loop": request.param == "event-loop"}
     if request.param == "data-listener":
         update["data_listener"] = DataListenerSettings(port=free_port())
-    htsget = node.settings.htsget.model_copy(update=update)
-    settings = node.settings.model_copy(update={"htsget": htsget})
+    htsget = registered.settings.htsget.model_copy(update=update)
+    settings = registered.settings.model_copy(update={"htsget": htsget})
     app = create_app(settings, validate_responses=True)
     with app.test_client(client=("127.0.0.1", 40000)) as test_client:
         if htsget.data_listener is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pysam
 import pytest
 import yaml
 
+from gdi_node.bootstrap import open_ingestor
 from gdi_node.config.settings import Settings
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.conftest import shared_path
@@ -26,8 +28,18 @@ pytestmark = pytest.mark.slow
 HTSGET_CLIENT = Path(sys.executable).with_name("htsget")
 
 
-@pytest.fixture(scope="module", params=["main-port", "data-listener"])
+@pytest.fixture(params=["object id", "accession"])
 def served(
+    node_process: tuple[Any, Registered], request: pytest.FixtureRequest
+) -> tuple[Any, Registered]:
+    """The node, its files addressed by the ids it minted or by the accessions they were
+    registered under: every client test runs through both (decision record 0029)."""
+    node, registered = node_process
+    return node, registered.addressed_by(request.param)
+
+
+@pytest.fixture(scope="module", params=["main-port", "data-listener"])
+def node_process(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[tuple[Any, Registered]]:
     """``gdi-node serve``: one worker with data on the main port, or two workers sharing a
@@ -37,6 +49,12 @@ def served(
     port = free_port()
     settings = node_settings(tmp, f"http://127.0.0.1:{port}")
     registered = register(settings, tmp / "store")
+    twin = tmp / "elsewhere" / registered.paths["bam"].name  # its file name now names two files
+    twin.parent.mkdir()
+    shutil.copy(registered.paths["bam"], twin)
+    shutil.copy(f"{registered.paths['bam']}.bai", f"{twin}.bai")
+    with open_ingestor(settings) as ingestor:
+        ingestor.ingest([twin], "OPEN")
     config = tmp / "node.yaml"
     data = settings.model_dump(mode="json")
     data["server"]["port"] = port
@@ -191,3 +209,17 @@ def test_controlled_data_needs_a_token_for_every_client(
     )
     assert client.returncode == 0, client.stderr
     assert run(["samtools", "quickcheck", str(out)]).returncode == 0
+
+
+def test_a_name_naming_two_files_gives_clients_the_409_not_a_file(
+    node_process: tuple[Any, Registered], tmp_path: Path
+) -> None:
+    node, reg = node_process
+    url = f"{node.base_url}/htsget/reads/{reg.paths['bam'].name}"
+    ticket = httpx.get(url)
+    assert ticket.status_code == 409
+    assert ticket.json()["htsget"]["error"] == "Conflict"
+    assert run(["samtools", "view", "-c", f"{url}?referenceName=11"]).returncode != 0
+    refused = run([str(HTSGET_CLIENT), url, "-r", "11", "-O", str(tmp_path / "x.bam")])
+    assert refused.returncode != 0
+    assert not (tmp_path / "x.bam").exists() or (tmp_path / "x.bam").stat().st_size == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,16 @@ FILES = {
     "vcf": ("vcf/sample1-bcbio-cancer.vcf.gz", "vcf/sample1-bcbio-cancer.vcf.gz.tbi"),
     "bcf": ("bcf/sample1-bcbio-cancer.bcf", "bcf/sample1-bcbio-cancer.bcf.csi"),
     "spec_vcf": ("vcf/spec-v4.3.vcf.gz", "vcf/spec-v4.3.vcf.gz.tbi"),
+}
+# The accession each file is registered under (``gdi-node ingest files --alias``): sample-style
+# and EGA-file-style ids, fixed so tests can address files the way operators and clients do.
+ACCESSIONS = {
+    "bam": "NGC-000123",
+    "cram": "EGAF00000000124",
+    "vcf": "NGC-000125",
+    "bcf": "EGAF00000000126",
+    "spec_vcf": "SAMEA000127",
+    "ctrl_bam": "NGC-CTRL-000128",
 }
 
 
@@ -39,12 +49,19 @@ def node_settings(tmp_path: Path, public_url: str, database_url: str | None = No
 @dataclass
 class Registered:
     settings: Settings
-    ids: dict[str, str]  # key in FILES (plus "ctrl_bam") -> object id
+    ids: dict[str, str]  # key in FILES (plus "ctrl_bam") -> the name tests address it by
     paths: dict[str, Path]
+    object_ids: dict[str, str] = field(default_factory=dict)  # key -> the id the node minted
+
+    def addressed_by(self, names: str) -> Registered:
+        """This node with ``ids`` naming each file by ``"object id"`` or ``"accession"``."""
+        ids = self.object_ids if names == "object id" else {k: ACCESSIONS[k] for k in self.ids}
+        return replace(self, ids=dict(ids))
 
 
 def register(settings: Settings, store: Path) -> Registered:
-    """Copy the shared files into ``store`` and register them (one controlled BAM copy too)."""
+    """Copy the shared files into ``store`` and register them, each under its accession in
+    :data:`ACCESSIONS` (one controlled BAM copy too); ``ids`` are the object ids."""
     store.mkdir(parents=True, exist_ok=True)
     paths = {}
     for key, (data, index) in FILES.items():
@@ -61,8 +78,9 @@ def register(settings: Settings, store: Path) -> Registered:
     with open_ingestor(settings) as ingestor:
         for key, path in paths.items():
             dataset = "CTRL" if key == "ctrl_bam" else "OPEN"
-            ids[key] = ingestor.ingest([path], dataset)[0].object_id
-    return Registered(settings, ids, paths)
+            aliases = [ACCESSIONS[key]]
+            ids[key] = ingestor.ingest([path], dataset, aliases=aliases)[0].object_id
+    return Registered(settings, ids, paths, dict(ids))
 
 
 class ListenerRoutingClient:

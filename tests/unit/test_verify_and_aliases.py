@@ -74,8 +74,8 @@ def test_aliases_are_the_file_name_plus_accessions_and_are_not_repeated(
     code, out = run(*args, "--alias", "EGAF00000000001", "--json")
     assert json.loads(out)["objects"][0]["aliases"] == first["aliases"]
     with migrated_sessions(settings) as sessions, sessions() as session:
-        named = EntryLookup(session).by_alias("EGAF00000000001")
-        assert [e.data.id for e in named] == [first["object_id"]]
+        named = EntryLookup(session).named(["EGAF00000000001"])
+        assert list(named["EGAF00000000001"]) == [first["object_id"]]
 
 
 @pytest.mark.parametrize("alias", ["", "a/b", "tab\there", "x" * 256])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gdi_node.config.settings import DatasetSettings
 from gdi_node.db.models import DataObject, Dataset, IndexObject
@@ -45,7 +45,12 @@ class CatalogueRepository:
         return self.session.scalars(select(DataObject).where(DataObject.path == path)).first()
 
     def list_objects(self, dataset_id: str | None = None) -> Sequence[DataObject]:
-        query = select(DataObject).order_by(DataObject.dataset_id, DataObject.name)
+        """Objects with their aliases loaded (one more statement, not one per object)."""
+        query = (
+            select(DataObject)
+            .options(selectinload(DataObject.aliases))
+            .order_by(DataObject.dataset_id, DataObject.name)
+        )
         if dataset_id is not None:
             query = query.where(DataObject.dataset_id == dataset_id)
         return self.session.scalars(query).all()

@@ -4,7 +4,7 @@ endpoints)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gdi_node.db.models import DataObject, IndexObject, ObjectAlias
+from gdi_node.storage.names import objects_named
 
 _CHUNK = 500  # ids per IN list
 
@@ -65,7 +66,7 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
 
 
 class EntryLookup:
-    """Entries by data object id, by index id, or by alias, in the caller's session.
+    """Entries by data object id or by index id, and what names name, in the caller's session.
 
     ``with_aliases=False`` leaves ``Entry.aliases`` empty and saves a query (access URLs need
     no aliases)."""
@@ -95,9 +96,9 @@ class EntryLookup:
         entries = self.by_ids(owners.values())
         return {index_id: entries[owner] for index_id, owner in owners.items() if owner in entries}
 
-    def by_alias(self, alias: str) -> Sequence[Entry]:
-        query = select(_ALIAS.c.object_id).where(_ALIAS.c.alias == alias)
-        return list(self.by_ids(self._session.scalars(query)).values())
+    def named(self, names: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Per name, the data objects it names by id or alias (object id -> dataset id)."""
+        return objects_named(self._session, names)
 
     def _aliases(self, object_ids: list[str]) -> dict[str, tuple[str, ...]]:
         found: dict[str, list[str]] = {}

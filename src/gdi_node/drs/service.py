@@ -25,19 +25,21 @@ from gdi_node.config.settings import Settings
 from gdi_node.config.trust import Disclosure
 from gdi_node.db.catalogue import CatalogueRepository
 from gdi_node.db.consent import ConsentGate
-from gdi_node.drs.entries import Entry, EntryLookup
+from gdi_node.drs.entries import EntryLookup
 from gdi_node.drs.objects import BUNDLE_SUFFIX, Kind, Resolved, drs_object
 from gdi_node.errors import DomainError, InvalidInputError, NotFoundError
 from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.permits import Permit
 from gdi_node.passport.principal import Principal
 from gdi_node.service_info import service_info
+from gdi_node.storage.names import choose
 from gdi_node.storage.signing import HTSGET_PATH, UrlSigner
 from gdi_node.storage.verify import size_matches
 
 BASE_PATH = "/ga4gh/drs/v1"
 HTTPS_ACCESS_ID = "https"
 _DATATYPE = {"BAM": "reads", "CRAM": "reads", "VCF": "variants", "BCF": "variants"}
+Visible = Callable[[str], bool]  # dataset id -> may the caller know it exists
 
 
 class PayloadTooLargeError(DomainError):
@@ -124,7 +126,9 @@ class DrsService:
         self, object_id: str, principal: Principal, facts: RequestFacts
     ) -> dict[str, Any]:
         with self._sessions() as session:
-            resolved = self._resolve_one(EntryLookup(session), object_id)
+            resolved = self._resolve_one(
+                EntryLookup(session), object_id, self._visible(principal, facts)
+            )
             self._permit(resolved, principal, facts)
             return self._document(resolved, self._in_residency(facts))
 
@@ -133,13 +137,14 @@ class DrsService:
     ) -> dict[str, Any]:
         with self._sessions() as session:
             lookup = EntryLookup(session, with_aliases=False)
-            resolved = self._resolve_one(lookup, object_id)
+            resolved = self._resolve_one(lookup, object_id, self._visible(principal, facts))
             permit = self._permit(resolved, principal, facts)
             return self._signed_url(resolved, access_id, permit)
 
     def authorizations(self, object_id: str) -> dict[str, Any]:
         with self._sessions() as session:
-            resolved = self._resolve_one(EntryLookup(session), object_id)
+            anonymous = self._visible(Principal.anonymous(), None)
+            resolved = self._resolve_one(EntryLookup(session), object_id, anonymous)
             return self._authorizations(resolved)
 
     # -- bulk (DRS 1.5 ``POST /objects``, ``POST /objects/access``, ``OPTIONS /objects``) ----
@@ -150,7 +155,8 @@ class DrsService:
         self._check_bulk(len(ids))
         out: list[dict[str, Any]] = []
         with self._sessions() as session:
-            found, unresolved = self._resolve_many(EntryLookup(session), ids)
+            visible = self._visible(principal, facts)
+            found, unresolved = self._resolve_many(EntryLookup(session), ids, visible)
         permits = self._permits(found, principal, facts)
         in_residency = self._in_residency(facts)
         for object_id, resolved in found:
@@ -173,7 +179,7 @@ class DrsService:
         with self._sessions() as session:
             ids = [object_id for object_id, _ in wanted]
             lookup = EntryLookup(session, with_aliases=False)
-            found, missing = self._resolve_many(lookup, ids)
+            found, missing = self._resolve_many(lookup, ids, self._visible(principal, facts))
         permits = self._permits(found, principal, facts)
         access_ids = dict(wanted)
         unresolved = Unresolved({})
@@ -239,7 +245,9 @@ class DrsService:
     def bulk_authorizations(self, ids: Sequence[str]) -> dict[str, Any]:
         self._check_bulk(len(ids))
         with self._sessions() as session:
-            found, unresolved = self._resolve_many(EntryLookup(session, with_aliases=False), ids)
+            lookup = EntryLookup(session, with_aliases=False)
+            anonymous = self._visible(Principal.anonymous(), None)
+            found, unresolved = self._resolve_many(lookup, ids, anonymous)
             out = [
                 {**self._authorizations(resolved), "drs_object_id": object_id}
                 for object_id, resolved in found
@@ -248,39 +256,65 @@ class DrsService:
 
     # -- resolution ------------------------------------------------------------------------
 
-    def _resolve_one(self, repo: EntryLookup, object_id: str) -> Resolved:
-        found, unresolved = self._resolve_many(repo, [object_id])
-        if unresolved.by_status.get(409):
-            raise NotFoundError(
-                f"no object {object_id!r}: the alias names several objects; use a DRS id"
-            )
-        if not found:
-            raise NotFoundError(f"no object {object_id!r}")
-        return found[0][1]
+    def _resolve_one(self, lookup: EntryLookup, object_id: str, visible: Visible) -> Resolved:
+        answer = self._resolve_each(lookup, [object_id], visible)[0][1]
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
 
     def _resolve_many(
-        self, repo: EntryLookup, ids: Sequence[str]
+        self, lookup: EntryLookup, ids: Sequence[str], visible: Visible
     ) -> tuple[list[tuple[str, Resolved]], Unresolved]:
-        """Ids in request order: object ids, index ids, bundle ids, then aliases."""
-        bundle_of = {i: i[: -len(BUNDLE_SUFFIX)] for i in ids if i.endswith(BUNDLE_SUFFIX)}
-        objects = repo.by_ids([*ids, *bundle_of.values()])
-        indexes = repo.by_index_ids(i for i in ids if i not in objects)
         found: list[tuple[str, Resolved]] = []
         unresolved = Unresolved({})
-        for object_id in ids:
-            resolved = _match(object_id, objects, indexes, bundle_of)
-            if resolved is None:
-                named = repo.by_alias(object_id)
-                if len(named) == 1:
-                    resolved = Resolved(Kind.FILE, named[0])
-                elif len(named) > 1:
-                    unresolved.add(409, object_id)
-                    continue
-            if resolved is None:
-                unresolved.add(404, object_id)
+        for object_id, answer in self._resolve_each(lookup, ids, visible):
+            if isinstance(answer, DomainError):
+                unresolved.add(answer.status, object_id)
             else:
-                found.append((object_id, resolved))
+                found.append((object_id, answer))
         return found, unresolved
+
+    def _resolve_each(
+        self, lookup: EntryLookup, ids: Sequence[str], visible: Visible
+    ) -> list[tuple[str, Resolved | DomainError]]:
+        """Ids in request order, each a name of the node's one id space, which htsget
+        resolves too (gdi_node.storage.names): a file's id or alias, an index id, a bundle id.
+        A name naming several objects resolves to none: 409, or 404 for a caller from whom one
+        of their datasets is hidden (decision record 0029)."""
+        bundle_of = {i: i[: -len(BUNDLE_SUFFIX)] for i in ids if i.endswith(BUNDLE_SUFFIX)}
+        named = lookup.named(ids)
+        indexes = lookup.by_index_ids(ids)
+        owners = [o for targets in named.values() for o in targets]
+        entries = lookup.by_ids([*owners, *bundle_of.values()])
+        answers: list[tuple[str, Resolved | DomainError]] = []
+        for object_id in ids:
+            candidates = {
+                (Kind.FILE, owner): dataset for owner, dataset in named.get(object_id, {}).items()
+            }
+            if object_id in indexes:
+                index = indexes[object_id]
+                candidates[(Kind.INDEX, index.data.id)] = index.dataset_id
+            bundled = entries.get(bundle_of.get(object_id, ""))
+            if bundled is not None and bundled.index is not None:
+                candidates[(Kind.BUNDLE, bundled.data.id)] = bundled.dataset_id
+            try:
+                kind, owner = choose(object_id, candidates, visible)
+                entry = indexes[object_id] if kind is Kind.INDEX else entries[owner]
+            except DomainError as exc:
+                answers.append((object_id, exc))
+                continue
+            except KeyError:  # removed between the two reads
+                answers.append((object_id, NotFoundError(f"no object {object_id!r}")))
+                continue
+            answers.append((object_id, Resolved(kind, entry)))
+        return answers
+
+    def _visible(self, principal: Principal, facts: RequestFacts | None) -> Visible:
+        """Whether the caller may know of a dataset (a 409 for an ambiguous name tells them
+        its objects exist)."""
+        address = facts.client_address if facts is not None else None
+        policy = self._authorizer.policy
+        return lambda dataset_id: policy.visible(principal, dataset_id, address)
 
     def _check_bulk(self, count: int) -> None:
         if count > self.max_bulk:
@@ -354,22 +388,6 @@ class DrsService:
             "passport_auth_issuers": list(self._issuers.passport),
             "bearer_auth_issuers": list(self._issuers.bearer),
         }
-
-
-def _match(
-    object_id: str,
-    objects: dict[str, Entry],
-    indexes: dict[str, Entry],
-    bundle_of: dict[str, str],
-) -> Resolved | None:
-    if object_id in objects:
-        return Resolved(Kind.FILE, objects[object_id])
-    if object_id in indexes:
-        return Resolved(Kind.INDEX, indexes[object_id])
-    owner = objects.get(bundle_of.get(object_id, ""))
-    if owner is not None and owner.index is not None:
-        return Resolved(Kind.BUNDLE, owner)
-    return None
 
 
 def _bulk(

@@ -33,6 +33,7 @@ from gdi_node.passport.authorizer import Authorizer, RequestFacts
 from gdi_node.passport.principal import Principal
 from gdi_node.service_info import service_info
 from gdi_node.storage.formats import FileFormat
+from gdi_node.storage.names import choose, objects_named
 from gdi_node.storage.signing import HTSGET_PATH, UrlSigner
 
 BASE_PATH = HTSGET_PATH
@@ -112,6 +113,13 @@ class ObjectLookup:
         self._ttl = ttl
         self._objects = ExpiringLru(max_entries)
         self._files = ExpiringLru(max_entries)
+        self._names = ExpiringLru(max_entries)
+
+    def named(self, name: str) -> dict[str, str]:
+        """The data objects a client's name (id or alias) names, object id -> dataset id
+        (gdi_node.storage.names: the id space DRS resolves too)."""
+        found: dict[str, str] = self._cached(self._names, name, self._load_named)
+        return found
 
     def get(self, object_id: str) -> ResolvedObject:
         found: ResolvedObject = self._cached(self._objects, object_id, self._load_object)
@@ -129,6 +137,13 @@ class ObjectLookup:
             found = load(key)
             cache.put(key, now + self._ttl, found)
         return found
+
+    def _load_named(self, name: str) -> dict[str, str]:
+        with self._sessions() as session:
+            named = objects_named(session, [name]).get(name)
+        if named is None:  # not remembered: a file registered a moment later resolves at once
+            raise NotFoundError(f"no object {name!r}")
+        return named
 
     def _load_object(self, object_id: str) -> ResolvedObject:
         with self._sessions() as session:
@@ -195,9 +210,9 @@ class HtsgetService:
     def ticket(
         self, object_id: str, request: TicketRequest, principal: Principal, facts: RequestFacts
     ) -> dict[str, Any]:
-        obj = self._objects.get(object_id)
-        if obj.format.value not in FORMATS[request.datatype]:
-            raise NotFoundError(f"no {request.datatype} object {object_id!r}")
+        """A ticket for the object ``object_id`` names: its id or any alias DRS resolves too
+        (decision record 0029); the permit is decided for the object, whatever name was used."""
+        obj = self._resolve(object_id, request.datatype, principal, facts)
         permit = self._authorizer.decide(
             principal,
             obj.dataset_id,
@@ -238,6 +253,28 @@ class HtsgetService:
         if request.header_only:
             urls = [{**u, "class": "header"} for u in urls]
         return {"htsget": {"format": request.format, "urls": urls}}
+
+    def _resolve(
+        self, name: str, datatype: Datatype, principal: Principal, facts: RequestFacts
+    ) -> ResolvedObject:
+        """The one object of ``datatype`` that ``name`` names (gdi_node.storage.names): a
+        sample id naming the sample's CRAM and VCF names one object at each endpoint; a name
+        naming two of one datatype is 409 (404 to a caller who may not know of one of them)."""
+        candidates = {
+            object_id: dataset_id
+            for object_id, dataset_id in self._objects.named(name).items()
+            if self._objects.get(object_id).format.value in FORMATS[datatype]
+        }
+        if not candidates:
+            raise NotFoundError(f"no {datatype} object {name!r}")
+        policy = self._authorizer.policy
+        return self._objects.get(
+            choose(
+                name,
+                candidates,
+                lambda dataset_id: policy.visible(principal, dataset_id, facts.client_address),
+            )
+        )
 
     def _url(self, object_id: str, part: Part, exp: int) -> dict[str, Any]:
         if isinstance(part, InlineBytes):

@@ -144,6 +144,14 @@ class PermitPolicy:
                     best = pair
         return best
 
+    def visible(self, principal: Principal, dataset_id: str, client_address: str | None) -> bool:
+        """Whether ``principal`` may know that ``dataset_id`` exists (disclosure above none)."""
+        try:
+            permit = self.permit(principal, dataset_id, client_address)
+        except NotFoundError:
+            return False
+        return permit.disclosure is not Disclosure.NONE
+
     def permit(self, principal: Principal, dataset_id: str, client_address: str | None) -> Permit:
         """The permit of ``principal`` for ``dataset_id``; unknown datasets raise 404."""
         dataset = self._datasets.get(dataset_id)

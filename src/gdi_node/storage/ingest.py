@@ -25,6 +25,7 @@ from gdi_node.errors import ConflictError, InvalidInputError, NotFoundError
 from gdi_node.storage.checksums import FileDigest, digest_file
 from gdi_node.storage.formats import FileFormat, detect_format
 from gdi_node.storage.indexes import ensure_index
+from gdi_node.storage.names import alias_taken, check_alias, shared_with_others
 
 Status = Literal["registered", "unchanged", "updated"]
 # (label, total bytes) -> a context manager yielding "advance by n bytes".
@@ -48,6 +49,7 @@ class IngestResult:
     index_built: bool
     index_object_id: str | None = None
     aliases: tuple[str, ...] = ()
+    shared_aliases: tuple[str, ...] = ()  # aliases naming other objects too: ambiguous in DRS
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ class FileIngestor:
         """Register ``paths`` in ``dataset_id``; on any failure raise and write nothing.
 
         Every object is aliased by its file name; ``aliases`` (accessions, say) are added to
-        the one file given with them.
+        the one file given with them. Aliases shaped like the ids the node mints are refused;
+        aliases naming other objects too are reported in ``shared_aliases`` (such a name is
+        answered 409 where it stays ambiguous: gdi_node.storage.names, decision record 0029).
         """
         if not paths:
             raise InvalidInputError("no files given")
@@ -114,8 +118,8 @@ class FileIngestor:
                     " configuration (then it is created on start-up or by 'gdi-node db upgrade')"
                 )
             prepared = [self._prepare(repo, path, dataset_id, update) for path in resolved]
-            results = [self._write(repo, item, dataset_id, aliases) for item in prepared]
-            try:
+            try:  # the statements reading aliases flush the rows written before them
+                results = [self._write(repo, item, dataset_id, aliases) for item in prepared]
                 session.flush()
             except IntegrityError as exc:  # a concurrent ingest registered the same path
                 raise ConflictError(f"catalogue changed during ingest: {exc.orig}") from None
@@ -182,7 +186,7 @@ class FileIngestor:
     ) -> IngestResult:
         row = item.existing
         if row is None:
-            row = DataObject(id=str(uuid.uuid4()), dataset_id=dataset_id, path=str(item.path))
+            row = DataObject(id=_mint_id(repo.session), dataset_id=dataset_id, path=str(item.path))
             repo.session.add(row)
         if row.created_time is None:
             row.created_time = utcnow()
@@ -201,6 +205,7 @@ class FileIngestor:
             if alias not in known:
                 row.aliases.append(ObjectAlias(alias=alias))
                 known.add(alias)
+        shared = shared_with_others(repo.session, row.id, sorted(known))
         return IngestResult(
             status=item.status,
             object_id=row.id,
@@ -215,6 +220,7 @@ class FileIngestor:
             index_built=item.index_built,
             index_object_id=index.id,
             aliases=tuple(sorted(known)),
+            shared_aliases=tuple(shared),
         )
 
     def _write_index(self, row: DataObject, item: _Prepared) -> IndexObject:
@@ -238,7 +244,9 @@ class FileIngestor:
         return index
 
 
-def check_alias(alias: str) -> None:
-    """Aliases are 1-255 printable characters without ``/`` (DRS ids travel in URL paths)."""
-    if not 0 < len(alias) <= 255 or "/" in alias or not alias.isprintable():
-        raise InvalidInputError(f"alias {alias!r} must be 1-255 printable characters without '/'")
+def _mint_id(session: Session) -> str:
+    """A new object id, never equal to an alias (aliases of older catalogues may be UUIDs)."""
+    while True:
+        minted = str(uuid.uuid4())
+        if not alias_taken(session, minted):
+            return minted
