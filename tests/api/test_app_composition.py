@@ -42,7 +42,7 @@ def test_the_registry_lists_every_mount_in_order_at_its_base_path(
     assert listed == [
         (m.service.type.artifact, public_url + m.base_path) for m in mounts if m.service
     ]
-    # every mount but the catalogue, which is listed only when configured (tests/api/test_fdp_api.py)
+    # all but the catalogue, listed only when configured (tests/api/test_fdp_api.py)
     assert len(listed) == len(mounts) - 1
 
 
