@@ -8,12 +8,14 @@ service built, and answers conditional requests: a strong ``ETag`` (the body's S
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 from gdi_node.catalogue import html
 from gdi_node.catalogue.iris import BASE_PATH
-from gdi_node.catalogue.negotiation import HTML, Form, negotiate
+from gdi_node.catalogue.negotiation import HTML, JSON_LD, Form, negotiate
 from gdi_node.catalogue.service import CatalogueService, Document
 from gdi_node.catalogue.store import FactsStore
 from gdi_node.config.identifiers import SHAPE_CONFORMING, identifier_form
@@ -26,7 +28,8 @@ from gdi_node.web.request import request_header
 from gdi_node.web.runtime import NodeRuntime
 
 log = logging.getLogger(__name__)
-Answer = tuple[bytes, int, dict[str, str]]
+# JSON-LD is handed over parsed: connexion serialises every JSON media type itself
+Answer = tuple[bytes | Any, int, dict[str, str]]
 
 
 def _body(document: Document, form: Form) -> bytes:
@@ -63,8 +66,9 @@ def answer(document: Document, format_key: str | None) -> Answer:
             document.modified.replace(microsecond=0), usegmt=True
         )
     if _not_modified(etag, document):
-        del headers["Content-Type"]
         return b"", 304, headers
+    if form is JSON_LD:
+        return json.loads(body), 200, headers
     return body, 200, headers
 
 

@@ -6,7 +6,7 @@ collection (``beaconCollectionsResponse``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,11 +78,14 @@ def shape_g_variants(
     request: BeaconRequest,
     granularity: Granularity,
     answers: list[DatasetAnswer],
+    public_id: Callable[[str], str] = str,
 ) -> dict[str, Any]:
     """The response at ``granularity``; datasets answered as if nothing were known (a small
-    scope, gdi_node.beacon.queries.small_scopes) are named in the top-level ``info``."""
-    withheld = {a.dataset_id: a.withheld for a in answers if a.withheld is not None}
-    shaped = _shape(meta, request, granularity, answers)
+    scope, gdi_node.beacon.queries.small_scopes) are named in the top-level ``info``. Datasets
+    are named by ``public_id(dataset id)``: the identifier the catalogue publishes too
+    (decision record 0026)."""
+    withheld = {public_id(a.dataset_id): a.withheld for a in answers if a.withheld is not None}
+    shaped = _shape(meta, request, granularity, answers, public_id)
     if withheld:
         shaped["info"] = withheld_info(withheld)
     return shaped
@@ -93,6 +96,7 @@ def _shape(
     request: BeaconRequest,
     granularity: Granularity,
     answers: list[DatasetAnswer],
+    public_id: Callable[[str], str],
 ) -> dict[str, Any]:
     exists = any(a.exists for a in answers)
     if granularity is Granularity.BOOLEAN:
@@ -110,13 +114,13 @@ def _shape(
     return {
         "meta": meta,
         "responseSummary": summary,
-        "response": {"resultSets": [_result_set(a) for a in shown]},
+        "response": {"resultSets": [_result_set(a, public_id(a.dataset_id)) for a in shown]},
     }
 
 
-def _result_set(answer: DatasetAnswer) -> dict[str, Any]:
+def _result_set(answer: DatasetAnswer, name: str) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "id": answer.dataset_id,
+        "id": name,
         "setType": "dataset",
         "exists": answer.exists,
         "resultsCount": answer.count.value,
