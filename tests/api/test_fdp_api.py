@@ -20,6 +20,7 @@ from tests.support.catalogue import (
     catalogued_settings,
     load_controlled,
     load_open,
+    migrate,
     opt_out,
 )
 
@@ -157,12 +158,7 @@ def test_without_a_catalogue_section_every_record_is_404(tmp_path: Path) -> None
     settings = catalogued_settings(tmp_path, "http://testserver").model_copy(
         update={"catalogue": None}
     )
-    from gdi_node.db.engine import make_engine
-    from gdi_node.db.migrate import upgrade
-
-    engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
-    engine.dispose()
+    migrate(settings)
     with create_app(settings, validate_responses=True).test_client() as client:
         assert client.get("/fdp").status_code == 404
         artifacts = [s["type"]["artifact"] for s in client.get("/services").json()]

@@ -10,7 +10,7 @@ from rdflib import RDF, Graph, URIRef
 
 from gdi_node.beacon.ingest.consent import ConsentRegistry
 from gdi_node.beacon.ingest.vcf import VcfIngestor
-from gdi_node.bootstrap import migrated_sessions
+from gdi_node.bootstrap import migrated_sessions, prepare_database
 from gdi_node.catalogue.shapes import gdi_shapes
 from gdi_node.config.settings import Settings
 from tests.support.beacon_data import write_vcf
@@ -107,6 +107,11 @@ def load_controlled(settings: Settings, tmp: Path) -> None:
     vcf = write_vcf(tmp / "ctrl.vcf.gz", ["C1", "C2", "C3"], CTRL_RECORDS)
     with migrated_sessions(settings) as sessions:
         VcfIngestor(sessions).ingest(vcf, "CTRL")
+
+
+def migrate(settings: Settings) -> None:
+    """An empty, migrated database with the declared datasets."""
+    prepare_database(settings)
 
 
 def opt_out(settings: Settings, *people: str) -> None:
