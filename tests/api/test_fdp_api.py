@@ -68,11 +68,11 @@ def test_turtle_is_served_when_the_client_states_no_other_preference(
     client: Any, accept: str | None
 ) -> None:
     headers = {"Accept": accept} if accept is not None else {}
-    response = client.get("/fdp", headers=headers)
+    response = client.get("/fdp/", headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/turtle")
     assert response.headers["vary"] == "Accept"
-    assert (URIRef("http://testserver/fdp"), None, None) in graph_of(response)
+    assert (URIRef("http://testserver/fdp/"), None, None) in graph_of(response)
 
 
 @pytest.mark.parametrize(("media_type", "form"), FORMS.items())
@@ -95,11 +95,11 @@ def test_a_browser_gets_html_linking_to_the_rdf_forms(client: Any) -> None:
 
 
 def test_the_format_parameter_overrides_accept(client: Any) -> None:
-    response = client.get("/fdp?format=nt", headers={"Accept": BROWSER})
+    response = client.get("/fdp/?format=nt", headers={"Accept": BROWSER})
     assert response.headers["content-type"].startswith("application/n-triples")
 
 
-@pytest.mark.parametrize("path", ["/fdp", "/fdp?format=pdf"])
+@pytest.mark.parametrize("path", ["/fdp/", "/fdp/?format=pdf"])
 def test_nothing_acceptable_is_a_406_problem_in_one_line(client: Any, path: str) -> None:
     response = client.get(path, headers={"Accept": "application/pdf"})
     assert response.status_code == 406
@@ -130,17 +130,21 @@ def test_a_conditional_get_of_an_unchanged_record_is_a_304(client: Any) -> None:
     ],
 )
 def test_unknown_records_are_404_without_redirects(client: Any, path: str) -> None:
-    response = client.get(path)
+    response = client.get(path, follow_redirects=False)
     assert response.status_code == 404
     assert "location" not in response.headers
 
 
-def test_the_root_with_a_trailing_slash_is_the_same_document_without_a_redirect(
-    client: Any,
-) -> None:
-    slashed = client.get("/fdp/")
-    assert "location" not in slashed.headers
-    assert isomorphic(graph_of(slashed), graph_of(client.get("/fdp")))
+def test_the_root_is_served_at_its_iri_and_the_base_path_redirects_there(client: Any) -> None:
+    root = graph_of(client.get("/fdp/", follow_redirects=False))
+    assert (
+        URIRef("http://testserver/fdp/"),
+        DCAT.endpointURL,
+        URIRef("http://testserver/fdp/"),
+    ) in root
+    plain = client.get("/fdp", follow_redirects=False)
+    assert plain.status_code == 308
+    assert plain.headers["location"] == "http://testserver/fdp/"
 
 
 def test_distributions_follow_the_apis_that_serve_the_dataset(client: Any) -> None:
@@ -160,7 +164,7 @@ def test_without_a_catalogue_section_every_record_is_404(tmp_path: Path) -> None
     )
     migrate(settings)
     with create_app(settings, validate_responses=True).test_client() as client:
-        assert client.get("/fdp").status_code == 404
+        assert client.get("/fdp/").status_code == 404
         artifacts = [s["type"]["artifact"] for s in client.get("/services").json()]
         assert "fair-data-point" not in artifacts
 

@@ -54,8 +54,8 @@ def fetch(client: Any, url: str, media_type: str = "text/turtle") -> Graph:
 
 def served_records(client: Any) -> list[tuple[str, URIRef]]:
     """(url, class) of every record reachable from the root, following ldp:contains."""
-    root = fetch(client, f"{BASE}/fdp")
-    records = [(f"{BASE}/fdp", DCAT.DataService)]
+    root = fetch(client, f"{BASE}/fdp/")
+    records = [(f"{BASE}/fdp/", DCAT.DataService)]
     for catalog in root.objects(None, URIRef("http://www.w3.org/ns/ldp#contains")):
         records.append((str(catalog), DCAT.Catalog))
         for dataset in fetch(client, str(catalog)).objects(URIRef(str(catalog)), DCAT.dataset):
