@@ -17,6 +17,7 @@ from gdi_node.catalogue.model import DCAT, HEALTHDCATAP
 from gdi_node.config.settings import Settings
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.support.catalogue import (
+    catalogued_datasets,
     catalogued_settings,
     load_controlled,
     load_open,
@@ -216,3 +217,17 @@ def test_counts_follow_loads_and_opt_outs(tmp_path: Path) -> None:
         assert counts(client, OPEN_ID) == (3, 7)
         response = client.get(f"/fdp/dataset/{OPEN_ID}", headers={"If-None-Match": before})
         assert response.status_code == 200
+
+
+def test_a_dataset_hidden_from_anonymous_callers_is_not_catalogued(tmp_path: Path) -> None:
+    datasets = catalogued_datasets()
+    datasets[1]["disclosure"] = {"anonymous": "none", "registered": "count", "controlled": "file"}
+    settings = catalogued_settings(tmp_path, "http://testserver").model_copy(
+        update={"datasets": Settings.model_validate({"datasets": datasets}).datasets}
+    )
+    migrate(settings)
+    with create_app(settings, validate_responses=True).test_client() as client:
+        catalog = graph_of(client.get("/fdp/catalog/main"))
+        listed = {str(o) for o in catalog.objects(None, DCAT.dataset)}
+        assert listed == {f"http://testserver/fdp/dataset/{OPEN_ID}"}
+        assert client.get(f"/fdp/dataset/{CTRL_ID}").status_code == 404

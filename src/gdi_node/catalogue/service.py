@@ -54,41 +54,39 @@ class CatalogueService:
         }
         self._store = store
 
-    @property
     def _catalogue(self) -> CatalogueSettings:
+        """The catalogue's settings; every record is a 404 when there are none."""
         if self._configured is None:
             raise NotFoundError("this node serves no catalogue (its settings have no catalogue:)")
         return self._configured
 
-    @property
-    def identifiers(self) -> list[str]:
-        """The public identifiers of the catalogued datasets."""
-        return list(self._datasets)
-
-    def _views(self, datasets: list[DatasetSettings]) -> list[DatasetView]:
+    def _views(
+        self, catalogue: CatalogueSettings, datasets: list[DatasetSettings]
+    ) -> list[DatasetView]:
         facts = self._store.facts([d.id for d in datasets])
-        return [DatasetView(d, facts[d.id], self._catalogue, self._threshold) for d in datasets]
+        return [DatasetView(d, facts[d.id], catalogue, self._threshold) for d in datasets]
 
     def _view(self, identifier: str) -> DatasetView:
-        self._catalogue  # noqa: B018 - a 404 first when no catalogue is served
+        catalogue = self._catalogue()
         dataset = self._datasets.get(identifier)
         if dataset is None:
             raise NotFoundError(f"no dataset {identifier!r} in this catalogue")
-        return self._views([dataset])[0]
+        return self._views(catalogue, [dataset])[0]
 
     def index(self) -> Document:
         """``/fdp``: the FDP index."""
-        catalogue = self._catalogue
-        modified = _latest([v.facts.modified for v in self._views(list(self._datasets.values()))])
+        catalogue = self._catalogue()
+        views = self._views(catalogue, list(self._datasets.values()))
+        modified = _latest([v.facts.modified for v in views])
         graph = rdf.fdp_index(self._iris, catalogue, modified)
         return Document(graph, self._iris.root, self._title("FAIR Data Point"), modified)
 
     def catalog(self, key: str) -> Document:
         """``/fdp/catalog/{key}``: the node's one catalogue."""
-        catalogue = self._catalogue
+        catalogue = self._catalogue()
         if key != CATALOG_KEY:
             raise NotFoundError(f"no catalogue {key!r}; this FAIR Data Point has {CATALOG_KEY!r}")
-        views = self._views(list(self._datasets.values()))
+        views = self._views(catalogue, list(self._datasets.values()))
         modified = _latest([v.facts.modified for v in views])
         members = [self._iris.dataset(v.identifier) for v in views]
         graph = rdf.catalog(self._iris, catalogue, members, modified)
@@ -113,5 +111,5 @@ class CatalogueService:
         return Document(graph, iri, f"{view.dataset.name}: {chosen.value}", view.facts.modified)
 
     def _title(self, what: str) -> str:
-        name = self._catalogue.title.get("en") or next(iter(self._catalogue.title.values()))
-        return f"{name} ({what})"
+        title = self._catalogue().title
+        return f"{title.get('en') or next(iter(title.values()))} ({what})"
