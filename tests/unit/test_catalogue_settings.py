@@ -5,12 +5,14 @@ nothing else once the catalogue is served, and an identifier names one dataset o
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from gdi_node.catalogue.api import warn_nonconforming
 from gdi_node.config.identifiers import IdentifierForm, identifier_form
 from gdi_node.config.loading import load_settings
 from gdi_node.config.settings import Settings, SettingsError
@@ -175,3 +177,15 @@ def test_a_catalogued_dataset_needs_a_description() -> None:
     data["datasets"][1]["description"] = " "
     with pytest.raises(ValueError, match=r"datasets\.1\.description: mandatory"):
         Settings.model_validate(data)
+
+
+def test_identifiers_the_shape_rejects_are_accepted_with_one_start_up_warning_each(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = config()
+    data["datasets"][0]["identifier"] = "GoE_NL_HRI_1"
+    with caplog.at_level(logging.WARNING, logger="gdi_node.catalogue.api"):
+        warn_nonconforming(Settings.model_validate(data))
+    assert len(caplog.records) == 1
+    assert "GoE_NL_HRI_1" in caplog.text
+    assert "gdi-metadata 3f1085d" in caplog.text
