@@ -85,10 +85,10 @@ class Operation:
 
     ``described``: the object of the audited decisions (control characters replaced: the
     audit trail refuses NUL); ``only``: the dataset a path names (``/datasets/{id}/…``, by its
-    id or its public identifier: decision record 0026), an unknown or hidden one is a 404; ``speculative``: the answerer may start from the scopes
-    this worker built last and checks their generation itself; ``populations``: the answerer
-    narrows to the population filters (gdi_node.beacon.queries.population_filters), which are
-    a 400 for other operations."""
+    id or its public identifier: decision record 0026), an unknown or hidden one is a 404;
+    ``speculative``: the answerer may start from the scopes this worker built last and checks
+    their generation itself; ``populations``: the answerer narrows to the population filters
+    (gdi_node.beacon.queries.population_filters), which are a 400 for other operations."""
 
     request: BeaconRequest
     described: str
