@@ -16,6 +16,7 @@ import os
 import connexion
 
 from gdi_node.beacon import api as beacon_api
+from gdi_node.catalogue import api as catalogue_api
 from gdi_node.config.settings import Settings
 from gdi_node.drs import api as drs_api
 from gdi_node.htsget import api as htsget_api
@@ -28,6 +29,7 @@ APIS: tuple[Mount, ...] = (
     beacon_api.mount,
     drs_api.mount,
     htsget_api.mount,
+    catalogue_api.mount,
 )
 
 

@@ -58,6 +58,13 @@ class NotFoundError(DomainError):
     code = "NotFound"
 
 
+class NotAcceptableError(DomainError):
+    """None of the representations the client accepts is offered (RFC 9110 §15.5.7)."""
+
+    status = 406
+    code = "NotAcceptable"
+
+
 class ConflictError(DomainError):
     status = 409
     code = "Conflict"
@@ -129,6 +136,17 @@ def service_registry_envelope(report: ErrorReport) -> dict[str, Any]:
         "message": report.message,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "errors": [{"code": report.code, "message": report.message}],
+    }
+
+
+def catalogue_envelope(report: ErrorReport) -> dict[str, Any]:
+    """The FAIR Data Point's errors (the FDP specifications define no error body): an RFC 9457
+    problem object, ``{"type", "title", "status", "detail"}``."""
+    return {
+        "type": "about:blank",
+        "title": report.code,
+        "status": report.status,
+        "detail": report.message,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SHIPPED_DIRS = ("openapi", "beacon", "htsget", "drs")
+SHIPPED_DIRS = ("openapi", "beacon", "htsget", "drs", "catalogue")
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -17,8 +17,12 @@ from typing import Any
 
 import pysam
 import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS
 
+from gdi_node.demo.runner import IDENTIFIERS
 from tests.conftest import REPO_ROOT
+from tests.support.catalogue import shape_violations
 from tests.support.igv_harness import render_page, skip_unless_browser_tools
 from tests.support.processes import free_port, running_node
 
@@ -61,7 +65,9 @@ def _json(out: str) -> Any:
 
 
 def _result_set(answer: dict[str, Any], dataset: str) -> dict[str, Any]:
-    return next(s for s in answer["response"]["resultSets"] if s["id"] == dataset)
+    """The result set of a demo dataset, named by its public identifier (decision record 0026)."""
+    named = IDENTIFIERS[dataset]
+    return next(s for s in answer["response"]["resultSets"] if s["id"] == named)
 
 
 def _items(result_set: dict[str, Any]) -> list[dict[str, Any]]:
@@ -219,12 +225,21 @@ def check_cohorts(out: str, demo: Demo) -> None:
     assert cohorts == {"cohort-a", "cohort-b", "epilepsy", "controls"}
 
 
+def check_catalogue(out: str, demo: Demo) -> None:
+    identifier = IDENTIFIERS["demo-controlled"]
+    graph = Graph().parse(data=out, format="turtle")
+    dataset = URIRef(f"{demo.facts['base_url']}/fdp/dataset/{identifier}")
+    assert graph.value(dataset, DCTERMS.identifier) == Literal(identifier)
+    assert shape_violations(graph) == []
+
+
 CHECKS: dict[str, Check] = {
     "service-info": check_service_info,
     "services": check_services,
     "ready": check_ready,
     "permissions-anonymous": check_permissions_anonymous,
     "permissions-passport": check_permissions_passport,
+    "catalogue": check_catalogue,
     "htsget-bam-sent": check_htsget_bam_sent,
     "htsget-bam-region": check_htsget_region,
     "htsget-cram-region": check_htsget_region,

@@ -72,11 +72,14 @@ def test_wheel_carries_openapi_service_homes_migrations_and_igv_js(wheel: Path) 
         "gdi_node/_shipped/beacon/README.md",
         "gdi_node/_shipped/htsget/README.md",
         "gdi_node/_shipped/drs/README.md",
+        "gdi_node/_shipped/catalogue/shapes/gdi-metadata-3f1085d/SHA256SUMS",
         "gdi_node/db/migrations/env.py",
         "gdi_node/db/migrations/versions/0001_object_catalogue.py",
     ):
         assert required in names
-    assert not any(name.startswith(("tests/", "beacon/", "htsget/", "drs/")) for name in names)
+    assert not any(
+        name.startswith(("tests/", "beacon/", "htsget/", "drs/", "catalogue/")) for name in names
+    )
 
 
 def test_installed_wheel_runs_help_and_finds_its_documents(venv: Path) -> None:

@@ -30,6 +30,7 @@ from gdi_node.db.engine import make_engine
 from gdi_node.db.migrate import upgrade
 from gdi_node.resources import shipped_dir
 from tests.support.beacon_data import write_vcf
+from tests.support.catalogue import CATALOGUE
 
 # Each mounted document and the base path the node serves it under (at {base}/openapi.json).
 DOCUMENTS = {
@@ -37,6 +38,7 @@ DOCUMENTS = {
     "htsget.yaml": "/htsget",
     "drs.yaml": "/ga4gh/drs/v1",
     "beacon.yaml": "/ga4gh/beacon/v2",
+    "catalogue.yaml": "/fdp",
 }
 
 
@@ -54,7 +56,16 @@ def _app(data_dir: Path) -> Any:
     node_settings = Settings.model_validate(
         {
             "data_dir": data_dir,
-            "datasets": [{"id": "DS1", "name": "One", "security_level": "PUBLIC"}],
+            "datasets": [
+                {
+                    "id": "DS1",
+                    "name": "One",
+                    "description": "The one dataset",
+                    "security_level": "PUBLIC",
+                    "identifier": "GDI-XX-ONE-1",
+                }
+            ],
+            "catalogue": CATALOGUE,
         }
     )
     engine = make_engine(node_settings.effective_database_url)
@@ -150,6 +161,16 @@ beacon = schemathesis.openapi.from_dict(_document("beacon.yaml"), config=CONFIG)
 def test_beacon_api_never_fails_and_always_conforms(case: Any, served: Any) -> None:
     # Beacon has rules a schema cannot state (a position query needs referenceName and start,
     # end after start): a schema-valid request may rightly get 400, so that check is off here.
+    case.call_and_validate(app=served, excluded_checks=[positive_data_acceptance])
+
+
+catalogue = schemathesis.openapi.from_dict(_document("catalogue.yaml"), config=CONFIG)
+
+
+@catalogue.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_catalogue_api_never_fails_and_always_conforms(case: Any, served: Any) -> None:
+    # Schema-valid ids and formats mostly name nothing: 404 and 406 are right answers there.
     case.call_and_validate(app=served, excluded_checks=[positive_data_acceptance])
 
 

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gdi_node.config.catalogue import CatalogueSettings, DatasetCatalogueSettings
+from gdi_node.config.identifiers import FORMS_EXPLAINED, identifier_form
 from gdi_node.config.trust import Disclosure, DisclosureLimits, TrustSettings
 
 # Variables with the prefix that are not settings keys.
@@ -244,6 +246,11 @@ class DatasetSettings(_Strict):
     A grant counts only when signed by a visa issuer bound to its source
     (``trust.visa_issuers[].grant_sources``; decision record 0010).
 
+    ``identifier`` is the dataset's public identifier (default: ``id``): the ``id`` of its
+    Beacon result sets, its ``dct:identifier`` in the catalogue, and a second name for it in
+    ``/datasets/{id}`` (decision record 0026); ``id`` stays the internal key and the default
+    grant value. ``catalogue`` holds the rest of its catalogue record.
+
     ``frequency_label`` names the dataset's population in allele frequencies: for the GDI
     allele-frequency network an ISO 3166-1 alpha-2 country code (``DK``; its sexes are then
     ``DK_F``, ``DK_M``), the only values allowed; unset, the dataset id (decision record 0018).
@@ -257,6 +264,13 @@ class DatasetSettings(_Strict):
     dac_sources: tuple[str, ...] = ()
     disclosure: DisclosureLimits | None = None
     frequency_label: str | None = None
+    identifier: str | None = None
+    catalogue: DatasetCatalogueSettings = DatasetCatalogueSettings()
+
+    @property
+    def public_id(self) -> str:
+        """The identifier published for the dataset (Beacon result sets, catalogue)."""
+        return self.identifier or self.id
 
     @property
     def population_label(self) -> str:
@@ -271,10 +285,10 @@ class DatasetSettings(_Strict):
     def disclosure_limits(self) -> DisclosureLimits:
         return self.disclosure or _DEFAULT_DISCLOSURE[self.security_level.value]
 
-    @field_validator("id")
+    @field_validator("id", "identifier")
     @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _DATASET_ID.match(value):
+    def _check_id(cls, value: str | None) -> str | None:
+        if value is not None and not _DATASET_ID.match(value):
             raise ValueError(
                 "must start with a letter or digit and use only letters, digits and . _ : -"
                 " (at most 128 characters)"
@@ -308,6 +322,7 @@ class Settings(_Strict):
     beacon: BeaconSettings = BeaconSettings()
     audit: AuditSettings = AuditSettings()
     audit_subject_key_file: Path | None = None
+    catalogue: CatalogueSettings | None = None  # the FAIR Data Point at /fdp when present
 
     @field_validator("database_url")
     @classmethod
@@ -330,6 +345,35 @@ class Settings(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"dataset ids must be unique; repeated: {', '.join(duplicates)}")
+        names = [n for d in self.datasets for n in {d.id, d.public_id}]
+        clashes = sorted({n for n in names if names.count(n) > 1})
+        if clashes:
+            raise ValueError(
+                "datasets: an identifier must name one dataset only (ids and identifiers"
+                f" together); repeated: {', '.join(clashes)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_catalogued_datasets(self) -> Settings:
+        """With the catalogue on, every dataset needs a description and an identifier of one
+        of the GDI conventions (gdi_node.config.identifiers)."""
+        if self.catalogue is None:
+            return self
+        problems = []
+        for n, dataset in enumerate(self.datasets):
+            if not dataset.description.strip():
+                problems.append(
+                    f"datasets.{n}.description: mandatory when the catalogue is served"
+                    " (dct:description)"
+                )
+            if identifier_form(dataset.public_id) is None:
+                problems.append(
+                    f"datasets.{n}.identifier: {dataset.public_id!r} (default: the id) follows"
+                    f" none of the GDI conventions: {FORMS_EXPLAINED}; at most 64 characters"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")

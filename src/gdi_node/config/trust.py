@@ -20,11 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 REGISTERED_ACCESS_DOI = "https://doi.org/10.1038/s41431-018-0219-y"
 
 
-class _Strict(BaseModel):
+class StrictSection(BaseModel):
+    """A settings section: unknown keys are errors, values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_url(value: str) -> str:
+def check_http_url(value: str) -> str:
+    """``value`` if it is an absolute http(s) URL; else a ValueError naming it."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an absolute http(s) URL")
@@ -59,7 +62,7 @@ class Audience(StrEnum):
     CONTROLLED = "controlled"
 
 
-class DisclosureLimits(_Strict):
+class DisclosureLimits(StrictSection):
     """The maximum disclosure per audience for one dataset."""
 
     anonymous: Disclosure
@@ -71,7 +74,7 @@ class DisclosureLimits(_Strict):
         return limit
 
 
-class GrantSource(_Strict):
+class GrantSource(StrictSection):
     """One DAC (a visa ``source``) a visa issuer speaks for in ControlledAccessGrants visas.
 
     ``datasets`` empty: every dataset that lists ``source`` in its ``dac_sources``; otherwise
@@ -82,7 +85,7 @@ class GrantSource(_Strict):
     datasets: tuple[str, ...] = ()
 
 
-class TrustedIssuer(_Strict):
+class TrustedIssuer(StrictSection):
     """A passport issuer / broker, or a visa issuer, with the JWKS URLs allowed for it.
 
     ``grant_sources`` (visa issuers only) binds the issuer to the DAC sources whose
@@ -109,15 +112,15 @@ class TrustedIssuer(_Strict):
     @field_validator("issuer", "userinfo_url", "token_exchange_url")
     @classmethod
     def _urls(cls, value: str | None) -> str | None:
-        return None if value is None else _check_url(value)
+        return None if value is None else check_http_url(value)
 
     @field_validator("jwks_urls")
     @classmethod
     def _jwks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_check_url(v) for v in value)
+        return tuple(check_http_url(v) for v in value)
 
 
-class RegisteredAccess(_Strict):
+class RegisteredAccess(StrictSection):
     """Registered Access = AcceptedTermsAndPolicies + ResearcherStatus (Passport v1, §Registered
     Access), both from one identity; ``sources`` empty means any source a trusted issuer signs."""
 
@@ -126,7 +129,7 @@ class RegisteredAccess(_Strict):
     sources: tuple[str, ...] = ()
 
 
-class Limits(_Strict):
+class Limits(StrictSection):
     """Bounds on what one request may make the clearinghouse do."""
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -137,7 +140,7 @@ class Limits(_Strict):
     max_passports: int = Field(default=10, ge=1)
 
 
-class Residency(_Strict):
+class Residency(StrictSection):
     """Who may receive record-level data and file bytes of REGISTERED/CONTROLLED datasets.
 
     Only requests from these networks (in-country networks, processing environments) qualify;
@@ -157,7 +160,7 @@ class Residency(_Strict):
         return tuple(ip_network(n, strict=False) for n in self.networks)
 
 
-class TrustSettings(_Strict):
+class TrustSettings(StrictSection):
     """The ``trust:`` section of the settings."""
 
     passport_issuers: tuple[TrustedIssuer, ...] = ()

@@ -8,7 +8,8 @@ counts as upper bounds and no breakdown by sex (beacon/README.md "What each call
 decision records 0017 and 0020). ``demo-controlled`` (CONTROLLED) holds 20 patients with their
 phenotypes: an anonymous caller learns only whether it has a variant or a phenotype (the
 default disclosure of a controlled dataset), the demo passport's holder sees exact counts, the
-breakdown by sex and country, and the individuals' records.
+breakdown by sex and country, and the individuals' records. Result sets name the datasets by
+their public identifiers, ``GDI-XX-DEMO-1`` and ``GDI-XX-DEMO-2`` (decision record 0026).
 """
 
 from __future__ import annotations
@@ -190,9 +191,9 @@ def beacon_commands(base: str, files: DemoFiles, token_file: Path) -> list[dict[
         },
         {
             "id": "beacon-frequencies-anonymous",
-            "what": f"Beacon, anonymous: frequencies of {shown.variant_id}; demo-public's small"
-            " counts are upper bounds (at most 4) without a breakdown by sex, demo-controlled"
-            " says only that it has the variant",
+            "what": f"Beacon, anonymous: frequencies of {shown.variant_id}; demo-public's"
+            " (result set GDI-XX-DEMO-1) small counts are upper bounds (at most 4) without a"
+            " breakdown by sex, demo-controlled (GDI-XX-DEMO-2) says only that it has the variant",
             "run": f"curl -sf {record}",
         },
         {

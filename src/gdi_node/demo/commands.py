@@ -50,7 +50,8 @@ def region_label() -> str:
     return f"{contig}:{start + 1:,}-{end:,}"
 
 
-def node_commands(base: str, token_file: Path) -> list[dict[str, str]]:
+def node_commands(base: str, token_file: Path, catalogued: str) -> list[dict[str, str]]:
+    """Commands of the node API and the catalogue; ``catalogued``: a dataset identifier."""
     bearer = f'-H "Authorization: Bearer $(cat {shlex.quote(str(token_file))})"'
     return [
         {
@@ -69,6 +70,12 @@ def node_commands(base: str, token_file: Path) -> list[dict[str, str]]:
             "id": "permissions-passport",
             "what": "What the demo passport may see",
             "run": f"curl -s {bearer} {base}/permissions",
+        },
+        {
+            "id": "catalogue",
+            "what": "The FAIR Data Point (Turtle): the catalogue a GDI portal harvests; each"
+            " dataset's dct:identifier is the id of its Beacon result sets",
+            "run": f"curl -s {base}/fdp/dataset/{catalogued}",
         },
     ]
 

@@ -35,6 +35,21 @@ from gdi_node.storage.ingest import IngestResult
 DEMO_TOKEN_TTL = 24 * 3600
 PUBLIC_DATASET = "demo-public"
 CONTROLLED_DATASET = "demo-controlled"
+# their public identifiers (Beacon result sets, the catalogue): the GDI form, XX being the
+# ISO 3166 code reserved for user assignment (decision record 0026)
+IDENTIFIERS = {PUBLIC_DATASET: "GDI-XX-DEMO-1", CONTROLLED_DATASET: "GDI-XX-DEMO-2"}
+# the FAIR Data Point's catalogue (decision record 0027); placeholders a real node replaces
+DEMO_CATALOGUE = {
+    "title": {"en": "gdi-node demo catalogue (synthetic data)"},
+    "description": {"en": "Datasets of the gdi-node demo: synthetic genomes, no real persons"},
+    "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+    "publisher": {
+        "name": {"en": "Example National Genome Centre"},
+        "url": "https://genome.example.org",
+        "contact": {"fn": "Demo data desk", "email": "mailto:helpdesk@genome.example.org"},
+    },
+    "creators": [{"name": {"en": "gdi-node demo generator"}}],
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,8 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
                 "description": "Synthetic joint-called VCF and BCF of 8 reference samples,"
                 " 2 populations, 2 cohorts",
                 "security_level": "PUBLIC",
+                "identifier": IDENTIFIERS[PUBLIC_DATASET],
+                "catalogue": {"synthetic": True, "keywords": ["allele frequencies"]},
             },
             {
                 "id": CONTROLLED_DATASET,
@@ -75,8 +92,11 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
                 "description": "Synthetic joint-called VCF of 20 patients with their phenotypes,"
                 " and BAM and CRAM of 3 of them",
                 "security_level": "CONTROLLED",
+                "identifier": IDENTIFIERS[CONTROLLED_DATASET],
+                "catalogue": {"synthetic": True, "keywords": ["phenotypes", "reads"]},
             },
         ],
+        "catalogue": DEMO_CATALOGUE,
     }
     path = data_dir / "gdi-node.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -129,6 +149,7 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
             "htsget_reads": f"{base}/htsget/reads/",
             "htsget_variants": f"{base}/htsget/variants/",
             "beacon": f"{base}/ga4gh/beacon/v2",
+            "catalogue": f"{base}/fdp/",
             "openapi": {
                 "node": f"{base}/openapi.json",
                 "node_ui": f"{base}/ui/",
@@ -172,7 +193,7 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
         "export": f"export GDI_NODE_CONFIG={shlex.quote(str(config_file))}",
         "missing_tools": missing_tools(),
         "commands": [
-            *node_commands(base, token_file),
+            *node_commands(base, token_file, IDENTIFIERS[CONTROLLED_DATASET]),
             *htsget_commands(base, token_file, files.reference, ids),
             *drs_commands(base, gdi_node_program(), config_file, data_dir, ids),
             *beacon_commands(base, files, token_file),

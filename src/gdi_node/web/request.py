@@ -58,6 +58,12 @@ def incoming() -> Incoming:
     )
 
 
+def request_header(name: str) -> str | None:
+    """A header of the request answered through connexion's Flask app (not the direct path)."""
+    value: str | None = flask.request.headers.get(name)
+    return value
+
+
 def request_facts(operation: str) -> RequestFacts:
     return RequestFacts(
         operation=operation,

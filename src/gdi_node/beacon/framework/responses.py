@@ -6,7 +6,7 @@ collection (``beaconCollectionsResponse``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,27 +84,36 @@ def shape_g_variants(
     request: BeaconRequest,
     granularity: Granularity,
     answers: list[DatasetAnswer],
+    public_id: Callable[[str], str] = str,
 ) -> dict[str, Any]:
     """The response at ``granularity``; datasets answered as if nothing were known (a small
-    scope, gdi_node.beacon.queries.small_scopes) are named in the top-level ``info``."""
-    return _noting_withheld(_shape(meta, request, granularity, answers), answers)
+    scope, gdi_node.beacon.queries.small_scopes) are named in the top-level ``info``. Datasets
+    are named by ``public_id(dataset id)``: the identifier the catalogue publishes too
+    (decision record 0026)."""
+    shaped = _shape(meta, request, granularity, answers, public_id)
+    return _noting_withheld(shaped, answers, public_id)
 
 
-def shape_presence(meta: dict[str, Any], answers: list[DatasetAnswer]) -> dict[str, Any]:
+def shape_presence(
+    meta: dict[str, Any], answers: list[DatasetAnswer], public_id: Callable[[str], str] = str
+) -> dict[str, Any]:
     """The answer to a g_variants request without variant parameters: a result-sets response
     (framework ``beaconResultsetsResponse``) at boolean granularity, one result set per
     dataset answered, whatever ``includeResultsetResponses`` says, each saying whether the
-    dataset holds any variant ("at least one", an imprecise 1, or an exact 0)."""
+    dataset holds any variant ("at least one", an imprecise 1, or an exact 0), named by its
+    public identifier (decision record 0026)."""
     shaped = {
         "meta": meta,
         "responseSummary": {"exists": any(a.exists for a in answers)},
-        "response": {"resultSets": [_result_set(a) for a in answers]},
+        "response": {"resultSets": [_result_set(a, public_id(a.dataset_id)) for a in answers]},
     }
-    return _noting_withheld(shaped, answers)
+    return _noting_withheld(shaped, answers, public_id)
 
 
-def _noting_withheld(shaped: dict[str, Any], answers: list[DatasetAnswer]) -> dict[str, Any]:
-    withheld = {a.dataset_id: a.withheld for a in answers if a.withheld is not None}
+def _noting_withheld(
+    shaped: dict[str, Any], answers: list[DatasetAnswer], public_id: Callable[[str], str]
+) -> dict[str, Any]:
+    withheld = {public_id(a.dataset_id): a.withheld for a in answers if a.withheld is not None}
     if withheld:
         shaped["info"] = withheld_info(withheld)
     return shaped
@@ -115,6 +124,7 @@ def _shape(
     request: BeaconRequest,
     granularity: Granularity,
     answers: list[DatasetAnswer],
+    public_id: Callable[[str], str],
 ) -> dict[str, Any]:
     exists = any(a.exists for a in answers)
     if granularity is Granularity.BOOLEAN:
@@ -132,13 +142,13 @@ def _shape(
     return {
         "meta": meta,
         "responseSummary": summary,
-        "response": {"resultSets": [_result_set(a) for a in shown]},
+        "response": {"resultSets": [_result_set(a, public_id(a.dataset_id)) for a in shown]},
     }
 
 
-def _result_set(answer: DatasetAnswer) -> dict[str, Any]:
+def _result_set(answer: DatasetAnswer, name: str) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "id": answer.dataset_id,
+        "id": name,
         "setType": "dataset",
         "exists": answer.exists,
         "resultsCount": answer.count.value,

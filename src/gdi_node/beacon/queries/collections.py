@@ -93,11 +93,11 @@ class CollectionQueries:
         declared = next(d for d in self._settings.datasets if d.id == dataset_id)
         info = dict((stored or {}).get("info") or {})
         info["securityLevel"] = declared.security_level.value
-        if stored is not None and stored.get("id") != declared.id:
+        if stored is not None and stored.get("id") != declared.public_id:
             info["recordId"] = stored.get("id")
         return {
             **(stored or {}),
-            "id": declared.id,
+            "id": declared.public_id,  # as its result sets and its catalogue record (0026)
             "name": (stored or {}).get("name") or declared.name,
             "description": (stored or {}).get("description")
             or declared.description
@@ -150,7 +150,8 @@ class CollectionQueries:
             def response() -> dict[str, Any]:
                 if summary is None:
                     raise NotFoundError(f"no cohort {cohort_id!r} the caller may know of")
-                return self._terms_response(decided.request, summary, entry_type, withheld)
+                named = frozenset(decided.public_id(d) for d in withheld)
+                return self._terms_response(decided.request, summary, entry_type, named)
 
             return Answered(0, response)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -89,12 +89,12 @@ class Operation:
     """One Beacon data operation as the gate sees it.
 
     ``described``: the object of the audited decisions (control characters replaced: the
-    audit trail refuses NUL); ``only``: the dataset a path names (``/datasets/{id}/…``), an
-    unknown or hidden one is a 404; ``speculative``: the answerer may start from the scopes
-    this worker built last and checks their generation itself; ``populations``: the answerer
-    narrows to the population filters (gdi_node.beacon.queries.population_filters), which are
-    a 400 for other operations; ``ceiling``: the most the operation ever answers at (a
-    variant-less g_variants: boolean)."""
+    audit trail refuses NUL); ``only``: the dataset a path names (``/datasets/{id}/…``, by its
+    id or its public identifier: decision record 0026), an unknown or hidden one is a 404;
+    ``speculative``: the answerer may start from the scopes this worker built last and checks
+    their generation itself; ``populations``: the answerer narrows to the population filters
+    (gdi_node.beacon.queries.population_filters), which are a 400 for other operations;
+    ``ceiling``: the most the operation ever answers at (a variant-less g_variants: boolean)."""
 
     request: BeaconRequest
     described: str
@@ -115,6 +115,12 @@ class Decided:
     beacon_id: str
     small_count_policy: CountPolicy
     rare_carriers: int
+    public_ids: Mapping[str, str] = field(default_factory=dict)
+
+    def public_id(self, dataset_id: str) -> str:
+        """The identifier a response names the dataset by: its result-set ``id`` (decision
+        record 0026); the dataset id when it has no other."""
+        return self.public_ids.get(dataset_id, dataset_id)
 
     @property
     def dataset_ids(self) -> list[str]:
@@ -196,6 +202,12 @@ class PrivacyGate:
         """``read_sessions`` answer (read only); the budget writes with its own sessions."""
         beacon = settings.beacon
         self._datasets = [d.id for d in settings.datasets]
+        self._public_ids = {d.id: d.public_id for d in settings.datasets}
+        # a path names a dataset by its id or by its public identifier (decision record 0026)
+        self._named = {
+            **{d.public_id: d.id for d in settings.datasets},
+            **{i: i for i in self._datasets},
+        }
         self._authorizer = authorizer
         self._budget = budget
         self._sessions = read_sessions
@@ -218,6 +230,7 @@ class PrivacyGate:
             self._beacon_id,
             self._policy,
             self._budget.config.rare_carriers,
+            self._public_ids,
         )
         population, filters = split_population_filters(request.filters)
         if population is not None and not operation.populations:
@@ -251,6 +264,7 @@ class PrivacyGate:
         """Permits of the datasets the caller may know of, each decision audited."""
         described = _CONTROL.sub("?", operation.described)[:500]
         only = operation.only
+        only = self._named.get(only, only) if only is not None else None
         permits = {}
         for dataset_id in self._datasets:
             if only is not None and dataset_id != only:
@@ -261,7 +275,7 @@ class PrivacyGate:
             if permit.allows(Disclosure.BOOLEAN):
                 permits[dataset_id] = permit
         if only is not None and not permits:
-            raise NotFoundError(f"no dataset {only!r}")
+            raise NotFoundError(f"no dataset {operation.only!r}")
         return permits
 
     def _settled_granularity(

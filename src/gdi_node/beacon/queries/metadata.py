@@ -86,9 +86,11 @@ class EntryQueries:
                         message += f" ({', '.join(sorted(withheld))}: {self._small_scopes.reason})"
                     raise NotFoundError(message)
                 request, granularity = decided.request, decided.granularity
-                shaped = shape_g_variants(decided.meta(entry), request, granularity, answers)
+                meta = decided.meta(entry)
+                shaped = shape_g_variants(meta, request, granularity, answers, decided.public_id)
+                named = {decided.public_id(d): found for d, found in handovers.items()}
                 for result_set in shaped.get("response", {}).get("resultSets", []):
-                    found = handovers.get(result_set["id"])
+                    found = named.get(result_set["id"])
                     if found:
                         result_set["resultsHandovers"] = found
                 return shaped

@@ -68,7 +68,7 @@ class BeaconService:
             beacon_id=framework.beacon_id(settings),
         )
         small_scopes = SmallScopes(settings.beacon.small_count_threshold)
-        sources = {d.id: (d.name, f"{base_url}/datasets/{d.id}") for d in settings.datasets}
+        sources = {d.id: (d.name, f"{base_url}/datasets/{d.public_id}") for d in settings.datasets}
         labels = {d.id: d.population_label for d in settings.datasets}
         extra_groups = settings.beacon.frequencies.extra_groups
         self._variants = VariantAnswers(small_scopes, sources, labels, extra_groups=extra_groups)

@@ -71,7 +71,8 @@ class VariantAnswers:
             request, granularity = decided.request, decided.granularity
 
             def response() -> dict[str, Any]:
-                return shape_g_variants(decided.meta(G_VARIANT), request, granularity, answers)
+                meta = decided.meta(G_VARIANT)
+                return shape_g_variants(meta, request, granularity, answers, decided.public_id)
 
             return Answered(sum(a.rare_revealed for a in answers), response)
 

@@ -55,7 +55,7 @@ class VariantPresence:
                 return None
 
             def response() -> dict[str, Any]:
-                return shape_presence(decided.meta(G_VARIANT), answers)
+                return shape_presence(decided.meta(G_VARIANT), answers, decided.public_id)
 
             return Answered(0, response)
 
