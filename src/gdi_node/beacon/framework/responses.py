@@ -13,7 +13,7 @@ from typing import Any
 
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity, ResultsetsShown
-from gdi_node.beacon.model.precision import Reported
+from gdi_node.beacon.model.precision import Reported, presence
 
 
 @dataclass(frozen=True)
@@ -157,14 +157,10 @@ def _shape(
     }
 
 
-_AT_LEAST_ONE = Reported(1, "imprecise", 1)  # "exists", in the form of a count
-_NONE = Reported(0, "exact")
-
-
 def _as_presence(answer: DatasetAnswer) -> DatasetAnswer:
     """A dataset's answer at boolean granularity: its count says no more than ``exists``
     (an imprecise 1, "at least one", or an exact 0), and it lists no records."""
-    count = _AT_LEAST_ONE if answer.exists else _NONE
+    count = presence(answer.exists)
     return replace(answer, granularity=Granularity.BOOLEAN, count=count, results=[])
 
 
