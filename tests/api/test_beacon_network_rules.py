@@ -18,7 +18,7 @@ import pytest
 from gdi_node.app import create_app
 from gdi_node.config.settings import Settings
 from tests.api.test_beacon_api import with_budget
-from tests.api.test_beacon_privacy_gate import load_data
+from tests.api.test_beacon_privacy_gate import beacon_operations, load_data, needs_variant_query
 from tests.support.beacon_spec import assert_valid_response, response_kind
 from tests.support.htsget_setup import node_settings
 
@@ -26,6 +26,19 @@ PUBLIC_URL = "https://beacon.genome.example.org"
 BEACON = "/ga4gh/beacon/v2"
 BASE = PUBLIC_URL + BEACON
 NODE_ID = "org.example.genome.gdi-node"
+COLLECTIONS = ("dataset", "cohort")
+# last segments of the GET paths that query no entry type: informational, terms, collections
+NOT_ENTRY_QUERIES = (
+    "",
+    "info",
+    "service-info",
+    "configuration",
+    "map",
+    "entry_types",
+    "filtering_terms",
+    "datasets",
+    "cohorts",
+)  # entry types answered as collections, not result sets
 
 
 @pytest.fixture(scope="module")
@@ -132,18 +145,79 @@ def test_a_filter_scoped_as_listed_is_accepted_where_it_applies(client: Any) -> 
 
 
 def test_the_verifier_sequence_passes(client: Any) -> None:
-    """As EGA-archive/beacon-verifier-v2 runs it against ``{base}``."""
+    """As EGA-archive/beacon-verifier-v2 runs it against ``{base}``: every entry type's bare
+    URL answers a result-sets response it can read ``resultSets[0].id`` from, at the boolean
+    granularity a bare request gets (decision record 0030); collections answer collections."""
     found: dict[str, Any] = {}
     for path, kind in (("/map", "map"), ("/info", "info"), ("/configuration", "configuration")):
         document = get(client, BASE + path)
         assert_valid_response(document, kind)
         found[path] = document
-    for endpoint_set in found["/map"]["response"]["endpointSets"].values():
+    read = {}
+    for entry_type, endpoint_set in found["/map"]["response"]["endpointSets"].items():
         document = get(client, endpoint_set["rootUrl"])
         kind = response_kind(document)
         assert_valid_response(document, kind)
-        if kind == "resultsets":
-            assert document["response"]["resultSets"][0]["id"] in ("OPEN", "CTRL")
+        if entry_type in COLLECTIONS:
+            assert kind == "collections", (entry_type, document)
+            continue
+        assert kind == "resultsets", (entry_type, document)
+        assert document["meta"]["returnedGranularity"] == "boolean"
+        read[entry_type] = document["response"]["resultSets"][0]["id"]
+    assert set(read) == {"genomicVariant", "individual", "biosample", "run", "analysis"}
+    assert set(read.values()) <= {"OPEN", "CTRL"}, read
     bare = get(client, BASE + "/g_variants")
     assert response_kind(bare) == "resultsets"
     assert bare["response"]["resultSets"][0]["id"] == "OPEN"
+
+
+def test_a_count_at_any_entry_url_carries_one_result_set_per_dataset(client: Any) -> None:
+    """What the GDI portal reads at count granularity: result sets named by dataset, each with
+    the count the summary adds up, and no records."""
+    for endpoint_set in get(client, BASE + "/map")["response"]["endpointSets"].values():
+        url = endpoint_set["rootUrl"]
+        if url.removeprefix(BASE + "/") in ("datasets", "cohorts"):
+            continue
+        document = get(client, url + "?requestedGranularity=count&includeResultsetResponses=ALL")
+        assert_valid_response(document)
+        sets = document["response"]["resultSets"]
+        assert sets, url
+        assert all(s["setType"] == "dataset" and s["results"] == [] for s in sets), url
+        if url.endswith("/g_variants"):  # without variant parameters: boolean at most
+            assert document["meta"]["returnedGranularity"] == "boolean"
+            continue
+        total = document["responseSummary"]["numTotalResults"]
+        assert sum(s["resultsCount"] for s in sets) == total, url
+
+
+def test_every_entry_query_path_answers_result_sets_at_count_granularity(client: Any) -> None:
+    """Every GET of ``openapi/beacon.yaml`` that queries entries (not collections, filtering
+    terms or the informational documents), asked anonymously at count granularity: result sets
+    named by dataset whose counts add up to the summary's (decision record 0030). A path naming
+    one entry may answer 404: one person is too small a scope to answer anonymously (0013)."""
+    answered = []
+    for _, method, path in beacon_operations():
+        last = path.rstrip("/").split("/")[-1]
+        if method != "get" or last in NOT_ENTRY_QUERIES:
+            continue
+        query = "requestedGranularity=count&includeResultsetResponses=ALL"
+        if needs_variant_query(path):
+            query += "&referenceName=22&start=99&alternateBases=G"
+        response = client.get(f"{BEACON}{path}?{query}")
+        if response.status_code == 404 and len(path.strip("/").split("/")) == 2:
+            continue
+        assert response.status_code == 200, (path, response.text)
+        document = response.json()
+        kind = response_kind(document)
+        if kind == "collections":  # /datasets/{id}, /cohorts/{id}
+            continue
+        assert kind == "resultsets", (path, document)
+        assert_valid_response(document)
+        sets = document["response"]["resultSets"]
+        assert {s["id"] for s in sets} <= {"OPEN", "CTRL"}, path
+        assert sets, path
+        if document["meta"]["returnedGranularity"] == "count":
+            total = document["responseSummary"]["numTotalResults"]
+            assert sum(s["resultsCount"] for s in sets) == total, path
+        answered.append(path)
+    assert len(answered) >= 20, answered

@@ -1,18 +1,19 @@
 """Shaping Beacon v2 query answers: the response ``meta`` (framework
-``beaconResponseMeta`` with ``receivedRequestSummary``) and the boolean, count or result-set
-response a g_variants query returns at its granularity (framework ``beaconBooleanResponse``,
-``beaconCountResponse``, ``beaconResultsetsResponse``; v2.2 ``countPrecision``), and a page of a
-collection (``beaconCollectionsResponse``)."""
+``beaconResponseMeta`` with ``receivedRequestSummary``) and the response an entry-type query
+returns at its granularity (framework ``beaconBooleanResponse``, ``beaconCountResponse``,
+``beaconResultsetsResponse``; v2.2 ``countPrecision``/``countAdjustedTo``), with one result set
+per dataset at every granularity (decision record 0030), and a page of a collection
+(``beaconCollectionsResponse``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity, ResultsetsShown
-from gdi_node.beacon.model.precision import Reported
+from gdi_node.beacon.model.precision import Reported, presence
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,20 @@ def _shape(
     answers: list[DatasetAnswer],
     public_id: Callable[[str], str],
 ) -> dict[str, Any]:
+    """Every granularity carries result sets (decision record 0030): the GDI portal joins its
+    catalogue on ``response.resultSets[].id`` and the Beacon Verifier reads
+    ``resultSets[0].id``. Below record granularity they carry no results, and each count is
+    the one the summary adds up, so the total is their sum and no difference of shown numbers
+    is more exact than the numbers themselves."""
+    shown = [a for a in answers if _shown(a, request.resultsets)]
     exists = any(a.exists for a in answers)
     if granularity is Granularity.BOOLEAN:
-        return {"meta": meta, "responseSummary": {"exists": exists}}
+        sets = [_result_set(_as_presence(a), public_id(a.dataset_id)) for a in shown]
+        return {
+            "meta": meta,
+            "responseSummary": {"exists": exists},
+            "response": {"resultSets": sets},
+        }
     total = sum(a.count.value for a in answers)
     precise = all(a.count.precision == "exact" for a in answers)
     summary: dict[str, Any] = {"exists": exists, "numTotalResults": total}
@@ -137,13 +149,25 @@ def _shape(
     if adjusted:  # what the datasets' counts were adjusted to (Beacon v2.2 countAdjustedTo)
         summary["countAdjustedTo"] = adjusted
     if granularity is Granularity.COUNT:
-        return {"meta": meta, "responseSummary": summary}
-    shown = [a for a in answers if _shown(a, request.resultsets)]
+        shown = [_without_records(a) for a in shown]
     return {
         "meta": meta,
         "responseSummary": summary,
         "response": {"resultSets": [_result_set(a, public_id(a.dataset_id)) for a in shown]},
     }
+
+
+def _as_presence(answer: DatasetAnswer) -> DatasetAnswer:
+    """A dataset's answer at boolean granularity: its count says no more than ``exists``
+    (an imprecise 1, "at least one", or an exact 0), and it lists no records."""
+    count = presence(answer.exists)
+    return replace(answer, granularity=Granularity.BOOLEAN, count=count, results=[])
+
+
+def _without_records(answer: DatasetAnswer) -> DatasetAnswer:
+    """A dataset's answer at count granularity: its count as the summary adds it, no records."""
+    level = min(answer.granularity, Granularity.COUNT, key=lambda g: g.rank)
+    return replace(answer, granularity=level, results=[])
 
 
 def _result_set(answer: DatasetAnswer, name: str) -> dict[str, Any]:

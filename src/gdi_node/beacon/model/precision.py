@@ -73,3 +73,12 @@ def worst(*reported: Reported) -> Reported:
 
 
 EXACT = CountPolicy()
+# a presence in the form of a count: "at least one" (an imprecise 1) or none (an exact 0), what
+# a boolean answer's result set reports (decision record 0030)
+AT_LEAST_ONE = Reported(1, "imprecise", 1)
+NONE = Reported(0, "exact")
+
+
+def presence(exists: bool) -> Reported:
+    """``exists`` as a count that reveals nothing more."""
+    return AT_LEAST_ONE if exists else NONE

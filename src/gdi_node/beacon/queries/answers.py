@@ -13,7 +13,7 @@ from pyroaring import BitMap
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
 from gdi_node.beacon.framework.responses import DatasetAnswer
 from gdi_node.beacon.model.carriers import AlleleCounts
-from gdi_node.beacon.model.precision import CountPolicy, Reported
+from gdi_node.beacon.model.precision import AT_LEAST_ONE, CountPolicy, Reported
 from gdi_node.beacon.queries.alleles import (
     Allele,
     Counter,
@@ -130,7 +130,7 @@ def _answer(
     # says "at least one" as an imprecise 1.
     count = Reported(total, "exact")
     if context.level is Granularity.BOOLEAN and total:
-        count = Reported(1, "imprecise", 1)
+        count = AT_LEAST_ONE
     return DatasetAnswer(context.dataset_id, context.level, count, results, rare)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gdi_node.beacon.framework.documents import METADATA_TYPES
 from gdi_node.beacon.framework.requests import BeaconRequest, Granularity
 from gdi_node.beacon.framework.responses import DatasetAnswer
-from gdi_node.beacon.model.precision import Reported
+from gdi_node.beacon.model.precision import AT_LEAST_ONE, Reported
 from gdi_node.beacon.queries.filter_match import Matched
 from gdi_node.beacon.queries.scopes import Scopes
 from gdi_node.beacon.store.entry_rows import EntryRef, EntryRepository
@@ -125,7 +125,7 @@ def answer_entries(
             page = repo.documents(refs[first : first + request.limit])
         count = context.report(len(refs))
         if context.level is Granularity.BOOLEAN and refs:
-            count = Reported(1, "imprecise", 1)
+            count = AT_LEAST_ONE
         answers.append(DatasetAnswer(context.dataset_id, context.level, count, page))
     return answers
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from gdi_node.beacon.framework.responses import DatasetAnswer
-from gdi_node.beacon.model.precision import Reported
+from gdi_node.beacon.model.precision import NONE
 from gdi_node.beacon.store.entry_rows import EntryRef
 from gdi_node.config.trust import Disclosure
 from gdi_node.passport.permits import Permit
@@ -73,7 +73,7 @@ class SmallScopes:
     ) -> list[DatasetAnswer]:
         """``answers`` with those of the ``withheld`` datasets replaced by an empty scope's."""
         return [
-            DatasetAnswer(a.dataset_id, a.granularity, Reported(0, "exact"), [], 0, self.reason)
+            DatasetAnswer(a.dataset_id, a.granularity, NONE, [], 0, self.reason)
             if a.dataset_id in withheld
             else a
             for a in answers

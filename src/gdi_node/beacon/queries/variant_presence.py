@@ -26,7 +26,7 @@ from pyroaring import BitMap
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import Granularity
 from gdi_node.beacon.framework.responses import DatasetAnswer, shape_presence
-from gdi_node.beacon.model.precision import Reported
+from gdi_node.beacon.model.precision import presence
 from gdi_node.beacon.queries.gate import Answered, Answerer, Decided, Reading
 from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.queries.variant_answers import restriction
@@ -35,8 +35,6 @@ from gdi_node.beacon.store.variant_rows import VariantRepository
 
 G_VARIANT = framework.BY_PATH["g_variants"]
 PROBE = 64  # alleles whose carrier bits are read when the stored count cannot answer
-_AT_LEAST_ONE = Reported(1, "imprecise", 1)
-_NONE = Reported(0, "exact")
 
 
 class VariantPresence:
@@ -83,7 +81,7 @@ class VariantPresence:
             else:
                 scope, exact = narrowed[dataset_id][1], False
             held = dataset_id not in withheld and _holds(repo, reading, dataset_id, scope, exact)
-            count = _AT_LEAST_ONE if held else _NONE
+            count = presence(held)
             answers.append(DatasetAnswer(dataset_id, Granularity.BOOLEAN, count, []))
         if repo.generation() != scopes.generation:
             return None
