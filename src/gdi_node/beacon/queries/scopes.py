@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from gdi_node.beacon.model.ploidy import Sexes
 from gdi_node.beacon.model.populations import normalised_sex
-from gdi_node.beacon.model.spans import Spans
+from gdi_node.beacon.model.spans import CoveringSpans, Spans
 from gdi_node.beacon.store.callsets import READY
 from gdi_node.beacon.store.generation import current_generation
 from gdi_node.beacon.store.variant_rows import sample_rows
@@ -53,7 +53,7 @@ class Scopes:
     present: dict[Place, BitMap]
     # bits counted on their file's span only (first..last record): samples with several files
     # on a contig, one per region (decision record 0019)
-    spanned: dict[Place, list[tuple[int, int, int]]]  # (start, end, bit)
+    spanned: dict[Place, CoveringSpans]  # of (start, end, bit)
     # places with bits of files that store gaps (a gVCF, a BED): their gaps are read (0021)
     gapped: frozenset[Place]
     sparse: BitMap  # bits called only where their file has a record (``--absent nocall``)
@@ -80,9 +80,9 @@ class Scopes:
         """The bits counted in the allele number at ``position`` (0-based) of ``place``."""
         whole = self.present.get(place, _NOBODY)
         spanned = self.spanned.get(place)
-        if not spanned:
+        if spanned is None:
             return whole
-        return whole | BitMap(bit for start, end, bit in spanned if start <= position < end)
+        return whole | spanned.at(position)
 
     def samples_of_individuals(self, dataset_id: str, individuals: set[str]) -> BitMap:
         """The consenting samples of ``individuals`` in ``dataset_id``."""
@@ -135,7 +135,7 @@ def _build(session: Session, generation: int) -> Scopes:
             excluded.add(bit)
         else:
             samples_of.setdefault((dataset_id, sample[2]), BitMap()).add(bit)
-    spanned: dict[Place, list[tuple[int, int, int]]] = {}
+    spanned_lists: dict[Place, list[tuple[int, int, int]]] = {}
     gapped: set[Place] = set()
     for (dataset_id, assembly, chrom, _), held in files.items():
         place = (dataset_id, assembly, chrom)
@@ -144,7 +144,8 @@ def _build(session: Session, generation: int) -> Scopes:
         if len(held) == 1 and held[0][3] != "gvcf":  # a file speaks for its whole contig
             present.setdefault(place, BitMap()).add(held[0][2])
             continue
-        spanned.setdefault(place, []).extend((start, end, bit) for start, end, bit, _ in held)
+        listed = spanned_lists.setdefault(place, [])
+        listed.extend((start, end, bit) for start, end, bit, _ in held)
     spans: dict[str, int] = {}
     for _, dataset_id, _, _, _, _, span in ready.values():
         spans[dataset_id] = max(spans.get(dataset_id, 0), span)
@@ -159,7 +160,7 @@ def _build(session: Session, generation: int) -> Scopes:
         - unsettled,
         unsettled=unsettled,
         present=present,
-        spanned=spanned,
+        spanned={place: CoveringSpans(listed) for place, listed in spanned_lists.items()},
         gapped=frozenset(gapped),
         sparse=sparse,
         groups={key: members - excluded for key, members in groups.items()},
