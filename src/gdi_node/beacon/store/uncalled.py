@@ -76,6 +76,7 @@ def uncalled_at(
                 _UNCALLED.c.size_class == k,
                 _UNCALLED.c.start > chunk[0] - (1 << k),
                 _UNCALLED.c.start <= chunk[-1],
+                _UNCALLED.c.end > chunk[0],  # ended before the first position: holds none
             )
             for k in CLASSES
         ]
