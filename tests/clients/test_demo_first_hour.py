@@ -144,8 +144,13 @@ def check_drs_resolve(out: str, demo: Demo) -> None:
 
 
 def check_objects(out: str, demo: Demo) -> None:
-    listed = {line.split()[0] for line in out.splitlines()}
-    assert listed == {o["id"] for o in demo.facts["objects"]}
+    objects = [line for line in out.splitlines() if not line.startswith(" ")]
+    aliases = [line.strip() for line in out.splitlines() if line.startswith(" ")]
+    assert {line.split()[0] for line in objects} == {o["id"] for o in demo.facts["objects"]}
+    assert len(aliases) == len(objects)  # each object with the names it is found by too
+    assert all(line.startswith("aliases: ") for line in aliases)
+    named = [line.removeprefix("aliases: ").split(", ") for line in aliases]
+    assert any("demo.vcf.gz" in names for names in named)  # its file name resolves too
 
 
 def check_beacon_info(out: str, demo: Demo) -> None:
