@@ -66,6 +66,13 @@ class CatalogueService:
         facts = self._store.facts([d.id for d in datasets])
         return [DatasetView(d, facts[d.id], catalogue, self._threshold) for d in datasets]
 
+    def _every_view(
+        self, catalogue: CatalogueSettings
+    ) -> tuple[list[DatasetView], datetime | None]:
+        """Every catalogued dataset's view, and when the latest of them last changed."""
+        views = self._views(catalogue, list(self._datasets.values()))
+        return views, _latest([v.facts.modified for v in views])
+
     def _view(self, identifier: str) -> DatasetView:
         catalogue = self._catalogue()
         dataset = self._datasets.get(identifier)
@@ -76,8 +83,7 @@ class CatalogueService:
     def index(self) -> Document:
         """``/fdp``: the FDP index."""
         catalogue = self._catalogue()
-        views = self._views(catalogue, list(self._datasets.values()))
-        modified = _latest([v.facts.modified for v in views])
+        _, modified = self._every_view(catalogue)
         graph = rdf.fdp_index(self._iris, catalogue, modified)
         return Document(graph, self._iris.root, self._title("FAIR Data Point"), modified)
 
@@ -86,8 +92,7 @@ class CatalogueService:
         catalogue = self._catalogue()
         if key != CATALOG_KEY:
             raise NotFoundError(f"no catalogue {key!r}; this FAIR Data Point has {CATALOG_KEY!r}")
-        views = self._views(catalogue, list(self._datasets.values()))
-        modified = _latest([v.facts.modified for v in views])
+        views, modified = self._every_view(catalogue)
         members = [self._iris.dataset(v.identifier) for v in views]
         graph = rdf.catalog(self._iris, catalogue, members, modified)
         return Document(graph, self._iris.catalog, self._title("catalogue"), modified)
