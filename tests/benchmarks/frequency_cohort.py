@@ -48,6 +48,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -576,9 +577,12 @@ def generate(
                 _generate_chunk(task)
                 if progress:
                     progress(done, len(tasks))
-        else:
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                for done, _ in enumerate(pool.imap_unordered(_generate_chunk, tasks), start=1):
+        else:  # a worker that dies raises BrokenProcessPool here (a Pool would wait forever)
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
+                running = [pool.submit(_generate_chunk, task) for task in tasks]
+                for done, finished in enumerate(as_completed(running), start=1):
+                    finished.result()
                     if progress:
                         progress(done, len(tasks))
     write_sheet(cohort.sheet, chunks * chunk)

@@ -25,7 +25,7 @@ def catalogue() -> fc.Catalogue:
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> fc.Cohort:
     folder = tmp_path_factory.mktemp("frequency-cohort")
-    generated = fc.generate(folder, GENOMES, workers=2, chunk=10)
+    generated = fc.generate(folder, GENOMES, workers=1, chunk=10)
     assert generated.made == GENOMES
     return generated.cohort
 
@@ -184,6 +184,15 @@ def test_a_genome_depends_only_on_the_seed_and_its_index(
     other_seed = fc.build_catalogue(seed=fc.SEED + 1)
     assert fc.gvcf_text(other_seed, fc.draw_genome(other_seed, 3)) != again
     assert fc.gvcf_text(catalogue, fc.draw_genome(catalogue, 4)) != again
+
+
+def test_generating_in_two_processes_writes_the_genomes_one_process_writes(
+    cohort: fc.Cohort, tmp_path: Path
+) -> None:
+    parallel = fc.generate(tmp_path / "parallel", 4, workers=2, chunk=2)
+    assert (parallel.made, parallel.workers) == (4, 2)
+    for index in range(4):
+        assert parallel.cohort.path(index).read_bytes() == cohort.path(index).read_bytes()
 
 
 def test_the_sample_sheet_gives_half_the_genomes_each_sex(cohort: fc.Cohort) -> None:
