@@ -91,6 +91,25 @@ def test_pieces_holding_a_position_are_found_by_size_class_as_by_scanning_them_a
             assert found  # the probes hit gaps: the comparison compares
 
 
+def test_one_position_asked_alone_gets_the_bits_of_the_pieces_holding_it(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    callset = a_callset(sessions, tmp_path)
+    gaps = random_gaps(seed=19, count=300)
+    with sessions() as session, session.begin():
+        write_gaps(session, callset, DS, "GRCh38", gaps)
+    with sessions() as session:
+        positions = probes(gaps, "22", seed=20)
+        expected = by_scanning_every_piece(session, "22", positions)
+        alone = {}
+        for position in positions:  # the allele record's lookup: one row per position
+            alone.update(uncalled_at(session, DS, "GRCh38", "22", [position]))
+        assert alone == expected
+        assert sum(len(bits) > 1 for bits in alone.values()) > 20  # several bits joined
+        assert uncalled_at(session, DS, "GRCh38", "X", [positions[0]]).keys() <= {positions[0]}
+        assert uncalled_at(session, "OTHER", "GRCh38", "22", [positions[0]]) == {}
+
+
 def test_a_size_class_is_the_smallest_power_of_two_holding_the_length() -> None:
     assert [size_class(n) for n in (1, 2, 3, 4, 5, 8, 9, 10_000)] == [0, 1, 2, 2, 3, 3, 4, 14]
 

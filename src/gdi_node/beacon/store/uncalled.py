@@ -14,10 +14,24 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Collection, Sequence
+from functools import cache
 from typing import Any, cast
 
 from pyroaring import BitMap
-from sqlalchemy import Table, insert, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    func,
+    insert,
+    select,
+    union_all,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from gdi_node.db.models import BeaconUncalled
@@ -59,29 +73,27 @@ def size_class(length: int) -> int:
 def uncalled_at(
     session: Session, dataset_id: str, assembly: str, chrom: str, positions: Collection[int]
 ) -> dict[int, BitMap]:
-    """Per position (0-based), the bits a gap holds there (positions without any: absent)."""
+    """Per position (0-based), the bits a gap holds there (positions without any: absent).
+
+    One position (an allele record) is answered by one row: the database keeps only the
+    pieces holding it and joins their bits into one string. Several positions share their
+    pieces: those starting within each class's reach of the chunk come back and are matched
+    here. Both statements are built once and take the place and positions as parameters."""
     out: dict[int, BitMap] = {}
     ordered = sorted(set(positions))
+    place = {"dataset_id": dataset_id, "assembly": assembly, "chrom": chrom}
+    if len(ordered) == 1:
+        joined: str | None = session.execute(
+            _bits_holding(), {**place, "first": ordered[0]}
+        ).scalar()
+        if joined:
+            out[ordered[0]] = BitMap(map(int, joined.split(",")))
+        return out
     for n in range(0, len(ordered), _CHUNK):
         chunk = ordered[n : n + _CHUNK]
-        where = (
-            _UNCALLED.c.dataset_id == dataset_id,
-            _UNCALLED.c.assembly == assembly,
-            _UNCALLED.c.chrom == chrom,
-        )
-        columns = (_UNCALLED.c.size_class, _UNCALLED.c.start, _UNCALLED.c.end, _UNCALLED.c.bit_no)
-        scans = [
-            select(*columns).where(
-                *where,
-                _UNCALLED.c.size_class == k,
-                _UNCALLED.c.start > chunk[0] - (1 << k),
-                _UNCALLED.c.start <= chunk[-1],
-                _UNCALLED.c.end > chunk[0],  # ended before the first position: holds none
-            )
-            for k in CLASSES
-        ]
         by_class: dict[int, list[tuple[int, int, int]]] = {}
-        for k, start, end, bit in session.execute(union_all(*scans)):
+        found = session.execute(_pieces_near(), {**place, "first": chunk[0], "last": chunk[-1]})
+        for k, start, end, bit in found:
             by_class.setdefault(int(k), []).append((int(start), int(end), int(bit)))
         for pieces in by_class.values():
             pieces.sort()
@@ -95,6 +107,39 @@ def uncalled_at(
             if held:
                 out[position] = BitMap(held)
     return out
+
+
+def _scans(last: ColumnElement[int]) -> list[Select[Any]]:
+    """Per size class k, the pieces of the place starting in ``(first - 2**k, last]`` and
+    ending after ``first`` (parameters ``dataset_id``, ``assembly``, ``chrom``, ``first``)."""
+    first = bindparam("first", type_=BigInteger)
+    columns = (_UNCALLED.c.size_class, _UNCALLED.c.start, _UNCALLED.c.end, _UNCALLED.c.bit_no)
+    return [
+        select(*columns).where(
+            _UNCALLED.c.dataset_id == bindparam("dataset_id"),
+            _UNCALLED.c.assembly == bindparam("assembly"),
+            _UNCALLED.c.chrom == bindparam("chrom"),
+            _UNCALLED.c.size_class == k,
+            _UNCALLED.c.start > first - (1 << k),
+            _UNCALLED.c.start <= last,
+            _UNCALLED.c.end > first,  # ended before the first position: holds none
+        )
+        for k in CLASSES
+    ]
+
+
+@cache
+def _bits_holding() -> Select[Any]:
+    """The bits of the pieces holding position ``first``, joined by commas (NULL: none)."""
+    held = union_all(*_scans(bindparam("first", type_=BigInteger))).subquery()
+    return select(func.aggregate_strings(sql_cast(held.c.bit_no, Text), ","))
+
+
+@cache
+def _pieces_near() -> CompoundSelect[Any]:
+    """(size class, start, end, bit) of the pieces that may hold a position in
+    ``[first, last]``."""
+    return union_all(*_scans(bindparam("last", type_=BigInteger)))
 
 
 def _starting(
