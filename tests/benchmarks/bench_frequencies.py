@@ -78,7 +78,7 @@ from gdi_node.db.engine import normalise_url
 from tests.benchmarks import frequency_cohort as fc
 from tests.benchmarks.bench_htsget import progress
 from tests.benchmarks.bench_load import throwaway_postgres
-from tests.support.processes import GDI_NODE, free_port, running_node
+from tests.support.processes import GDI_NODE, RunningNode, free_port, running_node
 
 DATA = fc.DATA  # the cohort, joint-called files and run folders
 DATASET = "NATIONAL"
@@ -486,9 +486,9 @@ class Latency:
     p99_ms: float
     failed: int  # non-2xx answers and socket errors
 
-    def cell(self) -> str:
+    def cell(self, digits: int = 1) -> str:
         bad = f", {self.failed} failed" if self.failed else ""
-        return f"p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms{bad}"
+        return f"p50 {self.p50_ms:.{digits}f} ms, p95 {self.p95_ms:.1f} ms{bad}"
 
 
 def wrk_latency(base: str, paths: Sequence[str], seconds: int, workdir: Path) -> Latency:
@@ -530,9 +530,7 @@ class Queries:
 def measure_queries(
     database: Database, genomes: int, paths: list[str], seconds: int, workdir: Path
 ) -> Queries:
-    port = int(yaml.safe_load(database.config.read_text())["server"]["port"])
-    args = ["--config", str(database.config), "serve", "--no-migrate"]
-    with running_node(args, port, workdir, env=node_env()) as node:
+    with serving(database.config, workdir) as node:
         counted = httpx.get(node.base_url + region_path(), timeout=60)
         served = None
         if counted.status_code == 200:
@@ -541,10 +539,26 @@ def measure_queries(
         exists = found.status_code == 200 and bool(
             found.json().get("responseSummary", {}).get("exists")
         )
-        wrk_latency(node.base_url, [region_path(), *paths[:20]], 2, workdir)  # warm up
-        region = wrk_latency(node.base_url, [region_path()], seconds, workdir)
-        allele = wrk_latency(node.base_url, paths, seconds, workdir)
+        region, allele = timed_queries(node.base_url, paths, seconds, workdir)
     return Queries(genomes, region, allele, served, exists)
+
+
+@contextlib.contextmanager
+def serving(config: Path, workdir: Path) -> Iterator[RunningNode]:
+    """``gdi-node serve`` on the database ``config`` describes, at its configured port."""
+    port = int(yaml.safe_load(config.read_text(encoding="utf-8"))["server"]["port"])
+    args = ["--config", str(config), "serve", "--no-migrate"]
+    with running_node(args, port, workdir, env=node_env()) as node:
+        yield node
+
+
+def timed_queries(
+    base: str, paths: list[str], seconds: int, workdir: Path
+) -> tuple[Latency, Latency]:
+    """(1 Mb count, allele record) latencies of the node at ``base``, after a warm-up."""
+    wrk_latency(base, [region_path(), *paths[:20]], 2, workdir)
+    region = wrk_latency(base, [region_path()], seconds, workdir)
+    return region, wrk_latency(base, paths, seconds, workdir)
 
 
 # --- one backend ----------------------------------------------------------------------------------
@@ -1082,9 +1096,7 @@ def prepare(options: Options, workdir: Path) -> tuple[Shared, fc.Generated, str]
     note = _generation_note(folder, generated)
     catalogue = fc.catalogue_for(options.seed, fc.Shape())
     first = fc.first_carrier(generated.cohort, wanted, catalogue)
-    rng = random.Random(options.seed)
-    present = np.flatnonzero(first < options.middle).tolist()
-    paths = allele_paths(catalogue, rng.sample(present, min(ALLELE_PATHS, len(present))))
+    paths = probed_paths(first, catalogue, options.middle, options.seed)
     joint = DATA / f"joint-{fc.VERSION}-{options.seed}-{options.joint}.bcf"
     if not joint.exists():
         progress(f"writing the joint-called BCF of genomes 1..{options.joint:,}")
@@ -1094,6 +1106,14 @@ def prepare(options: Options, workdir: Path) -> tuple[Shared, fc.Generated, str]
         partial.replace(joint)
         progress(f"  {records:,} records in {time.perf_counter() - began:.0f} s")
     return Shared(generated.cohort, catalogue, first, paths, joint), generated, note
+
+
+def probed_paths(first: fc.Ints, catalogue: fc.Catalogue, middle: int, seed: int) -> list[str]:
+    """The allele-record paths asked: up to :data:`ALLELE_PATHS` alleles, drawn by ``seed``
+    among those whose ``first`` carrier (:func:`fc.first_carrier`) comes before ``middle``."""
+    present = np.flatnonzero(first < middle).tolist()
+    rng = random.Random(seed)
+    return allele_paths(catalogue, rng.sample(present, min(ALLELE_PATHS, len(present))))
 
 
 def _generation_note(folder: Path, generated: fc.Generated) -> str:

@@ -40,6 +40,17 @@ def a_callset(sessions: sessionmaker[Session], tmp: Path) -> int:
     return VcfIngestor(sessions).ingest(path, DS, callability=Callability(absent="ref")).callset_id
 
 
+def stored_gaps(
+    sessions: sessionmaker[Session], tmp: Path, seed: int, count: int
+) -> list[tuple[str, int, int, int]]:
+    """``random_gaps(seed, count)``, written on a loaded file's callset."""
+    callset = a_callset(sessions, tmp)
+    gaps = random_gaps(seed, count)
+    with sessions() as session, session.begin():
+        write_gaps(session, callset, DS, "GRCh38", gaps)
+    return gaps
+
+
 def random_gaps(seed: int, count: int = 400) -> list[tuple[str, int, int, int]]:
     """Gaps of log-uniform length from 1 base to 2.5 times the cut, on two contigs."""
     rng = random.Random(seed)
@@ -94,10 +105,7 @@ def test_pieces_holding_a_position_are_found_by_size_class_as_by_scanning_them_a
 def test_one_position_asked_alone_gets_the_bits_of_the_pieces_holding_it(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    callset = a_callset(sessions, tmp_path)
-    gaps = random_gaps(seed=19, count=300)
-    with sessions() as session, session.begin():
-        write_gaps(session, callset, DS, "GRCh38", gaps)
+    gaps = stored_gaps(sessions, tmp_path, seed=19, count=300)
     with sessions() as session:
         positions = probes(gaps, "22", seed=20)
         expected = by_scanning_every_piece(session, "22", positions)
@@ -117,10 +125,7 @@ def test_a_size_class_is_the_smallest_power_of_two_holding_the_length() -> None:
 def test_pieces_survive_the_migration_to_size_classes_and_back(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    callset = a_callset(sessions, tmp_path)
-    gaps = random_gaps(seed=17, count=100)
-    with sessions() as session, session.begin():
-        write_gaps(session, callset, DS, "GRCh38", gaps)
+    gaps = stored_gaps(sessions, tmp_path, seed=17, count=100)
     positions = probes(gaps, "22", seed=18)
     with sessions() as session:
         before = uncalled_at(session, DS, "GRCh38", "22", positions)
