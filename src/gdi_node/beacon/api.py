@@ -15,6 +15,7 @@ from typing import Any
 
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
+from gdi_node.beacon.queries.federated import FederatedAnswers, ForwardedCall
 from gdi_node.beacon.queries.gate import Caller
 from gdi_node.beacon.queries.service import BASE_PATH, BeaconService
 from gdi_node.db.engine import make_read_session_factory, make_session_factory
@@ -22,6 +23,7 @@ from gdi_node.errors import beacon_envelope
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.service_info import ServiceEntry, ServiceType
 from gdi_node.web.mounts import ApiMount, Handler
+from gdi_node.web.observability import request_id_var
 from gdi_node.web.request import incoming, request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
@@ -58,8 +60,22 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
 
         return handler
 
+    def forwarded(path: str, body: Any) -> ForwardedCall:
+        """The call as a hub passes it on to its members (gdi_node.beacon.queries.federated)."""
+        request = incoming()
+        return ForwardedCall(
+            request.method,
+            path,
+            tuple(request.args.items()),
+            body,
+            request.authorization,
+            request_id_var.get(),
+            request.client_address,
+        )
+
     def g_variants(body: Any = None, **_params: Any) -> dict[str, Any]:
-        return service.g_variants(request_of(body), caller("g_variants", body))
+        who = caller("g_variants", body)
+        return service.g_variants(request_of(body), who, forwarded=forwarded("/g_variants", body))
 
     def one_g_variant(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
         return service.g_variants(request_of(body), caller("g_variant", body), variant_id=id)
@@ -76,7 +92,9 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
 
     def entries(path: str) -> Handler:
         def handler(body: Any = None, **_params: Any) -> dict[str, Any]:
-            return service.entries(path, request_of(body), caller(path, body))
+            who = caller(path, body)
+            call = forwarded(f"/{path}", body)
+            return service.entries(path, request_of(body), who, forwarded=call)
 
         return handler
 
@@ -176,6 +194,16 @@ def mount(runtime: NodeRuntime) -> ApiMount:
     """The Beacon API of one app. Every Beacon service is built here, in this one function."""
     settings, engine = runtime.settings, runtime.engine
     authorizer = runtime.authorization.authorizer
+    federated = None
+    if runtime.federation is not None:
+        hub = runtime.federation.settings
+        federated = FederatedAnswers(
+            runtime.federation,
+            authorizer,
+            national_id=hub.national_set_id or settings.node.id,
+            national_name=hub.national_name or settings.node.name,
+            national_reference=settings.public_url + BASE_PATH,
+        )
     service = BeaconService(
         settings,
         make_session_factory(engine),
@@ -183,6 +211,7 @@ def mount(runtime: NodeRuntime) -> ApiMount:
         base_url=settings.public_url + BASE_PATH,
         started_at=runtime.started_at.isoformat,
         read_sessions=make_read_session_factory(engine),
+        federated=federated,
     )
     return ApiMount(
         name="beacon",

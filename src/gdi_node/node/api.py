@@ -3,7 +3,7 @@ builds the node API, the Service Registry of the other mounts, from the app's ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from gdi_node.config.trust import Disclosure
 from gdi_node.db.engine import database_reachable
 from gdi_node.db.migrate import current_revision, head_revision
 from gdi_node.errors import NotFoundError, service_registry_envelope
+from gdi_node.federation.fanout import Federation
 from gdi_node.node.service import NodeService
 from gdi_node.node.static import static_asset
 from gdi_node.passport.authorizer import Authorizer
@@ -130,6 +131,19 @@ def _schema_is_current(engine: Engine, head: str | None) -> bool:
         return False
 
 
+def _member_states(federation: Federation) -> Callable[[], dict[str, dict[str, str]]]:
+    def states() -> dict[str, dict[str, str]]:
+        out = {}
+        for health in federation.health():
+            state = {"circuit": health.circuit.value}
+            if health.last_outcome is not None:
+                state["lastOutcome"] = health.last_outcome
+            out[health.member_id] = state
+        return out
+
+    return states
+
+
 def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
     """The node API of one app, at the root: service-info, health and readiness, metrics,
     permissions, and the Service Registry of ``apis`` and of itself."""
@@ -145,6 +159,7 @@ def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
             "schema": lambda: _schema_is_current(engine, head),
             "audit": lambda: not audit.health().stuck,
         },
+        members=_member_states(runtime.federation) if runtime.federation else None,
     )
     return ApiMount(
         name="node",

@@ -26,8 +26,12 @@ class NodeService:
         entries: Sequence[tuple[str, ServiceEntry]],
         started_at: datetime,
         readiness_checks: dict[str, Callable[[], bool]],
+        members: Callable[[], dict[str, dict[str, str]]] | None = None,
     ) -> None:
+        """``members``: on a hub, each member's state for ``/ready`` (reported, never a
+        reason to be unready: the hub answers with members down and says so)."""
         self._settings = settings
+        self._members = members
         self._entries = tuple(entries)  # (base path, entry)
         self._started_at = started_at
         self._checks = readiness_checks
@@ -85,4 +89,7 @@ class NodeService:
         """Run every readiness check; ready only if all pass."""
         results = {name: "ok" if check() else "failed" for name, check in self._checks.items()}
         ready = all(value == "ok" for value in results.values())
-        return {"status": "ok" if ready else "unavailable", "checks": results}, ready
+        body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "checks": results}
+        if self._members is not None:
+            body["members"] = self._members()
+        return body, ready

@@ -180,6 +180,26 @@ class Authorizer:
             permit.require(level, principal)
         return permit
 
+    def record_forwarded(
+        self,
+        principal: Principal,
+        facts: RequestFacts,
+        member_id: str,
+        described: str,
+        outcome: str,
+    ) -> None:
+        """A query a hub passed on to one of its members with the caller's credentials
+        (decision record 0031): audited as an allow naming the member and what came of it;
+        the member decides, and audits, what the caller may see of its data."""
+        self._record(
+            principal,
+            facts,
+            None,
+            f"federated to member {member_id}: {described} -> {outcome}"[:500],
+            decision="allow",
+            disclosure=Disclosure.NONE,
+        )
+
     def confirm_recorded(self) -> None:
         """Return once every decision recorded so far is committed to the audit trail (503
         otherwise). Call before an answer discloses records of non-public data when the level

@@ -1,0 +1,143 @@
+"""Beacon queries across a hub's members (decision record 0031).
+
+A query the hub federates is answered by the hub's own privacy gate for its own datasets (its
+permits, budget and audit, exactly as on any node) while the same query goes to every member
+with the caller's credentials; the member decides for itself what this caller sees. The hub
+then combines what came back (gdi_node.beacon.framework.federated_responses): member by member
+for callers ``federation.transparent_to`` names, one national answer for everyone else. Each
+member asked is written to the hub's audit trail with what came of it. The hub never shows a
+member's answer it could not check (an invalid one is named, not used) and never shows more
+than the member showed this caller: opaque sums are built from the members' answers to this
+very request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from gdi_node.beacon.framework.federated_responses import Combination, Part, opaque, transparent
+from gdi_node.beacon.framework.member_answers import query_answer_problem
+from gdi_node.beacon.framework.requests import BeaconRequest, ResultsetsShown
+from gdi_node.beacon.queries.gate import Caller
+from gdi_node.config.federation import FederatedApi, TransparentTo
+from gdi_node.federation.fanout import Federation, MemberRequest
+from gdi_node.federation.outcomes import MemberReply
+from gdi_node.passport.authorizer import Authorizer
+
+# the member parameters a hub rewrites: every member lists every dataset it answered
+_RESULTSETS = "includeResultsetResponses"
+
+
+@dataclass(frozen=True)
+class ForwardedCall:
+    """The caller's request as the hub passes it on: ``path`` below the Beacon base path,
+    the query parameters and JSON body as sent, the ``Authorization`` header, the request id
+    and the caller's address (for the member's ``X-Forwarded-For``)."""
+
+    method: str
+    path: str
+    args: Sequence[tuple[str, str]]
+    body: Any
+    authorization: str | None
+    request_id: str | None
+    client_address: str | None
+
+
+class FederatedAnswers:
+    def __init__(
+        self,
+        federation: Federation,
+        authorizer: Authorizer,
+        *,
+        national_id: str,
+        national_name: str,
+        national_reference: str,
+    ) -> None:
+        self._federation = federation
+        self._authorizer = authorizer
+        self._national = (national_id, national_name, national_reference)
+
+    def combine(
+        self,
+        own: Callable[[BeaconRequest], dict[str, Any]],
+        request: BeaconRequest,
+        caller: Caller,
+        call: ForwardedCall,
+        *,
+        merge_records: bool,
+    ) -> dict[str, Any]:
+        """The hub's answer: ``own`` answers the hub's datasets (through its gate) while the
+        members answer the forwarded ``call``; then both are combined for this caller."""
+        members = [m for m in self._federation.members if FederatedApi.BEACON in m.apis]
+        pending = self._federation.start(
+            [self._member_request(m.beacon_url, m, call) for m in members],
+            query_answer_problem,
+        )
+        try:
+            mine = own(replace(request, resultsets=ResultsetsShown.ALL))
+        finally:
+            replies = pending.result()
+        described = f"beacon {call.method} {call.path}"
+        for reply in replies:
+            self._authorizer.record_forwarded(
+                caller.principal, caller.facts, reply.member_id, described, reply.outcome.value
+            )
+        national_id, national_name, reference = self._national
+        how = Combination(
+            shown=request.resultsets,
+            statuses=[_status(r) for r in replies],
+            missing=[r.missing() for r in replies if not r.answered],
+            merge_records=merge_records,
+            national_id=national_id,
+            national_name=national_name,
+            national_reference=reference,
+        )
+        names = {m.id: m for m in members}
+        parts = [
+            Part(r.document, r.member_id, names[r.member_id].name, names[r.member_id].region)
+            for r in replies
+            if r.answered
+        ]
+        combine = transparent if self._transparent(caller) else opaque
+        return combine(Part(mine), parts, how)
+
+    def _transparent(self, caller: Caller) -> bool:
+        rule = self._federation.settings.transparent_to
+        if rule is TransparentTo.EVERYONE:
+            return True
+        if rule is TransparentTo.NOBODY:
+            return False
+        policy = self._authorizer.policy
+        if not policy.registered_access(caller.principal):
+            return False
+        return rule is TransparentTo.REGISTERED or policy.in_residency(caller.facts.client_address)
+
+    @staticmethod
+    def _member_request(base: str, member: Any, call: ForwardedCall) -> MemberRequest:
+        headers = {}
+        if call.authorization:
+            headers["Authorization"] = call.authorization
+        if call.request_id:
+            headers["X-Request-ID"] = call.request_id
+        if call.client_address:
+            headers["X-Forwarded-For"] = call.client_address
+        params = [(k, v) for k, v in call.args if k != _RESULTSETS]
+        body = call.body
+        if call.method == "POST":
+            body = dict(body) if isinstance(body, dict) else {}
+            query = dict(body.get("query") or {})
+            query[_RESULTSETS] = ResultsetsShown.ALL.value
+            body["query"] = query
+        else:
+            params.append((_RESULTSETS, ResultsetsShown.ALL.value))
+        return MemberRequest(member, call.method, base + call.path, params, body, headers)
+
+
+def _status(reply: MemberReply) -> dict[str, Any]:
+    return {
+        "memberId": reply.member_id,
+        "status": reply.outcome.value,
+        "seconds": round(reply.seconds, 3),
+    }
