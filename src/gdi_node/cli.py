@@ -436,7 +436,8 @@ def drs_resolve(
     """Resolve a drs:// URI (hostname-based or compact) and optionally download it verified.
 
     With a node's settings (--config or $GDI_NODE_CONFIG), URIs naming that node's host go to
-    its public URL, http and port included (the demo's)."""
+    its public URL, http and port included (the demo's); with a hub's, compact identifiers with
+    a member's prefix (drs://north:ID) resolve through the hub."""
     import os
 
     import httpx
@@ -454,6 +455,10 @@ def drs_resolve(
     if config is not None or os.environ.get("GDI_NODE_CONFIG"):
         settings = _load(config)
         nodes[settings.drs_hostname] = settings.public_url
+        if settings.federation is not None:  # a hub: its members' prefixes resolve through it
+            objects = f"{settings.public_url}/ga4gh/drs/v1/objects"
+            for member in settings.federation.members:
+                pinned.setdefault(member.prefix, f"{objects}/{member.prefix}:{{$id}}")
     with httpx.Client(timeout=60, follow_redirects=True) as http, _domain_errors():
         client = DrsClient(
             http,

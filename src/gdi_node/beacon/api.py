@@ -23,8 +23,7 @@ from gdi_node.errors import beacon_envelope
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.service_info import ServiceEntry, ServiceType
 from gdi_node.web.mounts import ApiMount, Handler
-from gdi_node.web.observability import request_id_var
-from gdi_node.web.request import incoming, request_credentials, request_facts
+from gdi_node.web.request import incoming, passed_on, request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
 # Operations that describe the node and disclose nothing about its data: they do not pass the
@@ -63,15 +62,7 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
     def forwarded(path: str, body: Any) -> ForwardedCall:
         """The call as a hub passes it on to its members (gdi_node.beacon.queries.federated)."""
         request = incoming()
-        return ForwardedCall(
-            request.method,
-            path,
-            tuple(request.args.items()),
-            body,
-            request.authorization,
-            request_id_var.get(),
-            request.client_address,
-        )
+        return ForwardedCall(request.method, path, tuple(request.args.items()), body, passed_on())
 
     def g_variants(body: Any = None, **_params: Any) -> dict[str, Any]:
         who = caller("g_variants", body)

@@ -2,7 +2,8 @@
 
 Any node may federate members (the national hub federates the regional data centres' nodes).
 Each member is a GA4GH node reached over HTTP: its id (named in answers), its base URL, its
-region, the deadline within which its answer is waited for, and which of its APIs the hub uses.
+region, the deadline within which its answer is waited for, which of its APIs the hub uses, and
+the prefix of its DRS objects on the hub (``<prefix>:<object id>``).
 Who sees members' answers one by one (*transparent*) and who sees one national answer
 (*opaque*) is ``transparent_to`` (decision record 0031).
 """
@@ -47,6 +48,7 @@ class MemberSettings(StrictSection):
     region: str = ""
     deadline_seconds: float = Field(default=4.0, gt=0, le=60)
     apis: tuple[FederatedApi, ...] = (FederatedApi.BEACON, FederatedApi.DRS, FederatedApi.HTSGET)
+    drs_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
     @field_validator("base_url")
     @classmethod
@@ -56,6 +58,16 @@ class MemberSettings(StrictSection):
     @property
     def beacon_url(self) -> str:
         return f"{self.base_url}/ga4gh/beacon/v2"
+
+    @property
+    def drs_url(self) -> str:
+        return f"{self.base_url}/ga4gh/drs/v1"
+
+    @property
+    def prefix(self) -> str:
+        """The compact-identifier prefix of the member's objects on the hub:
+        ``<prefix>:<the member's object id>`` (default: the member id)."""
+        return self.drs_prefix or self.id
 
 
 class CircuitSettings(StrictSection):
@@ -76,11 +88,21 @@ class FederationSettings(StrictSection):
 
     @model_validator(mode="after")
     def _unique_members(self) -> FederationSettings:
-        ids = [m.id for m in self.members]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"federation.members: ids must be unique; repeated: {repeated}")
+        for what, values in (
+            ("ids", [m.id for m in self.members]),
+            ("DRS prefixes", [m.prefix for m in self.members]),
+        ):
+            repeated = sorted({i for i in values if values.count(i) > 1})
+            if repeated:
+                raise ValueError(f"federation.members: {what} must be unique; repeated: {repeated}")
         return self
 
-    def member(self, member_id: str) -> MemberSettings | None:
-        return next((m for m in self.members if m.id == member_id), None)
+    def owner(self, object_id: str) -> tuple[MemberSettings, str] | None:
+        """The member a hub object id ``<prefix>:<id>`` names, and the member's own id."""
+        prefix, colon, rest = object_id.partition(":")
+        if not colon or not rest:
+            return None
+        member = next((m for m in self.members if m.prefix == prefix), None)
+        if member is None or FederatedApi.DRS not in member.apis:
+            return None
+        return member, rest

@@ -38,6 +38,26 @@ Validator = Callable[[Any], str | None]
 
 
 @dataclass(frozen=True)
+class PassedOn:
+    """What of the caller's request a hub passes on to every member: the ``Authorization``
+    header as sent, the request id, and the caller's address for ``X-Forwarded-For``."""
+
+    authorization: str | None
+    request_id: str | None
+    client_address: str | None
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.authorization:
+            headers["Authorization"] = self.authorization
+        if self.request_id:
+            headers["X-Request-ID"] = self.request_id
+        if self.client_address:
+            headers["X-Forwarded-For"] = self.client_address
+        return headers
+
+
+@dataclass(frozen=True)
 class MemberRequest:
     """One HTTP request to one member: ``url`` absolute, ``params`` the query string pairs,
     ``body`` JSON (POST) or None."""
@@ -157,7 +177,7 @@ class Federation:
         started = time.monotonic()
         outcome, status, raw, reason = await self._attempt(request)
         document = None
-        if outcome in {Outcome.ANSWERED, Outcome.REFUSED, Outcome.NOT_FOUND, Outcome.FAILED}:
+        if status is not None:
             try:
                 document = json.loads(raw) if raw else None
             except ValueError:
@@ -254,6 +274,8 @@ def _classified(status: int, raw: bytes) -> tuple[Outcome, str]:
         return Outcome.REFUSED, f"HTTP {status}: {detail}"
     if status == 404:
         return Outcome.NOT_FOUND, f"HTTP 404: {detail}"
+    if 400 <= status < 500:
+        return Outcome.REJECTED, f"HTTP {status}: {detail}"
     return Outcome.FAILED, f"HTTP {status}: {detail}"
 
 

@@ -12,9 +12,10 @@ class Outcome(StrEnum):
     ANSWERED = "answered"
     TIMED_OUT = "timeout"  # no complete answer within the member's deadline
     UNREACHABLE = "unreachable"  # no connection (refused, reset, DNS)
-    FAILED = "error"  # an HTTP error status (5xx; 4xx other than 401/403/404)
+    FAILED = "error"  # an HTTP 5xx (or another status a GA4GH API does not answer with)
     REFUSED = "refused"  # 401/403: the member did not accept the caller's credentials
     NOT_FOUND = "not-found"  # 404: the member holds no such object
+    REJECTED = "rejected"  # another 4xx: the member refused the request as asked (400, 409)
     INVALID = "invalid"  # an answer that is not JSON or not a valid document of the API
     CIRCUIT_OPEN = "circuit-open"  # skipped: the member failed repeatedly and is being probed
 

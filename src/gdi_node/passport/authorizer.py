@@ -112,6 +112,15 @@ class Authorizer:
             self._record(None, facts, None, None, decision="deny", disclosure=Disclosure.NONE)
             raise
 
+    def principal_for_record(self, credentials: Callable[[], Credentials]) -> Principal:
+        """Who the audit trail names for a request a hub passes on to a member unjudged (the
+        member decides; decision record 0031): the verified principal, else anonymous. Nothing
+        is audited here: the forwarding is."""
+        try:
+            return self._resolve(credentials())
+        except DomainError:
+            return Principal.anonymous()
+
     def _ignored(self, reason: str, facts: RequestFacts) -> tuple[Principal, str]:
         self._record(
             None,

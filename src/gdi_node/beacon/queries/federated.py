@@ -21,8 +21,8 @@ from gdi_node.beacon.framework.federated_responses import Combination, Part, opa
 from gdi_node.beacon.framework.member_answers import query_answer_problem
 from gdi_node.beacon.framework.requests import BeaconRequest, ResultsetsShown
 from gdi_node.beacon.queries.gate import Caller
-from gdi_node.config.federation import FederatedApi, TransparentTo
-from gdi_node.federation.fanout import Federation, MemberRequest
+from gdi_node.config.federation import FederatedApi, MemberSettings, TransparentTo
+from gdi_node.federation.fanout import Federation, MemberRequest, PassedOn
 from gdi_node.federation.outcomes import MemberReply
 from gdi_node.passport.authorizer import Authorizer
 
@@ -33,16 +33,13 @@ _RESULTSETS = "includeResultsetResponses"
 @dataclass(frozen=True)
 class ForwardedCall:
     """The caller's request as the hub passes it on: ``path`` below the Beacon base path,
-    the query parameters and JSON body as sent, the ``Authorization`` header, the request id
-    and the caller's address (for the member's ``X-Forwarded-For``)."""
+    the query parameters and JSON body as sent, and the caller's credentials and address."""
 
     method: str
     path: str
     args: Sequence[tuple[str, str]]
     body: Any
-    authorization: str | None
-    request_id: str | None
-    client_address: str | None
+    passed: PassedOn
 
 
 class FederatedAnswers:
@@ -115,14 +112,8 @@ class FederatedAnswers:
         return rule is TransparentTo.REGISTERED or policy.in_residency(caller.facts.client_address)
 
     @staticmethod
-    def _member_request(base: str, member: Any, call: ForwardedCall) -> MemberRequest:
-        headers = {}
-        if call.authorization:
-            headers["Authorization"] = call.authorization
-        if call.request_id:
-            headers["X-Request-ID"] = call.request_id
-        if call.client_address:
-            headers["X-Forwarded-For"] = call.client_address
+    def _member_request(base: str, member: MemberSettings, call: ForwardedCall) -> MemberRequest:
+        headers = call.passed.headers()
         params = [(k, v) for k, v in call.args if k != _RESULTSETS]
         body = call.body
         if call.method == "POST":

@@ -1,0 +1,183 @@
+"""DRS through a hub (issue #20, decision record 0031): two member nodes and the hub are
+``gdi-node serve`` processes on loopback; a third member is down. Member objects are named
+``<member>:<id>`` on the hub; their access URLs point at the member, so the bytes go from the
+member to the client (``gdi-node drs resolve`` and samtools) and never through the hub."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gdi_node.config.settings import Settings
+from gdi_node.passport.local_issuer import LocalIssuer
+from tests.conftest import shared_path
+from tests.support.htsget_setup import node_settings, register
+from tests.support.processes import drs_resolve, free_port, running_node, write_config
+
+pytestmark = pytest.mark.slow
+DRS = "/ga4gh/drs/v1"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    shared_path("data", "htsget")
+    root = tmp_path_factory.mktemp("hub-drs")
+    with ExitStack() as stack:
+        out: dict[str, Any] = {}
+        entries = []
+        for name in ("north", "south"):
+            port = free_port()
+            folder = root / name
+            registered = register(node_settings(folder, f"http://127.0.0.1:{port}"), folder / "s")
+            config = write_config(folder / "node.yaml", registered.settings, port)
+            node = stack.enter_context(
+                running_node(["--config", str(config), "serve"], port, folder)
+            )
+            out[name] = (node, registered)
+            entries.append({"id": name, "name": name.title(), "base_url": node.base_url})
+        entries.append(
+            {"id": "west", "name": "West", "base_url": f"http://127.0.0.1:{free_port()}"}
+        )
+        port = free_port()
+        hub_settings = Settings.model_validate(
+            {
+                "data_dir": root / "hub" / "data",
+                "public_url": f"http://127.0.0.1:{port}",
+                "federation": {"members": entries},
+            }
+        )
+        (root / "hub").mkdir()
+        config = write_config(root / "hub" / "node.yaml", hub_settings, port)
+        out["hub"] = stack.enter_context(
+            running_node(["--config", str(config), "serve"], port, root / "hub")
+        )
+        out["hub_config"] = config
+        yield out
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def access_through_hub(world: dict[str, Any], member: str, key: str) -> dict[str, Any]:
+    """The https access URL the hub hands out for a member's file, checked to point at the
+    member (the bytes never pass through the hub)."""
+    node, reg = world[member]
+    hub = world["hub"].base_url
+    reply = httpx.get(f"{hub}{DRS}/objects/{member}:{reg.ids[key]}/access/https")
+    access: dict[str, Any] = reply.json()
+    assert access["url"].startswith(node.base_url)
+    return access
+
+
+def test_a_member_object_through_the_hub_is_the_members_object_under_the_hubs_id(
+    world: dict[str, Any],
+) -> None:
+    node, reg = world["north"]
+    own = httpx.get(f"{node.base_url}{DRS}/objects/{reg.ids['bam']}").json()
+    through = httpx.get(f"{world['hub'].base_url}{DRS}/objects/north:{reg.ids['bam']}").json()
+    assert through["id"] == f"north:{reg.ids['bam']}"
+    assert {**through, "id": own["id"]} == own
+    assert through["self_uri"] == own["self_uri"]  # the member's own drs:// URI
+
+
+def test_an_access_url_through_the_hub_points_at_the_member_and_its_bytes_match(
+    world: dict[str, Any],
+) -> None:
+    _, reg = world["south"]
+    access = access_through_hub(world, "south", "vcf")
+    data = httpx.get(
+        access["url"], headers=dict(h.split(": ", 1) for h in access.get("headers", []))
+    )
+    assert hashlib.sha256(data.content).hexdigest() == sha256_of(reg.paths["vcf"])
+
+
+def test_drs_resolve_with_the_hubs_settings_downloads_a_members_object_verified(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    _, reg = world["north"]
+    out = tmp_path / "north.bam"
+    result = drs_resolve(
+        "--config", str(world["hub_config"]), f"drs://north:{reg.ids['bam']}", "-d", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert sha256_of(out) == sha256_of(reg.paths["bam"])
+
+
+def test_samtools_reads_a_members_bam_from_the_url_the_hub_handed_out(
+    world: dict[str, Any],
+) -> None:
+    _, reg = world["north"]
+    access = access_through_hub(world, "north", "bam")
+    remote = subprocess.run(
+        ["samtools", "view", "-c", access["url"]], capture_output=True, text=True, check=True
+    )
+    local = subprocess.run(
+        ["samtools", "view", "-c", str(reg.paths["bam"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(remote.stdout) == int(local.stdout) > 0
+
+
+def test_a_controlled_member_object_needs_the_members_grant_which_the_hub_passes_on(
+    world: dict[str, Any],
+) -> None:
+    _, reg = world["north"]
+    hub = world["hub"].base_url
+    url = f"{hub}{DRS}/objects/north:{reg.ids['ctrl_bam']}"
+    anonymous = httpx.get(url)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["status_code"] == 401
+    assert anonymous.json()["msg"].startswith("member north: ")
+    passport = LocalIssuer.for_settings(reg.settings).passport(reg.settings, "ann", ["CTRL"])
+    granted = httpx.post(url, json={"passports": [passport]})
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["id"] == f"north:{reg.ids['ctrl_bam']}"
+
+
+def test_bulk_objects_fan_out_by_member_and_list_what_was_not_resolved_and_why(
+    world: dict[str, Any],
+) -> None:
+    (_, north), (_, south) = world["north"], world["south"]
+    ids = [
+        f"north:{north.ids['bam']}",
+        f"south:{south.ids['vcf']}",
+        f"south:{south.ids['cram']}",
+        "north:no-such-object",
+        "west:anything",  # the member is down
+        "not-a-member-object",  # the hub's own id space: it holds no files
+    ]
+    reply = httpx.post(f"{world['hub'].base_url}{DRS}/objects", json={"bulk_object_ids": ids})
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert answer["summary"] == {"requested": 6, "resolved": 3, "unresolved": 3}
+    assert {o["id"] for o in answer["resolved_drs_object"]} == set(ids[:3])
+    unresolved = {u["error_code"]: set(u["object_ids"]) for u in answer["unresolved_drs_objects"]}
+    assert unresolved == {
+        404: {"north:no-such-object", "not-a-member-object"},
+        502: {"west:anything"},
+    }
+
+
+def test_a_member_that_is_down_is_a_502_naming_it(world: dict[str, Any]) -> None:
+    reply = httpx.get(f"{world['hub'].base_url}{DRS}/objects/west:x")
+    assert reply.status_code == 502
+    assert reply.json()["msg"].startswith("member west could not answer (unreachable)")
+    ready = httpx.get(f"{world['hub'].base_url}/ready").json()
+    assert ready["members"]["west"]["lastOutcome"] == "unreachable"
+
+
+def test_hub_settings_name_each_members_prefix_once() -> None:
+    member = {"id": "north", "name": "N", "base_url": "http://north.example.org"}
+    other = {**member, "id": "south", "drs_prefix": "north"}
+    with pytest.raises(ValueError, match="DRS prefixes must be unique"):
+        Settings.model_validate({"federation": {"members": [member, other]}})
