@@ -97,12 +97,15 @@ class FederationSettings(StrictSection):
                 raise ValueError(f"federation.members: {what} must be unique; repeated: {repeated}")
         return self
 
-    def owner(self, object_id: str) -> tuple[MemberSettings, str] | None:
-        """The member a hub object id ``<prefix>:<id>`` names, and the member's own id."""
+    def owner(
+        self, object_id: str, api: FederatedApi | str = FederatedApi.DRS
+    ) -> tuple[MemberSettings, str] | None:
+        """The member a hub object id ``<prefix>:<id>`` names (when the hub uses ``api`` of
+        it), and the member's own id."""
         prefix, colon, rest = object_id.partition(":")
         if not colon or not rest:
             return None
         member = next((m for m in self.members if m.prefix == prefix), None)
-        if member is None or FederatedApi.DRS not in member.apis:
+        if member is None or FederatedApi(api) not in member.apis:
             return None
         return member, rest

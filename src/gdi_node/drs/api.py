@@ -8,9 +8,10 @@ from typing import Any
 from gdi_node.config.federation import FederatedApi
 from gdi_node.config.settings import Settings
 from gdi_node.db.engine import make_session_factory
-from gdi_node.drs.member_objects import Forwarding, MemberObjects
+from gdi_node.drs.member_objects import MemberObjects
 from gdi_node.drs.service import BASE_PATH, DrsService, Issuers
 from gdi_node.errors import drs_envelope
+from gdi_node.federation.fanout import Forwarding
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.wiring import AuthorizationStack
 from gdi_node.service_info import ServiceEntry, ServiceType

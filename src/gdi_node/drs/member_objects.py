@@ -17,67 +17,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import jsonschema
-
 from gdi_node.config.federation import MemberSettings
-from gdi_node.errors import (
-    ConflictError,
-    DomainError,
-    ForbiddenError,
-    InvalidInputError,
-    MemberFailedError,
-    MemberTimeoutError,
-    NotFoundError,
-    UnauthorizedError,
-)
-from gdi_node.federation.fanout import Federation, MemberRequest, PassedOn
-from gdi_node.federation.outcomes import MemberReply, Outcome
-from gdi_node.passport.authorizer import Authorizer, RequestFacts
-from gdi_node.passport.principal import Principal
-from gdi_node.web.documents import openapi_spec
-
-_REFUSALS: dict[int, type[DomainError]] = {
-    400: InvalidInputError,
-    401: UnauthorizedError,
-    403: ForbiddenError,
-    404: NotFoundError,
-    409: ConflictError,
-}
-
-
-@functools.cache
-def _validator(schema: str) -> jsonschema.protocols.Validator:
-    components = openapi_spec("drs.yaml")["components"]
-    validator: jsonschema.protocols.Validator = jsonschema.Draft4Validator(
-        {"$ref": f"#/components/schemas/{schema}", "components": components}
-    )
-    return validator
+from gdi_node.errors import NotFoundError
+from gdi_node.federation.fanout import Federation, Forwarding, MemberRequest
+from gdi_node.federation.outcomes import MemberReply, Outcome, answer_or_raise
+from gdi_node.passport.authorizer import Authorizer
+from gdi_node.web.documents import schema_problem
 
 
 def _checker(schema: str) -> Callable[[Any], str | None]:
-    def problem(document: Any) -> str | None:
-        error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(document))
-        if error is None:
-            return None
-        where = "/".join(str(p) for p in error.absolute_path) or "the document"
-        return f"not a DRS {schema}: {where}: {error.message}"
-
-    return problem
-
-
-@dataclass(frozen=True)
-class Forwarding:
-    """A caller's request as the hub passes it on: credentials and address, the JSON body
-    (passports; None: a GET), and who the hub's audit trail names."""
-
-    passed: PassedOn
-    principal: Principal
-    facts: RequestFacts
-    body: Any = None
+    return functools.partial(schema_problem, "drs.yaml", schema)
 
 
 class MemberObjects:
@@ -177,22 +129,11 @@ class MemberObjects:
     def _ask(
         self, member: MemberSettings, url: str, forwarding: Forwarding, schema: str
     ) -> MemberReply:
-        body = forwarding.body
-        method = "GET" if body is None else "POST"
-        request = MemberRequest(member, method, url, (), body, forwarding.passed.headers())
+        request = forwarding.request(member, url)
         (reply,) = self._federation.ask([request], _checker(schema))
-        self._audit(forwarding, reply, f"drs {method} {url.removeprefix(member.drs_url)}")
-        if reply.answered:
-            return reply
-        if reply.outcome is Outcome.TIMED_OUT:
-            raise MemberTimeoutError(f"member {member.id} did not answer in time: {reply.reason}")
-        refusal = _REFUSALS.get(reply.status or 0)
-        if refusal is not None:
-            message = _member_message(reply)
-            raise refusal(f"member {member.id}: {message}")
-        raise MemberFailedError(
-            f"member {member.id} could not answer ({reply.outcome.value}): {reply.reason}"
-        )
+        self._audit(forwarding, reply, f"drs {request.method} {url.removeprefix(member.drs_url)}")
+        answer_or_raise(reply)
+        return reply
 
     def _audit(self, forwarding: Forwarding, reply: MemberReply, described: str) -> None:
         self._authorizer.record_forwarded(
@@ -202,13 +143,6 @@ class MemberObjects:
             described,
             reply.outcome.value,
         )
-
-
-def _member_message(reply: MemberReply) -> str:
-    document = reply.document
-    if isinstance(document, dict) and isinstance(document.get("msg"), str):
-        return str(document["msg"])[:300]
-    return reply.reason
 
 
 def _empty_bulk() -> dict[str, Any]:

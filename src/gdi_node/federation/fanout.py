@@ -27,10 +27,12 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry
 
-from gdi_node.config.federation import FederationSettings, MemberSettings
+from gdi_node.config.federation import FederatedApi, FederationSettings, MemberSettings
 from gdi_node.federation.circuit import Circuit, CircuitState
 from gdi_node.federation.member_metrics import MemberMetrics
-from gdi_node.federation.outcomes import MemberReply, Outcome
+from gdi_node.federation.outcomes import MemberReply, Outcome, error_message
+from gdi_node.passport.authorizer import RequestFacts
+from gdi_node.passport.principal import Principal
 
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 # checks a member's JSON answer: None when acceptable, else why not
@@ -55,6 +57,23 @@ class PassedOn:
         if self.client_address:
             headers["X-Forwarded-For"] = self.client_address
         return headers
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """A caller's request for one member's object as the hub passes it on: what is passed on,
+    the JSON body (passports, or an htsget request; None: a GET), the query parameters, and
+    whom the hub's audit trail names (the member judges the credential, not the hub)."""
+
+    passed: PassedOn
+    principal: Principal
+    facts: RequestFacts
+    body: Any = None
+    params: Sequence[tuple[str, str]] = ()
+
+    def request(self, member: MemberSettings, url: str) -> MemberRequest:
+        method = "GET" if self.body is None else "POST"
+        return MemberRequest(member, method, url, self.params, self.body, self.passed.headers())
 
 
 @dataclass(frozen=True)
@@ -252,13 +271,23 @@ class Federation:
                 await asyncio.sleep(self.settings.circuit.probe_seconds)
                 try:
                     async with asyncio.timeout(member.deadline_seconds):
-                        response = await self._client.get(f"{member.beacon_url}/info")
+                        response = await self._client.get(_probe_url(member))
                 except (TimeoutError, httpx.TransportError):
                     continue
                 if response.status_code == 200:
                     circuit.succeeded()
         finally:
             self._probing.discard(member.id)
+
+
+def _probe_url(member: MemberSettings) -> str:
+    """A cheap document every member of its kind serves: its Beacon ``/info``, else its DRS or
+    htsget service-info."""
+    if FederatedApi.BEACON in member.apis:
+        return f"{member.beacon_url}/info"
+    if FederatedApi.DRS in member.apis:
+        return f"{member.drs_url}/service-info"
+    return f"{member.base_url}/htsget/reads/service-info"
 
 
 class _TooLarge(httpx.TransportError):
@@ -280,17 +309,9 @@ def _classified(status: int, raw: bytes) -> tuple[Outcome, str]:
 
 
 def _error_message(raw: bytes) -> str:
-    """The message of a GA4GH error document (Beacon ``error.errorMessage``, DRS/htsget
-    ``msg``/``htsget.message``) or the start of the text."""
+    """The message of a member's error answer, or the start of its text."""
     try:
         document = json.loads(raw)
     except ValueError:
         return raw[:200].decode("utf-8", "replace").strip() or "(no body)"
-    if isinstance(document, dict):
-        for path in (("error", "errorMessage"), ("msg",), ("htsget", "message"), ("detail",)):
-            value: Any = document
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            if isinstance(value, str):
-                return value[:200]
-    return json.dumps(document)[:200]
+    return error_message(document) or json.dumps(document)[:200]

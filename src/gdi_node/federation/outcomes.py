@@ -7,6 +7,28 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gdi_node.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidInputError,
+    MemberFailedError,
+    MemberTimeoutError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
+
+# what a member refused, refused alike by the hub (with the member named)
+_REFUSALS: dict[int, type[DomainError]] = {
+    400: InvalidInputError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+}
+
 
 class Outcome(StrEnum):
     ANSWERED = "answered"
@@ -45,3 +67,34 @@ class MemberReply:
     def missing(self) -> dict[str, Any]:
         """The entry naming this member in a partial answer's list of missing members."""
         return {"memberId": self.member_id, "reason": self.outcome.value, "detail": self.reason}
+
+
+def answer_or_raise(reply: MemberReply) -> Any:
+    """The member's answer to a request the hub passed on for one object (DRS, htsget); else
+    the error the hub answers with: what the member refused (400, 401, 403, 404, 409, 413)
+    with the member's message, 504 when it missed its deadline, 502 otherwise."""
+    if reply.answered:
+        return reply.document
+    member = reply.member_id
+    if reply.outcome is Outcome.TIMED_OUT:
+        raise MemberTimeoutError(f"member {member} did not answer in time: {reply.reason}")
+    refusal = _REFUSALS.get(reply.status or 0)
+    if refusal is not None:
+        raise refusal(f"member {member}: {error_message(reply.document) or reply.reason}")
+    raise MemberFailedError(
+        f"member {member} could not answer ({reply.outcome.value}): {reply.reason}"
+    )
+
+
+def error_message(document: Any) -> str | None:
+    """The message of a GA4GH error document: Beacon ``error.errorMessage``, DRS ``msg``,
+    htsget ``htsget.message`` (or a problem's ``detail``)."""
+    if not isinstance(document, dict):
+        return None
+    for path in (("error", "errorMessage"), ("msg",), ("htsget", "message"), ("detail",)):
+        value: Any = document
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            return value[:300]
+    return None

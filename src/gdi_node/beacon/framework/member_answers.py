@@ -7,27 +7,13 @@ member named as answering something invalid (decision record 0031), never half-u
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-import jsonschema
-
-from gdi_node.web.documents import openapi_spec
-
-
-@functools.cache
-def _validator() -> jsonschema.protocols.Validator:
-    components = openapi_spec("beacon.yaml")["components"]
-    schema = {"$ref": "#/components/schemas/QueryResponse", "components": components}
-    validator: jsonschema.protocols.Validator = jsonschema.Draft4Validator(schema)
-    return validator
+from gdi_node.web.documents import schema_problem
 
 
 def query_answer_problem(document: Any) -> str | None:
     """None when ``document`` is a Beacon query answer; else what is wrong with it, in one
     line."""
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
-    if error is None:
-        return None
-    where = "/".join(str(p) for p in error.absolute_path) or "the document"
-    return f"not a Beacon query answer: {where}: {error.message}"[:300]
+    problem = schema_problem("beacon.yaml", "QueryResponse", document)
+    return None if problem is None else f"not a Beacon query answer: {problem}"

@@ -1,11 +1,13 @@
-"""DRS through a hub (issue #20, decision record 0031): two member nodes and the hub are
-``gdi-node serve`` processes on loopback; a third member is down. Member objects are named
-``<member>:<id>`` on the hub; their access URLs point at the member, so the bytes go from the
-member to the client (``gdi-node drs resolve`` and samtools) and never through the hub."""
+"""DRS and htsget through a hub (issue #20, decision record 0031): two member nodes and the hub
+are ``gdi-node serve`` processes on loopback; a third member is down. Member objects are named
+``<member>:<id>`` on the hub; their access URLs and htsget tickets point at the member, so the
+bytes go from the member to the client (``gdi-node drs resolve``, samtools, bcftools) and
+never through the hub."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -181,3 +183,64 @@ def test_hub_settings_name_each_members_prefix_once() -> None:
     other = {**member, "id": "south", "drs_prefix": "north"}
     with pytest.raises(ValueError, match="DRS prefixes must be unique"):
         Settings.model_validate({"federation": {"members": [member, other]}})
+
+
+def htsget(*args: str) -> subprocess.CompletedProcess[str]:
+    # no reference downloads from EBI: the test CRAM embeds its reference
+    env = {**os.environ, "REF_PATH": "/nonexistent/%s"}
+    return subprocess.run(
+        list(args), capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def records(text: str) -> list[str]:
+    """The records of SAM or VCF text: the headers record the command line, URL included."""
+    return [line for line in text.splitlines() if not line.startswith(("@", "#"))]
+
+
+def data_requests(node: Any) -> int:
+    return sum(1 for line in node.log_lines() if '"operation": "getData"' in line)
+
+
+def test_samtools_and_bcftools_fetch_a_members_slices_through_hub_ids_from_the_member(
+    world: dict[str, Any],
+) -> None:
+    """The same slices through the hub as from the member itself; the hub serves no bytes."""
+    node, reg = world["north"]
+    hub = world["hub"].base_url
+    for kind, key, tool, region in (
+        ("reads", "bam", "samtools", "referenceName=11&start=5000000&end=5050000"),
+        ("variants", "vcf", "bcftools", "referenceName=chrM"),
+    ):
+        via_hub = htsget(tool, "view", f"{hub}/htsget/{kind}/north:{reg.ids[key]}?{region}")
+        direct = htsget(tool, "view", f"{node.base_url}/htsget/{kind}/{reg.ids[key]}?{region}")
+        assert via_hub.returncode == 0, via_hub.stderr
+        assert records(via_hub.stdout) == records(direct.stdout)
+        assert len(records(via_hub.stdout)) >= 10
+    assert data_requests(node) > 0
+    assert data_requests(world["hub"]) == 0
+
+
+def test_a_members_ticket_through_the_hub_is_the_members_ticket(world: dict[str, Any]) -> None:
+    node, reg = world["south"]
+    hub = world["hub"].base_url
+    ticket = httpx.post(
+        f"{hub}/htsget/reads/south:{reg.ids['cram']}",
+        json={"format": "BAM", "regions": [{"referenceName": "11", "start": 5000000}]},
+    ).json()
+    urls = [u["url"] for u in ticket["htsget"]["urls"]]
+    assert ticket["htsget"]["format"] == "BAM"
+    assert all(u.startswith(("data:", node.base_url)) for u in urls)
+
+
+def test_a_refused_or_failed_member_ticket_is_an_htsget_error_naming_the_member(
+    world: dict[str, Any],
+) -> None:
+    _, reg = world["north"]
+    hub = world["hub"].base_url
+    refused = httpx.get(f"{hub}/htsget/reads/north:{reg.ids['ctrl_bam']}")
+    assert refused.status_code == 401
+    assert refused.json()["htsget"]["message"].startswith("member north: ")
+    down = httpx.get(f"{hub}/htsget/variants/west:x")
+    assert down.status_code == 502
+    assert down.json()["htsget"]["error"] == "BadGateway"
