@@ -111,6 +111,9 @@ def hub(
     world: World, members: dict[str, Any], entries: list[dict[str, Any]], **federation: Any
 ) -> Iterator[Any]:
     folder = members["root"] / "hub"
+    # the members' metadata is fetched in the background only where a test asks for it:
+    # elsewhere its requests would add to the members' failures the tests count
+    federation = {"list_member_metadata": "metadata_refresh_seconds" in federation, **federation}
     settings = node_settings(world, folder, "hub", federation={"members": entries, **federation})
     if not (folder / "node.sqlite3").exists():
         load_genomes(settings, "hub", folder)
@@ -305,10 +308,20 @@ def test_a_member_killed_while_the_hub_runs_is_reported_unreachable(
     body = query(100, "A", "G", requestedGranularity="count")
     with running_node(["--config", str(config), "serve"], port, folder) as west:
         entries = [member_entry(members["south"], "south"), member_entry(west, "west")]
-        with hub(world, members, entries) as client:
+        with hub(world, members, entries, metadata_refresh_seconds=1) as client:
             before = client.post(f"{BEACON}/g_variants", json=body).json()
+
+            def kept_of_west(stale: bool) -> Any:
+                answer = client.get(f"{BEACON}/datasets").json()
+                states = {
+                    m["memberId"]: m["stale"] for m in answer["info"]["federation"]["members"]
+                }
+                return answer if states.get("west") is stale else None
+
+            wait_for(lambda: kept_of_west(False))
             west.stop()
             after = client.post(f"{BEACON}/g_variants", json=body).json()
+            datasets = wait_for(lambda: kept_of_west(True))
     assert before["info"]["federation"]["complete"] is True
     (missing,) = after["info"]["federation"]["missing"]
     assert (missing["memberId"], missing["reason"]) == ("west", "unreachable")
@@ -316,6 +329,8 @@ def test_a_member_killed_while_the_hub_runs_is_reported_unreachable(
     assert (
         after["responseSummary"]["numTotalResults"] < before["responseSummary"]["numTotalResults"]
     )
+    # the datasets kept of west survive its outage, marked stale
+    assert "west:NORTH" in [d["id"] for d in datasets["response"]["collections"]]
 
 
 def test_a_granted_caller_and_an_anonymous_one_see_what_each_member_shows_them(
@@ -344,3 +359,40 @@ def test_a_granted_caller_and_an_anonymous_one_see_what_each_member_shows_them(
         "east" not in str(r) and r.get("frequencyInPopulations", [{}])[0].get("frequencies")
         for r in national["results"]
     )
+
+
+def wait_for(check: Any, seconds: float = 15) -> Any:
+    """Poll ``check()`` until it returns something true (the hub refreshes in the background)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not true within {seconds} s")
+
+
+def test_hub_lists_members_datasets_and_terms_kept_from_their_anonymous_answers(
+    world: World, members: dict[str, Any]
+) -> None:
+    entries = [member_entry(members[n], n) for n in ("north", "south")]
+    with hub(world, members, entries, metadata_refresh_seconds=1) as client:
+
+        def datasets() -> Any:
+            answer = client.get(f"{BEACON}/datasets").json()
+            return answer if len(answer["info"]["federation"]["members"]) == 2 else None
+
+        answer = wait_for(datasets)
+        terms = client.get(f"{BEACON}/filtering_terms", params={"limit": 0}).json()
+    ids = [d["id"] for d in answer["response"]["collections"]]
+    assert ids == ["NATIONAL", "north:NORTH", "south:SOUTH"]
+    assert answer["response"]["collections"][1]["info"]["member"]["id"] == "north"
+    assert answer["responseSummary"]["numTotalResults"] == 3
+    direct = set()
+    for name in ("north", "south"):
+        got = httpx.get(f"{members[name].base_url}{BEACON}/filtering_terms?limit=0").json()
+        direct |= {t["id"] for t in got["response"]["filteringTerms"]}
+    listed = [t["id"] for t in terms["response"]["filteringTerms"]]
+    assert len(listed) == len(set(listed))  # a term several nodes list is listed once
+    assert direct <= set(listed)
+    assert all(m["stale"] is False for m in terms["info"]["federation"]["members"])

@@ -47,7 +47,8 @@ never import each other (``lint-imports`` checks this):
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
   and ``model_schemas``. A hub checks a member's answer with ``member_answers`` and combines
   answers in ``federated_responses`` (transparent or opaque), summing frequencies in
-  ``merged_frequencies``.
+  ``merged_frequencies``; ``federated_collections`` adds the members' kept datasets and
+  filtering terms to the hub's own.
 - ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps of genotype-set bits in
   slices, and the counts of an allele from them), ``assemblies``, ``annotations``,
   ``ontology``, ``precision``, ``complements`` (the cells rule of decision record 0022),

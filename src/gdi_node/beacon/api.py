@@ -15,14 +15,14 @@ from typing import Any
 
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
-from gdi_node.beacon.queries.federated import FederatedAnswers, ForwardedCall
+from gdi_node.beacon.queries.federated import FederatedAnswers, ForwardedCall, member_documents
 from gdi_node.beacon.queries.gate import Caller
 from gdi_node.beacon.queries.service import BASE_PATH, BeaconService
 from gdi_node.db.engine import make_read_session_factory, make_session_factory
 from gdi_node.errors import beacon_envelope
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.service_info import ServiceEntry, ServiceType
-from gdi_node.web.mounts import ApiMount, Handler
+from gdi_node.web.mounts import ApiMount, Background, Handler
 from gdi_node.web.request import incoming, passed_on, request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
@@ -186,14 +186,18 @@ def mount(runtime: NodeRuntime) -> ApiMount:
     settings, engine = runtime.settings, runtime.engine
     authorizer = runtime.authorization.authorizer
     federated = None
+    background: tuple[Background, ...] = ()
     if runtime.federation is not None:
         hub = runtime.federation.settings
+        documents = member_documents(runtime.federation) if hub.list_member_metadata else None
+        background = (documents,) if documents is not None else ()
         federated = FederatedAnswers(
             runtime.federation,
             authorizer,
             national_id=hub.national_set_id or settings.node.id,
             national_name=hub.national_name or settings.node.name,
             national_reference=settings.public_url + BASE_PATH,
+            documents=documents,
         )
     service = BeaconService(
         settings,
@@ -212,6 +216,7 @@ def mount(runtime: NodeRuntime) -> ApiMount:
         envelope=beacon_envelope(framework.beacon_id(settings), framework.API_VERSION),
         cors=True,
         direct=True,
+        background=background,
         service=ServiceEntry(
             type=ServiceType("beacon", "2.1.1"),
             name="gdi-node Beacon",

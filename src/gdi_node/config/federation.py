@@ -85,6 +85,10 @@ class FederationSettings(StrictSection):
     national_name: str | None = None  # the opaque frequencies' source (default: the node name)
     circuit: CircuitSettings = CircuitSettings()
     max_connections_per_member: int = Field(default=20, ge=1, le=1000)
+    # list members' filtering terms and datasets (as an anonymous caller sees them) next to the
+    # hub's own, fetched every metadata_refresh_seconds; off: the hub lists only its own
+    list_member_metadata: bool = True
+    metadata_refresh_seconds: float = Field(default=600.0, ge=1, le=86400)
 
     @model_validator(mode="after")
     def _unique_members(self) -> FederationSettings:

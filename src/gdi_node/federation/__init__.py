@@ -10,7 +10,11 @@ Code map:
   gets an answer.
 - ``fanout``: the members' HTTP client: one event loop thread per app with pooled
   connections, each member asked within its own deadline, the caller's credentials and
-  address passed on, the background probes of open circuits.
+  address passed on, the background probes of open circuits; ``Forwarding``, one caller's
+  request for one member's object (DRS, htsget).
+- ``member_documents``: what a hub keeps of its members (their filtering terms and datasets,
+  anonymous view), refreshed in the background and kept through an outage, marked stale.
+- ``member_metrics``: the members' Prometheus metrics.
 
 This package knows HTTP and members, not any API's documents: ``gdi_node.beacon.queries``
 merges Beacon answers. It imports no API package.

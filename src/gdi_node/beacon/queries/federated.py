@@ -8,23 +8,32 @@ for callers ``federation.transparent_to`` names, one national answer for everyon
 member asked is written to the hub's audit trail with what came of it. The hub never shows a
 member's answer it could not check (an invalid one is named, not used) and never shows more
 than the member showed this caller: opaque sums are built from the members' answers to this
-very request.
+very request. A hub's ``/filtering_terms`` and ``/datasets`` add the members' as an anonymous
+caller sees them, kept and refreshed in the background (``member_documents``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gdi_node.beacon.framework.federated_collections import (
+    MemberCopy,
+    with_member_datasets,
+    with_member_terms,
+)
 from gdi_node.beacon.framework.federated_responses import Combination, Part, opaque, transparent
 from gdi_node.beacon.framework.member_answers import query_answer_problem
-from gdi_node.beacon.framework.requests import BeaconRequest, ResultsetsShown
+from gdi_node.beacon.framework.requests import MAX_LIMIT, BeaconRequest, ResultsetsShown
 from gdi_node.beacon.queries.gate import Caller
 from gdi_node.config.federation import FederatedApi, MemberSettings, TransparentTo
 from gdi_node.federation.fanout import Federation, MemberRequest, PassedOn
+from gdi_node.federation.member_documents import MemberDocuments, Wanted
 from gdi_node.federation.outcomes import MemberReply
 from gdi_node.passport.authorizer import Authorizer
+from gdi_node.web.documents import schema_problem
 
 # the member parameters a hub rewrites: every member lists every dataset it answered
 _RESULTSETS = "includeResultsetResponses"
@@ -42,6 +51,24 @@ class ForwardedCall:
     passed: PassedOn
 
 
+def member_documents(federation: Federation) -> MemberDocuments:
+    """The members' filtering terms and datasets a hub keeps (anonymous view, refreshed every
+    ``federation.metadata_refresh_seconds``); a background job of the app."""
+    wanted = {
+        "filtering_terms": Wanted(
+            FederatedApi.BEACON,
+            lambda m: f"{m.beacon_url}/filtering_terms?limit=0",
+            functools.partial(schema_problem, "beacon.yaml", "InformationalResponse"),
+        ),
+        "datasets": Wanted(
+            FederatedApi.BEACON,
+            lambda m: f"{m.beacon_url}/datasets?limit=0",
+            functools.partial(schema_problem, "beacon.yaml", "QueryResponse"),
+        ),
+    }
+    return MemberDocuments(federation, wanted, federation.settings.metadata_refresh_seconds)
+
+
 class FederatedAnswers:
     def __init__(
         self,
@@ -51,10 +78,40 @@ class FederatedAnswers:
         national_id: str,
         national_name: str,
         national_reference: str,
+        documents: MemberDocuments | None = None,
     ) -> None:
         self._federation = federation
         self._authorizer = authorizer
         self._national = (national_id, national_name, national_reference)
+        self._documents = documents
+
+    def listing(
+        self,
+        name: str,
+        own: Callable[[BeaconRequest], dict[str, Any]],
+        request: BeaconRequest,
+    ) -> dict[str, Any]:
+        """``/filtering_terms`` or ``/datasets`` (``name``): all of the hub's own, with the
+        members' kept ones, one page."""
+        mine = own(replace(request, skip=0, limit=MAX_LIMIT))
+        copies, missing = self._copies(name)
+        merge = with_member_terms if name == "filtering_terms" else with_member_datasets
+        return merge(mine, copies, missing, request)
+
+    def _copies(self, name: str) -> tuple[list[MemberCopy], dict[str, str]]:
+        if self._documents is None:
+            return [], {}
+        kept = self._documents.kept(name)
+        missing = self._documents.missing(name)
+        copies = [
+            MemberCopy(m.id, m.name, m.region, kept[m.id].document, kept[m.id].status(m.id))
+            for m in self._federation.members
+            if m.id in kept
+        ]
+        for member in self._federation.members:  # not fetched yet (the hub just started)
+            if FederatedApi.BEACON in member.apis and member.id not in kept:
+                missing.setdefault(member.id, "not fetched yet")
+        return copies, missing
 
     def combine(
         self,

@@ -167,12 +167,19 @@ class BeaconService:
         if self._federated is None or forwarded is None or operation.only is not None:
             return self._gate.answer(caller, operation, answerer)
         return self._federated.combine(
-            lambda asked: self._gate.answer(caller, replace(operation, request=asked), answerer),
+            self._asking(caller, operation, answerer),
             operation.request,
             caller,
             forwarded,
             merge_records=merge_records,
         )
+
+    def _asking(
+        self, caller: Caller, operation: Operation, answerer: Answerer
+    ) -> Callable[[BeaconRequest], dict[str, Any]]:
+        """The gate's answer to ``operation`` asked as another request (a hub asks its own
+        datasets for every result set, or every term, before combining)."""
+        return lambda asked: self._gate.answer(caller, replace(operation, request=asked), answerer)
 
     def _variant_presence(
         self,
@@ -223,7 +230,11 @@ class BeaconService:
         framework.check_requested_schemas(DATASETS, request.requested_schemas)
         described = "datasets" if dataset_id is None else f"datasets/{dataset_id}"
         operation = Operation(request, described, only=dataset_id)
-        return self._gate.answer(caller, operation, self._collections.datasets())
+        answerer = self._collections.datasets()
+        if self._federated is not None and dataset_id is None:
+            own = self._asking(caller, operation, answerer)
+            return self._federated.listing("datasets", own, request)
+        return self._gate.answer(caller, operation, answerer)
 
     def cohorts(
         self, request: BeaconRequest, caller: Caller, *, only_id: str | None = None
@@ -247,6 +258,10 @@ class BeaconService:
             request, f"filtering_terms {cohort_id or ''}".strip(), only=dataset_id
         )
         answerer = self._collections.filtering_terms(entry_type=entry_type, cohort_id=cohort_id)
+        every = dataset_id is None and entry_type is None and cohort_id is None
+        if self._federated is not None and every:
+            own = self._asking(caller, operation, answerer)
+            return self._federated.listing("filtering_terms", own, request)
         return self._gate.answer(caller, operation, answerer)
 
 
