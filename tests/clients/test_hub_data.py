@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -184,6 +185,25 @@ def test_a_member_that_is_down_is_a_502_naming_it(world: dict[str, Any]) -> None
     )
     ready = httpx.get(f"{world['hub'].base_url}/ready").json()
     assert ready["members"]["west"]["lastOutcome"] in {"unreachable", "circuit-open"}
+
+
+def test_the_hubs_service_registry_lists_its_members_services(world: dict[str, Any]) -> None:
+    """Kept from the members' own /services in the background (a member down is left out)."""
+    hub = world["hub"].base_url
+    members = [world["north"][0].base_url, world["south"][0].base_url]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        urls = {s["url"] for s in httpx.get(f"{hub}/services").json()}
+        if all(any(u.startswith(m) for u in urls) for m in members):
+            break
+        time.sleep(0.1)
+    services = httpx.get(f"{hub}/services").json()
+    north = httpx.get(f"{members[0]}/services").json()
+    assert all(s in services for s in north)
+    assert any(s["url"].startswith(hub) for s in services)  # its own first
+    assert services[0]["url"].startswith(hub)
+    types = httpx.get(f"{hub}/services/types").json()
+    assert "org.ga4gh:drs:1.5.0" in types
 
 
 def test_hub_settings_name_each_members_prefix_once() -> None:

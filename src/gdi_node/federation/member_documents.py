@@ -26,10 +26,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Wanted:
-    """One document to keep of every member using ``api``: its URL from the member's settings
-    and how to check it."""
+    """One document to keep of every member using ``api`` (None: of every member): its URL
+    from the member's settings and how to check it."""
 
-    api: FederatedApi
+    api: FederatedApi | None
     url: Callable[[MemberSettings], str]
     validate: Validator
 
@@ -97,7 +97,7 @@ class MemberDocuments:
             requests = [
                 MemberRequest(member, "GET", wanted.url(member))
                 for member in self._federation.members
-                if wanted.api in member.apis
+                if wanted.api is None or wanted.api in member.apis
             ]
             if requests:
                 self._store(name, self._federation.ask(requests, wanted.validate))
