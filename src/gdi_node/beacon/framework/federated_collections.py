@@ -52,7 +52,7 @@ def with_member_terms(
         for resource in theirs.get("resources") or ():
             if isinstance(resource, dict):
                 resources.setdefault(resource.get("id"), copy.deepcopy(resource))
-    merged = copy.deepcopy(own)
+    merged = _as_asked(copy.deepcopy(own), request)
     merged["response"] = {
         "filteringTerms": _page(terms, request),
         "resources": list(resources.values()),
@@ -86,7 +86,7 @@ def with_member_datasets(
             }
             listed["info"] = info
             collections.append(listed)
-    merged = copy.deepcopy(own)
+    merged = _as_asked(copy.deepcopy(own), request)
     merged["responseSummary"] = {"exists": bool(collections), "numTotalResults": len(collections)}
     merged["response"] = {"collections": _page(collections, request)}
     return _noting_members(merged, copies, missing)
@@ -94,6 +94,15 @@ def with_member_datasets(
 
 def _page(items: list[dict[str, Any]], request: BeaconRequest) -> list[dict[str, Any]]:
     return items[request.skip * request.limit : (request.skip + 1) * request.limit]
+
+
+def _as_asked(document: dict[str, Any], request: BeaconRequest) -> dict[str, Any]:
+    """The hub asked its own datasets for everything; the response says what the caller
+    asked for."""
+    received = (document.get("meta") or {}).get("receivedRequestSummary")
+    if isinstance(received, dict) and "pagination" in received:
+        received["pagination"] = {"skip": request.skip, "limit": request.limit}
+    return document
 
 
 def _noting_members(
