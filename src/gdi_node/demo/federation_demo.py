@@ -101,7 +101,7 @@ def _write_hub_config(folder: Path, host: str, port: int, entries: list[dict[str
             "environment": "dev",
         },
         "federation": {
-            "members": [{**e, "deadline_seconds": 2.0} for e in entries],
+            "members": entries,
             "transparent_to": "registered",
             "national_name": "Demo nation (synthetic)",
             "metadata_refresh_seconds": 30,
