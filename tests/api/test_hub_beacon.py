@@ -375,24 +375,28 @@ def wait_for(check: Any, seconds: float = 15) -> Any:
 def test_hub_lists_members_datasets_and_terms_kept_from_their_anonymous_answers(
     world: World, members: dict[str, Any]
 ) -> None:
-    entries = [member_entry(members[n], n) for n in ("north", "south")]
+    entries = [member_entry(members[n], n) for n in ("north", "south", "east")]
     with hub(world, members, entries, metadata_refresh_seconds=1) as client:
 
         def datasets() -> Any:
             answer = client.get(f"{BEACON}/datasets").json()
-            return answer if len(answer["info"]["federation"]["members"]) == 2 else None
+            return answer if len(answer["info"]["federation"]["members"]) == 3 else None
 
         answer = wait_for(datasets)
         terms = client.get(f"{BEACON}/filtering_terms", params={"limit": 0}).json()
+        configuration = client.get(f"{BEACON}/configuration").json()
     ids = [d["id"] for d in answer["response"]["collections"]]
-    assert ids == ["NATIONAL", "north:NORTH", "south:SOUTH"]
+    assert ids == ["NATIONAL", "north:NORTH", "south:SOUTH", "east:EAST"]
     assert answer["response"]["collections"][1]["info"]["member"]["id"] == "north"
-    assert answer["responseSummary"]["numTotalResults"] == 3
+    assert answer["responseSummary"]["numTotalResults"] == 4
     direct = set()
-    for name in ("north", "south"):
+    for name in ("north", "south", "east"):
         got = httpx.get(f"{members[name].base_url}{BEACON}/filtering_terms?limit=0").json()
         direct |= {t["id"] for t in got["response"]["filteringTerms"]}
     listed = [t["id"] for t in terms["response"]["filteringTerms"]]
     assert len(listed) == len(set(listed))  # a term several nodes list is listed once
     assert direct <= set(listed)
     assert all(m["stale"] is False for m in terms["info"]["federation"]["members"])
+    # the hub holds only PUBLIC data itself; east's dataset is CONTROLLED
+    levels = configuration["response"]["securityAttributes"]["securityLevels"]
+    assert levels == ["CONTROLLED", "PUBLIC"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,13 @@ def test_the_federation_demo_shows_opaque_transparent_and_partial_answers_and_me
     with running_node(args, port, tmp_path, ready_timeout=300):
         facts = json.loads((data / "demo.json").read_text(encoding="utf-8"))
         commands = {c["id"]: c["run"] for c in facts["commands"]}
+        # a person reads the printout first; the hub fetches its members' datasets meanwhile
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            listed = httpx.get(f"{facts['hub']}{BEACON}/datasets").json()
+            if len(listed["info"]["federation"]["members"]) == 2:
+                break
+            time.sleep(0.2)
         outputs = {name: run(command) for name, command in commands.items()}
         north, south = facts["members"]["north"], facts["members"]["south"]
         query = commands["hub-opaque"].split("'")[1].replace(facts["hub"], "")

@@ -171,6 +171,29 @@ def test_bulk_objects_fan_out_by_member_and_list_what_was_not_resolved_and_why(
     }
 
 
+def test_bulk_access_urls_fan_out_by_member_and_point_at_each_member(
+    world: dict[str, Any],
+) -> None:
+    (north_node, north), (south_node, south) = world["north"], world["south"]
+    wanted = [
+        {"bulk_object_id": f"north:{north.ids['bam']}", "bulk_access_ids": ["https"]},
+        {"bulk_object_id": f"south:{south.ids['vcf']}", "bulk_access_ids": ["https", "nope"]},
+        {"bulk_object_id": "west:anything", "bulk_access_ids": ["https"]},
+    ]
+    reply = httpx.post(
+        f"{world['hub'].base_url}{DRS}/objects/access", json={"bulk_object_access_ids": wanted}
+    )
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert answer["summary"] == {"requested": 4, "resolved": 2, "unresolved": 2}
+    urls = {u["drs_object_id"]: u["url"] for u in answer["resolved_drs_object_access_urls"]}
+    assert urls[f"north:{north.ids['bam']}"].startswith(north_node.base_url)
+    assert urls[f"south:{south.ids['vcf']}"].startswith(south_node.base_url)
+    unresolved = {u["error_code"]: set(u["object_ids"]) for u in answer["unresolved_drs_objects"]}
+    assert unresolved[502] == {"west:anything"}
+    assert f"south:{south.ids['vcf']}" in set().union(*unresolved.values())
+
+
 def test_a_member_that_is_down_is_a_502_naming_it(world: dict[str, Any]) -> None:
     """Unreachable, or skipped once the hub's background fetches of its metadata and the
     requests before opened its circuit: a 502 naming it either way."""

@@ -3,6 +3,7 @@ builds the DRS service from the app's runtime."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gdi_node.config.federation import FederatedApi
@@ -74,10 +75,16 @@ def operations(
         return service.bulk_objects(ids, principal, facts)
 
     def bulk_access(body: dict[str, Any]) -> Any:
-        principal, facts = caller("GetBulkAccessURL", body)
         wanted = [
             (i["bulk_object_id"], i["bulk_access_ids"]) for i in body["bulk_object_access_ids"]
         ]
+        if members is not None and any(of_member(i) for i, _ in wanted):
+
+            def local(mine: list[tuple[str, Sequence[str]]]) -> dict[str, Any]:
+                return service.bulk_access(mine, *caller("GetBulkAccessURL", body))
+
+            return members.bulk_access(wanted, forwarded("GetBulkAccessURL", body), local)
+        principal, facts = caller("GetBulkAccessURL", body)
         return service.bulk_access(wanted, principal, facts)
 
     return {

@@ -65,6 +65,11 @@ def member_documents(federation: Federation) -> MemberDocuments:
             lambda m: f"{m.beacon_url}/datasets?limit=0",
             functools.partial(schema_problem, "beacon.yaml", "QueryResponse"),
         ),
+        "configuration": Wanted(
+            FederatedApi.BEACON,
+            lambda m: f"{m.beacon_url}/configuration",
+            functools.partial(schema_problem, "beacon.yaml", "InformationalResponse"),
+        ),
     }
     return MemberDocuments(federation, wanted, federation.settings.metadata_refresh_seconds)
 
@@ -97,6 +102,18 @@ class FederatedAnswers:
         copies, missing = self._copies(name)
         merge = with_member_terms if name == "filtering_terms" else with_member_datasets
         return merge(mine, copies, missing, request)
+
+    def member_security_levels(self) -> set[str]:
+        """The security levels the members' Beacons declare (``/configuration``): a hub's
+        configuration declares its own and these."""
+        levels: set[str] = set()
+        if self._documents is None:
+            return levels
+        for kept in self._documents.kept("configuration").values():
+            document = kept.document if isinstance(kept.document, dict) else {}
+            attributes = (document.get("response") or {}).get("securityAttributes") or {}
+            levels |= {str(v) for v in attributes.get("securityLevels") or ()}
+        return levels
 
     def _copies(self, name: str) -> tuple[list[MemberCopy], dict[str, str]]:
         if self._documents is None:

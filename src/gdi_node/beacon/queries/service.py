@@ -104,8 +104,10 @@ class BeaconService:
         )
 
     def configuration(self) -> dict[str, Any]:
-        levels = sorted({d.security_level.value for d in self._settings.datasets})
-        return framework.configuration_response(self._settings, levels)
+        levels = {d.security_level.value for d in self._settings.datasets}
+        if self._federated is not None:  # a hub serves its members' datasets too
+            levels |= self._federated.member_security_levels()
+        return framework.configuration_response(self._settings, sorted(levels))
 
     def map(self) -> dict[str, Any]:
         return framework.map_response(self._settings, self._base_url)
