@@ -149,27 +149,56 @@ def serve(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Prepare data and demo.json, then exit.")
-def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
+@click.option(
+    "--federation",
+    is_flag=True,
+    help="A hub on --port and two member nodes on the next ports (docs/federation.md).",
+)
+def demo(data_dir: Path, host: str, port: int, no_serve: bool, federation: bool) -> None:
     """Generate synthetic data, register it and run the node on embedded SQLite."""
     from gdi_node.cli_failures import port_in_use, port_message
     from gdi_node.demo.runner import prepare_demo, print_demo
     from gdi_node.server import run_server
 
-    if not no_serve and port_in_use(host, port):
-        source = click.get_current_context().get_parameter_source("port")
-        given = source is not click.core.ParameterSource.DEFAULT
-        raise _Failure(port_message(host, port, "--port" if given else "the default"))
+    ports = (port, port + 1, port + 2) if federation else (port,)
+    for needed in ports if not no_serve else ():
+        if port_in_use(host, needed):
+            source = click.get_current_context().get_parameter_source("port")
+            given = source is not click.core.ParameterSource.DEFAULT
+            raise _Failure(port_message(host, needed, "--port" if given else "the default"))
+    if federation:
+        _federation_demo(data_dir, host, port, serve=not no_serve)
+        return
+    with _demo_folder(data_dir):
+        prepared = prepare_demo(data_dir, host, port)
+    print_demo(prepared, serving=not no_serve)
+    if not no_serve:
+        run_server(prepared.settings, prepared.config_file, migrate=False)
+
+
+@contextmanager
+def _demo_folder(data_dir: Path) -> Iterator[None]:
+    """Preparing a demo in ``data_dir``: a folder that cannot be written is one line."""
     try:
         with _domain_errors():
-            prepared = prepare_demo(data_dir, host, port)
+            yield
     except OSError as exc:
         raise _Failure(
             f"cannot write the demo's folder {data_dir.absolute()} (--data-dir):"
             f" {exc.strerror or exc}; choose a writable folder with --data-dir DIR"
         ) from None
-    print_demo(prepared, serving=not no_serve)
-    if not no_serve:
-        run_server(prepared.settings, prepared.config_file, migrate=False)
+
+
+def _federation_demo(data_dir: Path, host: str, port: int, *, serve: bool) -> None:
+    from gdi_node.demo.federation_demo import members_serving, prepare_federation, print_federation
+    from gdi_node.server import run_server
+
+    with _demo_folder(data_dir):
+        prepared = prepare_federation(data_dir, host, port)
+    print_federation(prepared, serving=serve)
+    if serve:
+        with _domain_errors(), members_serving(prepared):
+            run_server(prepared.hub, prepared.config_file)
 
 
 @main.group()
@@ -436,7 +465,8 @@ def drs_resolve(
     """Resolve a drs:// URI (hostname-based or compact) and optionally download it verified.
 
     With a node's settings (--config or $GDI_NODE_CONFIG), URIs naming that node's host go to
-    its public URL, http and port included (the demo's)."""
+    its public URL, http and port included (the demo's); with a hub's, compact identifiers with
+    a member's prefix (drs://north:ID) resolve through the hub."""
     import os
 
     import httpx
@@ -454,6 +484,10 @@ def drs_resolve(
     if config is not None or os.environ.get("GDI_NODE_CONFIG"):
         settings = _load(config)
         nodes[settings.drs_hostname] = settings.public_url
+        if settings.federation is not None:  # a hub: its members' prefixes resolve through it
+            objects = f"{settings.public_url}/ga4gh/drs/v1/objects"
+            for member in settings.federation.members:
+                pinned.setdefault(member.prefix, f"{objects}/{member.prefix}:{{$id}}")
     with httpx.Client(timeout=60, follow_redirects=True) as http, _domain_errors():
         client = DrsClient(
             http,

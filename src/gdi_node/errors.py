@@ -80,6 +80,21 @@ class UnavailableError(DomainError):
     code = "Unavailable"
 
 
+class MemberFailedError(DomainError):
+    """A hub's member could not answer for its object (unreachable, failing, an invalid
+    answer, or skipped while its circuit is open; decision record 0031)."""
+
+    status = 502
+    code = "BadGateway"
+
+
+class MemberTimeoutError(MemberFailedError):
+    """A hub's member did not answer within its deadline."""
+
+    status = 504
+    code = "GatewayTimeout"
+
+
 class DatabaseUnavailableError(UnavailableError):
     """The database cannot be reached now; the caller may retry (RFC 9110 §10.2.3)."""
 
@@ -99,7 +114,9 @@ _CODE_BY_STATUS = {
     415: "UnsupportedMediaType",
     416: "InvalidRange",
     429: "TooManyRequests",
+    502: "BadGateway",
     503: "Unavailable",
+    504: "GatewayTimeout",
 }
 
 

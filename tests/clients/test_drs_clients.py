@@ -23,7 +23,7 @@ from gdi_node.drs.client import DrsUri
 from gdi_node.passport.local_issuer import LocalIssuer
 from tests.conftest import shared_path
 from tests.support.htsget_setup import Registered, node_settings, register
-from tests.support.processes import GDI_NODE, free_port, running_node
+from tests.support.processes import GDI_NODE, drs_resolve, free_port, running_node
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,14 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Regi
 
 
 def resolve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(GDI_NODE), "drs", "resolve", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+    return drs_resolve(*args, env=env)
 
 
 def sha256_of(path: Path) -> str:

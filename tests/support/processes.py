@@ -105,3 +105,17 @@ def running_node(
                 process.kill()
                 process.wait()
         log.close()
+
+
+def drs_resolve(
+    *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``gdi-node drs resolve ARGS`` as a user runs it (output captured, never raising)."""
+    return subprocess.run(
+        [str(GDI_NODE), "drs", "resolve", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )

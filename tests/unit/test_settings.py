@@ -141,6 +141,18 @@ def test_the_shipped_example_configuration_is_valid() -> None:
     assert settings.data_dir == Path("/var/lib/gdi-node")
 
 
+def test_the_example_configurations_commented_federation_block_is_valid(tmp_path: Path) -> None:
+    """The example documents a hub's ``federation:`` section commented out (a node is a hub
+    only when asked to be); uncommented, it must load."""
+    text = (Path(__file__).resolve().parents[2] / "gdi-node.example.yaml").read_text("utf-8")
+    block = text[text.index("# federation:") :].splitlines()
+    config = tmp_path / "hub.yaml"
+    config.write_text("\n".join(line[2:] for line in block), encoding="utf-8")
+    settings = load_settings(config, env={})
+    assert settings.federation is not None
+    assert [m.id for m in settings.federation.members] == ["north"]
+
+
 def test_trusted_issuers_must_use_https_unless_insecure_http_is_allowed() -> None:
     trust = "{passport_issuers: [{issuer: 'http://aai.example', jwks_urls: ['http://aai.example/jwk']}]}"
     with pytest.raises(SettingsError, match="must use https"):

@@ -20,7 +20,9 @@ never import each other (``lint-imports`` checks this):
   ``population_filters`` takes the GDI network's population filters (sexFilter,
   countryFilter) out of them and lists a record's population items (decision record 0018).
   ``frequency_export`` is the sites-only frequency release of a dataset (``gdi-node export
-  frequencies``), which ``sites_vcf`` writes as a bgzipped, indexed VCF.
+  frequencies``), which ``sites_vcf`` writes as a bgzipped, indexed VCF. On a hub,
+  ``federated`` asks the members (gdi_node.federation) while the gate answers the hub's own
+  datasets, and combines the answers (decision record 0031).
 - ``ingest``: loading. ``vcf`` with ``callset_load`` (short transactions, shown at once) loads
   VCF/BCF, numbering samples in ``sample_numbers`` from the ``sample_sheet``; ``callability``
   decides how a file's absent sites count (its mode) and finds a gVCF's gaps;
@@ -43,7 +45,10 @@ never import each other (``lint-imports`` checks this):
   ``load_lease``.
 - ``framework``: the Beacon v2 vocabulary. ``documents`` holds the one ``ENTRY_TYPES`` table and
   the informational documents. Also ``requests``, ``filters``, ``responses``, ``entry_index``
-  and ``model_schemas``.
+  and ``model_schemas``. A hub checks a member's answer with ``member_answers`` and combines
+  answers in ``federated_responses`` (transparent or opaque), summing frequencies in
+  ``merged_frequencies``; ``federated_collections`` adds the members' kept datasets and
+  filtering terms to the hub's own.
 - ``model``: pure values. ``variants``, ``carriers`` (roaring bitmaps of genotype-set bits in
   slices, and the counts of an allele from them), ``assemblies``, ``annotations``,
   ``ontology``, ``precision``, ``complements`` (the cells rule of decision record 0022),

@@ -15,14 +15,15 @@ from typing import Any
 
 from gdi_node.beacon.framework import documents as framework
 from gdi_node.beacon.framework.requests import BeaconRequest, from_get, from_post
+from gdi_node.beacon.queries.federated import FederatedAnswers, ForwardedCall, member_documents
 from gdi_node.beacon.queries.gate import Caller
 from gdi_node.beacon.queries.service import BASE_PATH, BeaconService
 from gdi_node.db.engine import make_read_session_factory, make_session_factory
 from gdi_node.errors import beacon_envelope
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.service_info import ServiceEntry, ServiceType
-from gdi_node.web.mounts import ApiMount, Handler
-from gdi_node.web.request import incoming, request_credentials, request_facts
+from gdi_node.web.mounts import ApiMount, Background, Handler
+from gdi_node.web.request import incoming, passed_on, request_credentials, request_facts
 from gdi_node.web.runtime import NodeRuntime
 
 # Operations that describe the node and disclose nothing about its data: they do not pass the
@@ -58,8 +59,14 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
 
         return handler
 
+    def forwarded(path: str, body: Any) -> ForwardedCall:
+        """The call as a hub passes it on to its members (gdi_node.beacon.queries.federated)."""
+        request = incoming()
+        return ForwardedCall(request.method, path, tuple(request.args.items()), body, passed_on())
+
     def g_variants(body: Any = None, **_params: Any) -> dict[str, Any]:
-        return service.g_variants(request_of(body), caller("g_variants", body))
+        who = caller("g_variants", body)
+        return service.g_variants(request_of(body), who, forwarded=forwarded("/g_variants", body))
 
     def one_g_variant(id: str, body: Any = None, **_params: Any) -> dict[str, Any]:
         return service.g_variants(request_of(body), caller("g_variant", body), variant_id=id)
@@ -76,7 +83,9 @@ def operations(service: BeaconService, authorizer: Authorizer) -> dict[str, Hand
 
     def entries(path: str) -> Handler:
         def handler(body: Any = None, **_params: Any) -> dict[str, Any]:
-            return service.entries(path, request_of(body), caller(path, body))
+            who = caller(path, body)
+            call = forwarded(f"/{path}", body)
+            return service.entries(path, request_of(body), who, forwarded=call)
 
         return handler
 
@@ -176,6 +185,20 @@ def mount(runtime: NodeRuntime) -> ApiMount:
     """The Beacon API of one app. Every Beacon service is built here, in this one function."""
     settings, engine = runtime.settings, runtime.engine
     authorizer = runtime.authorization.authorizer
+    federated = None
+    background: tuple[Background, ...] = ()
+    if runtime.federation is not None:
+        hub = runtime.federation.settings
+        documents = member_documents(runtime.federation) if hub.list_member_metadata else None
+        background = (documents,) if documents is not None else ()
+        federated = FederatedAnswers(
+            runtime.federation,
+            authorizer,
+            national_id=hub.national_set_id or settings.node.id,
+            national_name=hub.national_name or settings.node.name,
+            national_reference=settings.public_url + BASE_PATH,
+            documents=documents,
+        )
     service = BeaconService(
         settings,
         make_session_factory(engine),
@@ -183,6 +206,7 @@ def mount(runtime: NodeRuntime) -> ApiMount:
         base_url=settings.public_url + BASE_PATH,
         started_at=runtime.started_at.isoformat,
         read_sessions=make_read_session_factory(engine),
+        federated=federated,
     )
     return ApiMount(
         name="beacon",
@@ -192,6 +216,7 @@ def mount(runtime: NodeRuntime) -> ApiMount:
         envelope=beacon_envelope(framework.beacon_id(settings), framework.API_VERSION),
         cors=True,
         direct=True,
+        background=background,
         service=ServiceEntry(
             type=ServiceType("beacon", "2.1.1"),
             name="gdi-node Beacon",

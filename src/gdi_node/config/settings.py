@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gdi_node.config.catalogue import CatalogueSettings, DatasetCatalogueSettings
+from gdi_node.config.federation import FederationSettings
 from gdi_node.config.identifiers import FORMS_EXPLAINED, identifier_form
 from gdi_node.config.trust import Disclosure, DisclosureLimits, TrustSettings
 
@@ -323,6 +324,7 @@ class Settings(_Strict):
     audit: AuditSettings = AuditSettings()
     audit_subject_key_file: Path | None = None
     catalogue: CatalogueSettings | None = None  # the FAIR Data Point at /fdp when present
+    federation: FederationSettings | None = None  # member nodes this node answers for too
 
     @field_validator("database_url")
     @classmethod

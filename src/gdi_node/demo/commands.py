@@ -146,3 +146,12 @@ def drs_commands(
             "run": f"{program} objects --config {config}",
         },
     ]
+
+
+def print_commands(commands: list[dict[str, str]], *, serving: bool) -> None:
+    """Each command under its label, as a person pastes them into another terminal."""
+    import click
+
+    click.echo("\nTry (in another terminal):" if serving else "\nOnce served, try:")
+    for command in commands:
+        click.echo(f"  # {command['what']}\n  {command['run']}")

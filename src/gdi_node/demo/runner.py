@@ -26,9 +26,10 @@ from gdi_node.demo.commands import (
     gdi_node_program,
     htsget_commands,
     node_commands,
+    print_commands,
 )
 from gdi_node.demo.igv_page import igv_view, write_igv_page
-from gdi_node.demo.synthetic import DemoFiles, generate_demo_data
+from gdi_node.demo.synthetic import DEMO_SEED, DemoFiles, generate_demo_data
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.storage.ingest import IngestResult
 
@@ -61,7 +62,15 @@ class PreparedDemo:
     facts: dict[str, Any]
 
 
-def _write_config(data_dir: Path, host: str, port: int) -> Path:
+DEMO_NODE = {
+    "id": "org.example.gdi-node.demo",
+    "name": "gdi-node demo",
+    "description": "Demo node with synthetic data (no real persons)",
+    "environment": "dev",
+}
+
+
+def _write_config(data_dir: Path, host: str, port: int, node: dict[str, str]) -> Path:
     config = {
         "data_dir": ".",
         "public_url": f"http://{host}:{port}",
@@ -70,12 +79,7 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
         "trust": {"local_issuer": True, "residency": {"networks": ["127.0.0.0/8", "::1/128"]}},
         # The demo CRAM does not embed its reference: transcoding to BAM decodes with this one.
         "htsget": {"reference_fasta": str(data_dir / "files" / "reference.fa")},
-        "node": {
-            "id": "org.example.gdi-node.demo",
-            "name": "gdi-node demo",
-            "description": "Demo node with synthetic data (no real persons)",
-            "environment": "dev",
-        },
+        "node": node,
         "datasets": [
             {
                 "id": PUBLIC_DATASET,
@@ -103,13 +107,21 @@ def _write_config(data_dir: Path, host: str, port: int) -> Path:
     return path
 
 
-def prepare_demo(data_dir: Path, host: str, port: int) -> PreparedDemo:
-    """Generate and register the demo data; write settings and ``demo.json``."""
+def prepare_demo(
+    data_dir: Path,
+    host: str,
+    port: int,
+    *,
+    seed: int = DEMO_SEED,
+    node: dict[str, str] | None = None,
+) -> PreparedDemo:
+    """Generate and register the demo data; write settings and ``demo.json``. ``seed`` and
+    ``node`` make another node of the same kind (the federation demo's members)."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    config_file = _write_config(data_dir, host, port)
+    config_file = _write_config(data_dir, host, port, node or DEMO_NODE)
     settings = load_settings(config_file, env={})
-    files = generate_demo_data(data_dir / "files")
+    files = generate_demo_data(data_dir / "files", seed=seed)
     with open_ingestor(settings) as ingestor:
         objects = [
             *ingestor.ingest([files.vcf, files.bcf], PUBLIC_DATASET),
@@ -236,8 +248,6 @@ def print_demo(demo: PreparedDemo, *, serving: bool) -> None:
             f" sudo apt-get install {tools} (Debian, Ubuntu) or brew install {tools} (macOS)"
         )
     click.echo(f"\nNote: {HTSGET_NOTE}")
-    click.echo("\nTry (in another terminal):" if serving else "\nOnce served, try:")
-    for command in facts["commands"]:
-        click.echo(f"  # {command['what']}\n  {command['run']}")
+    print_commands(facts["commands"], serving=serving)
     if serving:
         click.echo(f"\nServing on {facts['base_url']} (Ctrl-C to stop)\n")

@@ -283,7 +283,10 @@ def _rewrite_cram_header(cram: Path, text: str) -> None:
     cram.write_bytes(data[:6] + b"demo.cram".ljust(20, b"\0") + head + block + rest)
 
 
-def generate_demo_data(out_dir: Path, *, seed: int = 20261121) -> DemoFiles:
+DEMO_SEED = 20261121
+
+
+def generate_demo_data(out_dir: Path, *, seed: int = DEMO_SEED) -> DemoFiles:
     """Generate (or regenerate, overwriting) the demo data set in ``out_dir``; deterministic."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@ builds the node API, the Service Registry of the other mounts, from the app's ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,11 +13,14 @@ from gdi_node.config.trust import Disclosure
 from gdi_node.db.engine import database_reachable
 from gdi_node.db.migrate import current_revision, head_revision
 from gdi_node.errors import NotFoundError, service_registry_envelope
+from gdi_node.federation.fanout import Federation
+from gdi_node.federation.member_documents import MemberDocuments, Wanted
 from gdi_node.node.service import NodeService
 from gdi_node.node.static import static_asset
 from gdi_node.passport.authorizer import Authorizer
 from gdi_node.passport.local_issuer import LocalIssuer
 from gdi_node.service_info import ServiceEntry, ServiceType
+from gdi_node.web.documents import schema_problem
 from gdi_node.web.mounts import ApiMount, Handler
 from gdi_node.web.observability import RequestMetrics
 from gdi_node.web.request import request_credentials, request_facts
@@ -130,11 +133,55 @@ def _schema_is_current(engine: Engine, head: str | None) -> bool:
         return False
 
 
+class MemberServices:
+    """The services a hub's members list in their registries (``/services``), kept and
+    refreshed in the background (gdi_node.federation.member_documents)."""
+
+    def __init__(self, federation: Federation) -> None:
+        wanted = Wanted(None, lambda m: f"{m.base_url}/services", _services_problem)
+        every = federation.settings.metadata_refresh_seconds
+        self.documents = MemberDocuments(federation, {"services": wanted}, every)
+
+    def services(self) -> list[dict[str, Any]]:
+        services: list[dict[str, Any]] = []
+        for copy in self.documents.kept("services").values():
+            if isinstance(copy.document, list):  # checked when kept (_services_problem)
+                services += [dict(s) for s in copy.document]
+        return services
+
+
+def _services_problem(document: Any) -> str | None:
+    if not isinstance(document, list):
+        return "not a list of services"
+    for service in document:
+        problem = schema_problem("node.yaml", "ExternalService", service)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _member_states(federation: Federation) -> Callable[[], dict[str, dict[str, str]]]:
+    def states() -> dict[str, dict[str, str]]:
+        out = {}
+        for health in federation.health():
+            state = {"circuit": health.circuit.value}
+            if health.last_outcome is not None:
+                state["lastOutcome"] = health.last_outcome
+            out[health.member_id] = state
+        return out
+
+    return states
+
+
 def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
     """The node API of one app, at the root: service-info, health and readiness, metrics,
     permissions, and the Service Registry of ``apis`` and of itself."""
     engine, audit = runtime.engine, runtime.authorization.audit
     head = head_revision()
+    federation = runtime.federation
+    kept = None
+    if federation is not None and federation.settings.list_member_metadata:
+        kept = MemberServices(federation)
     listed = [(api.base_path, api.service) for api in apis if api.service is not None]
     service = NodeService(
         runtime.settings,
@@ -145,6 +192,8 @@ def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
             "schema": lambda: _schema_is_current(engine, head),
             "audit": lambda: not audit.health().stuck,
         },
+        members=_member_states(runtime.federation) if runtime.federation else None,
+        member_services=kept.services if kept is not None else None,
     )
     return ApiMount(
         name="node",
@@ -158,4 +207,5 @@ def mount(runtime: NodeRuntime, apis: Sequence[ApiMount]) -> ApiMount:
         ),
         envelope=service_registry_envelope,
         service=REGISTRY,
+        background=(kept.documents,) if kept is not None else (),
     )

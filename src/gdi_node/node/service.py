@@ -26,8 +26,17 @@ class NodeService:
         entries: Sequence[tuple[str, ServiceEntry]],
         started_at: datetime,
         readiness_checks: dict[str, Callable[[], bool]],
+        *,
+        members: Callable[[], dict[str, dict[str, str]]] | None = None,
+        member_services: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
+        """``members``: on a hub, each member's state for ``/ready`` (reported, never a
+        reason to be unready: the hub answers with members down and says so);
+        ``member_services``: the services the hub's members list, which its registry lists
+        after its own."""
         self._settings = settings
+        self._members = members
+        self._member_services = member_services
         self._entries = tuple(entries)  # (base path, entry)
         self._started_at = started_at
         self._checks = readiness_checks
@@ -57,7 +66,12 @@ class NodeService:
         return self._info(node.id, node.name, node.description, registry_type)
 
     def services(self) -> list[dict[str, Any]]:
-        """Service Registry 1.0 ``ExternalService`` objects, one per mounted GA4GH API."""
+        """Service Registry 1.0 ``ExternalService`` objects, one per mounted GA4GH API, then
+        (on a hub) the members'."""
+        theirs = self._member_services() if self._member_services is not None else []
+        return [*self._own_services(), *theirs]
+
+    def _own_services(self) -> list[dict[str, Any]]:
         base_url = self._settings.public_url
         return [
             {
@@ -79,10 +93,17 @@ class NodeService:
         raise NotFoundError(f"no service with id {service_id!r} in this node's registry")
 
     def service_types(self) -> list[str]:
-        return sorted({str(entry.type) for _, entry in self._entries})
+        types = {str(entry.type) for _, entry in self._entries}
+        for service in self._member_services() if self._member_services is not None else []:
+            kind = service.get("type") or {}
+            types.add(f"{kind.get('group')}:{kind.get('artifact')}:{kind.get('version')}")
+        return sorted(types)
 
     def readiness(self) -> tuple[dict[str, Any], bool]:
         """Run every readiness check; ready only if all pass."""
         results = {name: "ok" if check() else "failed" for name, check in self._checks.items()}
         ready = all(value == "ok" for value in results.values())
-        return {"status": "ok" if ready else "unavailable", "checks": results}, ready
+        body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "checks": results}
+        if self._members is not None:
+            body["members"] = self._members()
+        return body, ready

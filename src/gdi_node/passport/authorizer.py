@@ -112,6 +112,15 @@ class Authorizer:
             self._record(None, facts, None, None, decision="deny", disclosure=Disclosure.NONE)
             raise
 
+    def principal_for_record(self, credentials: Callable[[], Credentials]) -> Principal:
+        """Who the audit trail names for a request a hub passes on to a member unjudged (the
+        member decides; decision record 0031): the verified principal, else anonymous. Nothing
+        is audited here: the forwarding is."""
+        try:
+            return self._resolve(credentials())
+        except DomainError:
+            return Principal.anonymous()
+
     def _ignored(self, reason: str, facts: RequestFacts) -> tuple[Principal, str]:
         self._record(
             None,
@@ -179,6 +188,26 @@ class Authorizer:
         if level is not None:
             permit.require(level, principal)
         return permit
+
+    def record_forwarded(
+        self,
+        principal: Principal,
+        facts: RequestFacts,
+        member_id: str,
+        described: str,
+        outcome: str,
+    ) -> None:
+        """A query a hub passed on to one of its members with the caller's credentials
+        (decision record 0031): audited as an allow naming the member and what came of it;
+        the member decides, and audits, what the caller may see of its data."""
+        self._record(
+            principal,
+            facts,
+            None,
+            f"federated to member {member_id}: {described} -> {outcome}"[:500],
+            decision="allow",
+            disclosure=Disclosure.NONE,
+        )
 
     def confirm_recorded(self) -> None:
         """Return once every decision recorded so far is committed to the audit trail (503

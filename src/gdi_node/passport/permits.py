@@ -120,6 +120,10 @@ class PermitPolicy:
             (bound if allowed else refused).append(visa)
         return min(bound, key=lambda v: v.exp, default=None), tuple(refused)
 
+    def registered_access(self, principal: Principal) -> bool:
+        """Whether ``principal`` holds Registered Access (Passport v1, §Registered Access)."""
+        return self._registered(principal) is not None
+
     def _registered(self, principal: Principal) -> tuple[Visa, Visa] | None:
         rules = self._trust.registered_access
         best: tuple[Visa, Visa] | None = None

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import jsonschema
 import yaml
 from connexion.exceptions import ResolverError
 from connexion.resolver import Resolver
@@ -39,6 +40,25 @@ def _parsed(document: str) -> dict[str, Any]:
 def openapi_spec(document: str) -> dict[str, Any]:
     """A fresh copy of a shipped document, parsed once per process (the files are static)."""
     return copy.deepcopy(_parsed(document))
+
+
+@functools.cache
+def _schema_validator(document: str, schema: str) -> jsonschema.protocols.Validator:
+    components = _parsed(document)["components"]
+    validator: jsonschema.protocols.Validator = jsonschema.Draft4Validator(
+        {"$ref": f"#/components/schemas/{schema}", "components": components}
+    )
+    return validator
+
+
+def schema_problem(document: str, schema: str, value: Any) -> str | None:
+    """None when ``value`` is valid by ``components.schemas[schema]`` of a shipped OpenAPI
+    document (a hub checks its members' answers this way); else what is wrong, in one line."""
+    error = jsonschema.exceptions.best_match(_schema_validator(document, schema).iter_errors(value))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "the document"
+    return f"not a valid {schema}: {where}: {error.message}"[:300]
 
 
 def _paths(document: str) -> dict[str, dict[str, Any]]:

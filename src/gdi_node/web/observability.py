@@ -64,6 +64,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         logger.propagate = True
     # Our middleware writes the access line (with the request id and operation).
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outgoing request at INFO: a hub asks its members on every query and
+    # exports their outcomes as metrics instead (gdi_node.federation.member_metrics)
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # Python warnings become log records too, so stderr stays one JSON object per line.
     logging.captureWarnings(True)
     # connexion 3.3 imports starlette's test client at start-up; that warning is not ours to act on.

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 import flask
 from starlette.types import Scope
 
+from gdi_node.federation.fanout import PassedOn
 from gdi_node.passport.authorizer import Credentials, RequestFacts, credentials_from
 from gdi_node.web.observability import request_id_var
 
@@ -70,6 +71,12 @@ def request_facts(operation: str) -> RequestFacts:
         client_address=incoming().client_address,
         request_id=request_id_var.get(),
     )
+
+
+def passed_on() -> PassedOn:
+    """What a hub passes on to its members of the request being answered (gdi_node.federation)."""
+    request = incoming()
+    return PassedOn(request.authorization, request_id_var.get(), request.client_address)
 
 
 def request_credentials(body: object | None = None) -> Credentials:

@@ -16,6 +16,7 @@ permits, granularity, budget, audit) with the answerer that reads its data:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,8 +27,9 @@ from gdi_node.beacon.model.ontology import Ontologies, load_cached, ontology_fil
 from gdi_node.beacon.model.variants import AlleleKey
 from gdi_node.beacon.queries.collections import COHORTS, DATASETS, CollectionQueries
 from gdi_node.beacon.queries.entry_answers import samples_of
+from gdi_node.beacon.queries.federated import FederatedAnswers, ForwardedCall
 from gdi_node.beacon.queries.filter_match import FilterIndexCache
-from gdi_node.beacon.queries.gate import Caller, Operation, PrivacyGate
+from gdi_node.beacon.queries.gate import Answerer, Caller, Operation, PrivacyGate
 from gdi_node.beacon.queries.metadata import EntryQueries
 from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.queries.variant_answers import G_VARIANT, VariantAnswers
@@ -52,9 +54,12 @@ class BeaconService:
         base_url: str,
         started_at: Callable[[], str],
         read_sessions: sessionmaker[Session] | None = None,
+        federated: FederatedAnswers | None = None,
     ) -> None:
         """``sessions`` write (the query budget); ``read_sessions`` (default: ``sessions``)
-        answer queries, which only read (gdi_node.db.engine.make_read_session_factory)."""
+        answer queries, which only read (gdi_node.db.engine.make_read_session_factory);
+        ``federated``: on a hub, asks the members too (gdi_node.beacon.queries.federated)."""
+        self._federated = federated
         self._settings = settings
         self._base_url = base_url
         self._started_at = started_at
@@ -99,8 +104,10 @@ class BeaconService:
         )
 
     def configuration(self) -> dict[str, Any]:
-        levels = sorted({d.security_level.value for d in self._settings.datasets})
-        return framework.configuration_response(self._settings, levels)
+        levels = {d.security_level.value for d in self._settings.datasets}
+        if self._federated is not None:  # a hub serves its members' datasets too
+            levels |= self._federated.member_security_levels()
+        return framework.configuration_response(self._settings, sorted(levels))
 
     def map(self) -> dict[str, Any]:
         return framework.map_response(self._settings, self._base_url)
@@ -118,9 +125,12 @@ class BeaconService:
         dataset_id: str | None = None,
         variant_id: str | None = None,
         within: tuple[str, str] | None = None,
+        forwarded: ForwardedCall | None = None,
     ) -> dict[str, Any]:
         """``/g_variants``, ``/g_variants/{id}`` (``variant_id``), ``/datasets/{id}/g_variants``
-        (``dataset_id``) and ``/{path}/{id}/g_variants`` (``within``: that entry's samples)."""
+        (``dataset_id``) and ``/{path}/{id}/g_variants`` (``within``: that entry's samples).
+        On a hub, ``/g_variants`` (``forwarded``: the call as members get it) is answered by
+        the members too."""
         framework.check_requested_schemas(G_VARIANT, request.requested_schemas)
         key = AlleleKey.parse(variant_id) if variant_id is not None else None
         if variant_id is not None and key is None:
@@ -132,7 +142,7 @@ class BeaconService:
                     " (referenceName, start, end or alternateBases), geneId, aminoacidChange"
                     " or genomicAlleleShortForm"
                 )
-            return self._variant_presence(request, caller, dataset_id)
+            return self._variant_presence(request, caller, dataset_id, forwarded)
         described = f"g_variants {variant_id or _describe(request.variant)}"
         if within is not None:
             described = f"{within[0]}/{within[1]}/{described}"
@@ -141,10 +151,44 @@ class BeaconService:
             request, described, only=dataset_id, speculative=True, populations=True
         )
         paths = samples_of(*within) if within is not None else None
-        return self._gate.answer(caller, operation, self._variants.answerer(key, paths))
+        answerer = self._variants.answerer(key, paths)
+        federate = key is None and within is None
+        return self._answer(caller, operation, answerer, forwarded if federate else None)
+
+    def _answer(
+        self,
+        caller: Caller,
+        operation: Operation,
+        answerer: Answerer,
+        forwarded: ForwardedCall | None,
+        *,
+        merge_records: bool = True,
+    ) -> dict[str, Any]:
+        """The gate's answer; on a hub, for a query about every dataset (``forwarded``, no
+        dataset named), combined with the members' answers (decision record 0031)."""
+        if self._federated is None or forwarded is None or operation.only is not None:
+            return self._gate.answer(caller, operation, answerer)
+        return self._federated.combine(
+            self._asking(caller, operation, answerer),
+            operation.request,
+            caller,
+            forwarded,
+            merge_records=merge_records,
+        )
+
+    def _asking(
+        self, caller: Caller, operation: Operation, answerer: Answerer
+    ) -> Callable[[BeaconRequest], dict[str, Any]]:
+        """The gate's answer to ``operation`` asked as another request (a hub asks its own
+        datasets for every result set, or every term, before combining)."""
+        return lambda asked: self._gate.answer(caller, replace(operation, request=asked), answerer)
 
     def _variant_presence(
-        self, request: BeaconRequest, caller: Caller, dataset_id: str | None
+        self,
+        request: BeaconRequest,
+        caller: Caller,
+        dataset_id: str | None,
+        forwarded: ForwardedCall | None,
     ) -> dict[str, Any]:
         """``/g_variants`` (or ``/datasets/{id}/g_variants``) without variant parameters, as
         the Beacon Verifier v2 and the Beacon Network send it: whether each dataset holds
@@ -156,7 +200,7 @@ class BeaconService:
             populations=True,
             ceiling=Granularity.BOOLEAN,
         )
-        return self._gate.answer(caller, operation, self._presence.answerer())
+        return self._answer(caller, operation, self._presence.answerer(), forwarded)
 
     def entries(
         self,
@@ -167,14 +211,19 @@ class BeaconService:
         only_id: str | None = None,
         source: tuple[str, str] | None = None,
         dataset_id: str | None = None,
+        forwarded: ForwardedCall | None = None,
     ) -> dict[str, Any]:
         """``/{path}``, ``/{path}/{id}``, ``/{source path}/{id}/{path}`` or
-        ``/datasets/{id}/{path}`` for individuals, biosamples, runs and analyses."""
+        ``/datasets/{id}/{path}`` for individuals, biosamples, runs and analyses. On a hub,
+        ``/{path}`` (``forwarded``: the call as members get it) is answered by the members
+        too, their records listed, not merged."""
         framework.check_requested_schemas(framework.BY_PATH[path], request.requested_schemas)
         described = f"{path} {only_id or ''} {source or ''}".strip()
         operation = Operation(request, described, only=dataset_id)
         answerer = self._entries.answerer(path, only_id=only_id, source=source)
-        return self._gate.answer(caller, operation, answerer)
+        federate = only_id is None and source is None
+        call = forwarded if federate else None
+        return self._answer(caller, operation, answerer, call, merge_records=False)
 
     def datasets(
         self, request: BeaconRequest, caller: Caller, *, dataset_id: str | None = None
@@ -183,7 +232,11 @@ class BeaconService:
         framework.check_requested_schemas(DATASETS, request.requested_schemas)
         described = "datasets" if dataset_id is None else f"datasets/{dataset_id}"
         operation = Operation(request, described, only=dataset_id)
-        return self._gate.answer(caller, operation, self._collections.datasets())
+        answerer = self._collections.datasets()
+        if self._federated is not None and dataset_id is None:
+            own = self._asking(caller, operation, answerer)
+            return self._federated.listing("datasets", own, request)
+        return self._gate.answer(caller, operation, answerer)
 
     def cohorts(
         self, request: BeaconRequest, caller: Caller, *, only_id: str | None = None
@@ -207,6 +260,10 @@ class BeaconService:
             request, f"filtering_terms {cohort_id or ''}".strip(), only=dataset_id
         )
         answerer = self._collections.filtering_terms(entry_type=entry_type, cohort_id=cohort_id)
+        every = dataset_id is None and entry_type is None and cohort_id is None
+        if self._federated is not None and every:
+            own = self._asking(caller, operation, answerer)
+            return self._federated.listing("filtering_terms", own, request)
         return self._gate.answer(caller, operation, answerer)
 
 
