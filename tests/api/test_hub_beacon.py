@@ -17,11 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from gdi_node.app import create_app
 from gdi_node.beacon.ingest.vcf import VcfIngestor
 from gdi_node.bootstrap import migrated_sessions
 from gdi_node.config.settings import Settings
+from gdi_node.db.engine import make_engine
+from gdi_node.db.models import AuditRecord
 from tests.support.beacon_data import write_vcf
 from tests.support.faulty_members import faulty_member
 from tests.support.passport_world import DAC, DATASET_URN, World
@@ -252,6 +255,32 @@ def test_partial_answers_name_the_missing_members_and_why(
     assert "not a Beacon query answer" in detail["invalid"]
     assert answer["responseSummary"]["exists"] is True  # north holds it
     assert "4 member(s) did not answer" in federation["message"]
+
+
+def test_each_member_asked_is_in_the_hubs_audit_trail_with_what_came_of_it(
+    world: World, members: dict[str, Any]
+) -> None:
+    """The member decides and audits what the caller sees of its data; the hub records that
+    it passed the query on, to whom, and the outcome, under the caller's request id."""
+    with faulty_member("error") as failing:
+        entries = [member_entry(members["north"], "north"), member_entry(failing.base_url, "f")]
+        with hub(world, members, entries) as client:
+            headers = {"X-Request-ID": "hub-audit-1"}
+            client.post(f"{BEACON}/g_variants", json=query(100, "A", "G"), headers=headers)
+    engine = make_engine(f"sqlite:///{members['root'] / 'hub' / 'node.sqlite3'}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(AuditRecord.object_id, AuditRecord.decision).where(
+                AuditRecord.request_id == "hub-audit-1"
+            )
+        ).all()
+    engine.dispose()
+    forwarded = sorted(r.object_id for r in rows if r.object_id.startswith("federated"))
+    assert forwarded == [
+        "federated to member f: beacon POST /g_variants -> error",
+        "federated to member north: beacon POST /g_variants -> answered",
+    ]
+    assert any(r.object_id.startswith("g_variants") for r in rows)  # the hub's own dataset
 
 
 def test_not_found_with_members_missing_says_it_may_exist_there(
