@@ -29,6 +29,7 @@ from gdi_node.beacon.framework.member_answers import query_answer_problem
 from gdi_node.beacon.framework.requests import MAX_LIMIT, BeaconRequest, ResultsetsShown
 from gdi_node.beacon.queries.gate import Caller
 from gdi_node.config.federation import FederatedApi, MemberSettings, TransparentTo
+from gdi_node.config.settings import SecurityLevel
 from gdi_node.federation.fanout import Federation, MemberRequest, PassedOn
 from gdi_node.federation.member_documents import MemberDocuments, Wanted
 from gdi_node.federation.outcomes import MemberReply
@@ -113,7 +114,7 @@ class FederatedAnswers:
             document = kept.document if isinstance(kept.document, dict) else {}
             attributes = (document.get("response") or {}).get("securityAttributes") or {}
             levels |= {str(v) for v in attributes.get("securityLevels") or ()}
-        return levels
+        return levels & {level.value for level in SecurityLevel}
 
     def _copies(self, name: str) -> tuple[list[MemberCopy], dict[str, str]]:
         if self._documents is None:
