@@ -472,6 +472,7 @@ def drs_resolve(
     import httpx
 
     from gdi_node.drs.client import IDENTIFIERS_ORG, DrsClient, DrsUri
+    from gdi_node.federation.member_hosts import member_hosts
 
     pinned = {}
     for item in prefixes:
@@ -481,13 +482,15 @@ def drs_resolve(
         pinned[prefix] = pattern
     passports = [passport_file.read_text(encoding="utf-8").strip()] if passport_file else None
     nodes = {}
+    through_hub: dict[str, str] = {}
     if config is not None or os.environ.get("GDI_NODE_CONFIG"):
         settings = _load(config)
         nodes[settings.drs_hostname] = settings.public_url
-        if settings.federation is not None:  # a hub: its members' prefixes resolve through it
+        if settings.federation is not None:  # a hub: its members' objects resolve through it
             objects = f"{settings.public_url}/ga4gh/drs/v1/objects"
             for member in settings.federation.members:
                 pinned.setdefault(member.prefix, f"{objects}/{member.prefix}:{{$id}}")
+            through_hub = member_hosts(settings.federation)
     with httpx.Client(timeout=60, follow_redirects=True) as http, _domain_errors():
         client = DrsClient(
             http,
@@ -497,6 +500,7 @@ def drs_resolve(
             bearer=token,
             passports=passports,
             nodes=nodes,
+            through_hub=through_hub,
         )
         url, obj = client.get_object(DrsUri.parse(uri))
         if target is None:

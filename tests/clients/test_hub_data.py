@@ -114,6 +114,27 @@ def test_drs_resolve_with_the_hubs_settings_downloads_a_members_object_verified(
     assert sha256_of(out) == sha256_of(reg.paths["bam"])
 
 
+def test_drs_resolve_with_the_hubs_settings_sends_a_members_hostname_uri_through_the_hub(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """Both members run on 127.0.0.1: only host:port (which some servers mint) tells them
+    apart, and the hub's settings map it to the member's prefix."""
+    node, reg = world["south"]
+    netloc = node.base_url.removeprefix("http://")
+    out = tmp_path / "south.vcf.gz"
+    before = asked_for_objects(world["hub"])
+    result = drs_resolve(
+        "--config", str(world["hub_config"]), f"drs://{netloc}/{reg.ids['vcf']}", "-d", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert sha256_of(out) == sha256_of(reg.paths["vcf"])
+    assert asked_for_objects(world["hub"]) > before  # it went through the hub
+
+
+def asked_for_objects(node: Any) -> int:
+    return sum(1 for line in node.log_lines() if '"operation": "GetObject"' in line)
+
+
 def test_samtools_reads_a_members_bam_from_the_url_the_hub_handed_out(
     world: dict[str, Any],
 ) -> None:

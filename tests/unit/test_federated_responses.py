@@ -13,6 +13,7 @@ from gdi_node.beacon.framework.federated_responses import Combination, Part, opa
 from gdi_node.beacon.framework.requests import ResultsetsShown
 from gdi_node.config.federation import FederationSettings
 from gdi_node.federation.circuit import Circuit, CircuitState
+from gdi_node.federation.member_hosts import member_hosts
 
 
 def answer(level: str, *sets: dict[str, Any]) -> dict[str, Any]:
@@ -106,3 +107,20 @@ def test_member_ids_must_be_unique() -> None:
     member = {"id": "north", "name": "North", "base_url": "http://north.example.org"}
     with pytest.raises(ValidationError, match="repeated"):
         FederationSettings.model_validate({"members": [member, member]})
+
+
+def test_a_host_two_members_share_names_neither_but_host_and_port_do() -> None:
+    settings = FederationSettings.model_validate(
+        {
+            "members": [
+                {"id": "north", "name": "N", "base_url": "http://127.0.0.1:8081"},
+                {"id": "south", "name": "S", "base_url": "http://127.0.0.1:8082"},
+                {"id": "west", "name": "W", "base_url": "https://drs.west.example.org"},
+            ]
+        }
+    )
+    assert member_hosts(settings) == {
+        "127.0.0.1:8081": "north",
+        "127.0.0.1:8082": "south",
+        "drs.west.example.org": "west",
+    }

@@ -3,7 +3,8 @@
 
 URIs (DRS 1.5 appendices "Hostname-based URIs" and "Compact identifier-based URIs"):
 
-* ``drs://<host>/<id>`` resolves to ``https://<host>/ga4gh/drs/v1/objects/<id>``, or, for a
+* ``drs://<host>/<id>`` resolves to ``https://<host>/ga4gh/drs/v1/objects/<id>``; for the host
+  of a hub's member (``through_hub``), to the hub's ``objects/<member prefix>:<id>``; for a
   host in ``nodes`` (a node's ``drs_hostname`` mapped to its public URL, which may be http on
   another port, as the demo's is), to ``<public URL>/ga4gh/drs/v1/objects/<id>``. A port in
   the URI is invalid in DRS 1.5 but still followed, for servers that mint such URIs;
@@ -91,8 +92,13 @@ class DrsClient:
         bearer: str | None = None,
         passports: list[str] | None = None,
         nodes: Mapping[str, str] | None = None,
+        through_hub: Mapping[str, str] | None = None,
     ) -> None:
+        """``nodes``: a host of hostname-based URIs -> the node's public URL;
+        ``through_hub``: a host (``host`` or ``host:port``) of a hub's member -> the member's
+        prefix, whose pattern in ``patterns`` points at the hub."""
         self._http = http
+        self._through_hub = {h.lower(): p for h, p in (through_hub or {}).items()}
         self._scheme = scheme
         self._nodes = {host.lower(): url.rstrip("/") for host, url in (nodes or {}).items()}
         self._registry = registry.rstrip("/")
@@ -102,6 +108,8 @@ class DrsClient:
 
     def object_url(self, uri: DrsUri) -> str:
         """The URL of the object's ``GET /objects/{id}``."""
+        if uri.host is not None and uri.host.lower() in self._through_hub:
+            uri = DrsUri(None, uri.object_id, self._through_hub[uri.host.lower()])
         if uri.host is not None:
             base = self._nodes.get(uri.host.lower(), f"{self._scheme}://{uri.host}")
             return f"{base}{DRS_PATH}/objects/{quote(uri.object_id, safe='')}"
