@@ -414,6 +414,7 @@ def test_hub_lists_members_datasets_and_terms_kept_from_their_anonymous_answers(
         answer = wait_for(datasets)
         terms = client.get(f"{BEACON}/filtering_terms", params={"limit": 0}).json()
         configuration = client.get(f"{BEACON}/configuration").json()
+        info = wait_for(lambda: info_listing_members(client, 3))
     ids = [d["id"] for d in answer["response"]["collections"]]
     assert ids == ["NATIONAL", "north:NORTH", "south:SOUTH", "east:EAST"]
     assert answer["response"]["collections"][1]["info"]["member"]["id"] == "north"
@@ -429,3 +430,13 @@ def test_hub_lists_members_datasets_and_terms_kept_from_their_anonymous_answers(
     # the hub holds only PUBLIC data itself; east's dataset is CONTROLLED
     levels = configuration["response"]["securityAttributes"]["securityLevels"]
     assert levels == ["CONTROLLED", "PUBLIC"]
+    beacons = {m["memberId"]: m for m in info["response"]["info"]["members"]}
+    assert beacons["north"]["beaconId"] == "org.example.north.beacon"
+    assert beacons["east"]["stale"] is False
+
+
+def info_listing_members(client: Any, count: int) -> Any:
+    """The hub's /info once it lists ``count`` members' Beacons as fetched."""
+    info = client.get(f"{BEACON}/info").json()
+    fetched = [m for m in info["response"]["info"]["members"] if "beaconId" in m]
+    return info if len(fetched) == count else None

@@ -66,6 +66,11 @@ def member_documents(federation: Federation) -> MemberDocuments:
             lambda m: f"{m.beacon_url}/datasets?limit=0",
             functools.partial(schema_problem, "beacon.yaml", "QueryResponse"),
         ),
+        "info": Wanted(
+            FederatedApi.BEACON,
+            lambda m: f"{m.beacon_url}/info",
+            functools.partial(schema_problem, "beacon.yaml", "InfoResponse"),
+        ),
         "configuration": Wanted(
             FederatedApi.BEACON,
             lambda m: f"{m.beacon_url}/configuration",
@@ -103,6 +108,34 @@ class FederatedAnswers:
         copies, missing = self._copies(name)
         merge = with_member_terms if name == "filtering_terms" else with_member_datasets
         return merge(mine, copies, missing, request)
+
+    def member_beacons(self) -> list[dict[str, Any]]:
+        """The members' Beacons as the hub's ``/info`` lists them (``response.info.members``):
+        each member's id, name and region, with its Beacon's id, name and organisation as
+        last fetched (and when, and whether that copy is stale), or why it never was."""
+        kept = self._documents.kept("info") if self._documents is not None else {}
+        missing = self._documents.missing("info") if self._documents is not None else {}
+        listed = []
+        for member in self._federation.members:
+            if FederatedApi.BEACON not in member.apis:
+                continue
+            entry: dict[str, Any] = {
+                "memberId": member.id,
+                "name": member.name,
+                "region": member.region,
+                "beaconUrl": member.beacon_url,
+            }
+            copy = kept.get(member.id)
+            if copy is not None and isinstance(copy.document, dict):
+                theirs = copy.document.get("response") or {}
+                entry["beaconId"] = theirs.get("id")
+                entry["beaconName"] = theirs.get("name")
+                entry["organization"] = (theirs.get("organization") or {}).get("name")
+                entry.update({k: v for k, v in copy.status(member.id).items() if k != "memberId"})
+            else:
+                entry["problem"] = missing.get(member.id, "not fetched yet")
+            listed.append(entry)
+        return listed
 
     def member_security_levels(self) -> set[str]:
         """The security levels the members' Beacons declare (``/configuration``): a hub's

@@ -90,7 +90,11 @@ class BeaconService:
     # -- informational: nothing about the data ------------------------------------------------
 
     def info(self) -> dict[str, Any]:
-        return framework.info_response(self._settings, self._base_url, self._started_at())
+        """``/info``; a hub's lists its members' Beacons (``response.info.members``)."""
+        document = framework.info_response(self._settings, self._base_url, self._started_at())
+        if self._federated is not None:
+            document["response"]["info"]["members"] = self._federated.member_beacons()
+        return document
 
     def service_info(self) -> dict[str, Any]:
         return service_info(
