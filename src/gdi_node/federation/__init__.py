@@ -15,6 +15,8 @@ Code map:
 - ``member_documents``: what a hub keeps of its members (their filtering terms and datasets,
   anonymous view), refreshed in the background and kept through an outage, marked stale.
 - ``member_metrics``: the members' Prometheus metrics.
+- ``member_hosts``: which member a hostname-based ``drs://`` URI names (``drs resolve``
+  through a hub).
 
 This package knows HTTP and members, not any API's documents: ``gdi_node.beacon.queries``
 merges Beacon answers. It imports no API package.
