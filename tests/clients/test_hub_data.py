@@ -132,7 +132,12 @@ def test_drs_resolve_with_the_hubs_settings_sends_a_members_hostname_uri_through
 
 
 def asked_for_objects(node: Any) -> int:
-    return sum(1 for line in node.log_lines() if '"operation": "GetObject"' in line)
+    return operation_lines(node, "GetObject")
+
+
+def operation_lines(node: Any, operation: str) -> int:
+    """How many access-log lines of ``node`` are for ``operation``."""
+    return sum(1 for line in node.log_lines() if f'"operation": "{operation}"' in line)
 
 
 def test_samtools_reads_a_members_bam_from_the_url_the_hub_handed_out(
@@ -271,7 +276,7 @@ def records(text: str) -> list[str]:
 
 
 def data_requests(node: Any) -> int:
-    return sum(1 for line in node.log_lines() if '"operation": "getData"' in line)
+    return operation_lines(node, "getData")
 
 
 def test_samtools_and_bcftools_fetch_a_members_slices_through_hub_ids_from_the_member(

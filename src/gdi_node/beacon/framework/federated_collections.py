@@ -29,6 +29,14 @@ class MemberCopy:
     document: Any
     status: Mapping[str, Any]
 
+    @property
+    def response(self) -> dict[str, Any]:
+        """The kept document's ``response`` (empty when it has none)."""
+        if not isinstance(self.document, dict):
+            return {}
+        found: dict[str, Any] = self.document.get("response") or {}
+        return found
+
 
 def with_member_terms(
     own: dict[str, Any],

@@ -29,9 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdi_node.beacon.framework.merged_frequencies import merged_items
+from gdi_node.beacon.framework.merged_frequencies import least_precise, merged_items
 from gdi_node.beacon.framework.requests import Granularity, ResultsetsShown
-from gdi_node.beacon.model.precision import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -138,16 +137,7 @@ def _summed_counts(sets: Sequence[dict[str, Any]]) -> dict[str, Any]:
             s["resultsCount"] for s in sets if isinstance(s.get("resultsCount"), int)
         )
     }
-    precisions = [str(s.get("countPrecision", "exact")) for s in sets]
-    worst = max(
-        precisions, key=lambda p: PRECISIONS.index(p) if p in PRECISIONS else 9, default="exact"
-    )
-    counts["countPrecision"] = worst if worst in PRECISIONS else "imprecise"
-    adjusted = sorted(
-        {a for s in sets for a in s.get("countAdjustedTo") or () if isinstance(a, int)}
-    )
-    if adjusted:
-        counts["countAdjustedTo"] = adjusted
+    counts.update(least_precise(sets))
     return counts
 
 
@@ -171,14 +161,7 @@ def _summary(parts: Sequence[Part], level: Granularity) -> dict[str, Any]:
         return summary
     totals = [p.summary.get("numTotalResults") for p in parts]
     summary["numTotalResults"] = sum(t for t in totals if isinstance(t, int))
-    precisions = [str(p.summary.get("countPrecision", "exact")) for p in parts]
-    worst = max(precisions, key=lambda p: PRECISIONS.index(p) if p in PRECISIONS else 9)
-    summary["countPrecision"] = worst if worst in PRECISIONS else "imprecise"
-    adjusted = sorted(
-        {a for p in parts for a in p.summary.get("countAdjustedTo") or () if isinstance(a, int)}
-    )
-    if adjusted:
-        summary["countAdjustedTo"] = adjusted
+    summary.update(least_precise(p.summary for p in parts))
     return summary
 
 

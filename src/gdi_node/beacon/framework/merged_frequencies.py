@@ -15,7 +15,7 @@ used. A frequency from an upper-bound allele count is an upper bound, rounded up
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gdi_node.beacon.model.precision import PRECISIONS
@@ -78,26 +78,27 @@ def _summed(label: str, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         )
         if bound:
             upper.append("alleleFrequency")
-    merged.update(_precision(items, bounded=bool(upper or lower or unstated)))
+    precision = least_precise(items, bounded=bool(upper or lower or unstated))
+    if precision["countPrecision"] != "exact":
+        merged.update(precision)
     named = {"upperBounds": upper, "lowerBounds": lower, "unstatedFields": unstated}
     merged.update({key: fields for key, fields in named.items() if fields})
     return merged
 
 
-def _precision(items: Sequence[dict[str, Any]], *, bounded: bool) -> dict[str, Any]:
-    """``countPrecision`` (the least precise part's; imprecise when a field is a bound or
-    unstated) and ``countAdjustedTo`` (every part's) of a merged item; nothing when exact."""
-    precision = max(
-        (str(i.get("countPrecision", "exact")) for i in items),
-        key=lambda p: PRECISIONS.index(p) if p in PRECISIONS else len(PRECISIONS),
-    )
-    if precision not in PRECISIONS or (precision == "exact" and bounded):
+def least_precise(parts: Iterable[Mapping[str, Any]], *, bounded: bool = False) -> dict[str, Any]:
+    """``countPrecision`` of counts combined from ``parts`` (result sets, summaries, frequency
+    items): the least precise part's, an unknown precision taken as imprecise, and imprecise
+    when ``bounded`` (a combined field is a bound); ``countAdjustedTo``: every part's."""
+    parts = list(parts)
+    named = (str(p.get("countPrecision", "exact")) for p in parts)
+    known = [n if n in PRECISIONS else "imprecise" for n in named]
+    precision = max(known, key=PRECISIONS.index, default="exact")
+    if precision == "exact" and bounded:
         precision = "imprecise"
-    if precision == "exact":
-        return {}
     fields: dict[str, Any] = {"countPrecision": precision}
     adjusted = sorted(
-        {a for i in items for a in i.get("countAdjustedTo") or () if isinstance(a, int)}
+        {a for p in parts for a in p.get("countAdjustedTo") or () if isinstance(a, int)}
     )
     if adjusted:
         fields["countAdjustedTo"] = adjusted

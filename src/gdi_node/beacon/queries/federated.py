@@ -52,30 +52,29 @@ class ForwardedCall:
     passed: PassedOn
 
 
+# what a hub keeps of each member's Beacon: name, path and the schema its answer must match
+_KEPT = (
+    ("filtering_terms", "/filtering_terms?limit=0", "InformationalResponse"),
+    ("datasets", "/datasets?limit=0", "QueryResponse"),
+    ("info", "/info", "InfoResponse"),
+    ("configuration", "/configuration", "InformationalResponse"),
+)
+
+
+def _beacon_url(member: MemberSettings, *, path: str) -> str:
+    return f"{member.beacon_url}{path}"
+
+
 def member_documents(federation: Federation) -> MemberDocuments:
-    """The members' filtering terms and datasets a hub keeps (anonymous view, refreshed every
+    """The members' Beacon documents a hub keeps (anonymous view, refreshed every
     ``federation.metadata_refresh_seconds``); a background job of the app."""
     wanted = {
-        "filtering_terms": Wanted(
+        name: Wanted(
             FederatedApi.BEACON,
-            lambda m: f"{m.beacon_url}/filtering_terms?limit=0",
-            functools.partial(schema_problem, "beacon.yaml", "InformationalResponse"),
-        ),
-        "datasets": Wanted(
-            FederatedApi.BEACON,
-            lambda m: f"{m.beacon_url}/datasets?limit=0",
-            functools.partial(schema_problem, "beacon.yaml", "QueryResponse"),
-        ),
-        "info": Wanted(
-            FederatedApi.BEACON,
-            lambda m: f"{m.beacon_url}/info",
-            functools.partial(schema_problem, "beacon.yaml", "InfoResponse"),
-        ),
-        "configuration": Wanted(
-            FederatedApi.BEACON,
-            lambda m: f"{m.beacon_url}/configuration",
-            functools.partial(schema_problem, "beacon.yaml", "InformationalResponse"),
-        ),
+            functools.partial(_beacon_url, path=path),
+            functools.partial(schema_problem, "beacon.yaml", schema),
+        )
+        for name, path, schema in _KEPT
     }
     return MemberDocuments(federation, wanted, federation.settings.metadata_refresh_seconds)
 
