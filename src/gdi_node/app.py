@@ -16,6 +16,7 @@ import os
 import connexion
 
 from gdi_node.beacon import api as beacon_api
+from gdi_node.browser import api as browser_api
 from gdi_node.catalogue import api as catalogue_api
 from gdi_node.config.settings import Settings
 from gdi_node.drs import api as drs_api
@@ -30,6 +31,7 @@ APIS: tuple[Mount, ...] = (
     drs_api.mount,
     htsget_api.mount,
     catalogue_api.mount,
+    browser_api.mount,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -16,6 +17,10 @@ from gdi_node import __version__, cli_beacon, cli_export
 from gdi_node.config.loading import load_settings
 from gdi_node.config.settings import Settings, SettingsError
 from gdi_node.errors import DomainError
+
+# connexion 3.3 imports starlette's test client, which warns on import; a person running the
+# node is not the one to act on it (the tests' filter in pyproject.toml says the same)
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 CONFIG_HELP = "YAML settings file (default: $GDI_NODE_CONFIG; GDI_NODE_* variables override it)."
 

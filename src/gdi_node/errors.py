@@ -167,6 +167,12 @@ def catalogue_envelope(report: ErrorReport) -> dict[str, Any]:
     }
 
 
+def browser_envelope(report: ErrorReport) -> dict[str, Any]:
+    """The frequency browser's errors outside its pages (search answers, files): an RFC 9457
+    problem object, as the FAIR Data Point's."""
+    return catalogue_envelope(report)
+
+
 def beacon_envelope(beacon_id: str, api_version: str) -> Envelope:
     """The Beacon v2 ``beaconErrorResponse``: ``meta`` (a minimal ``beaconResponseMeta``) and
     ``error: {errorCode, errorMessage}``."""

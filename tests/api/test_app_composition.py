@@ -29,7 +29,7 @@ def mounts(settings: Settings) -> Iterator[list[ApiMount]]:
 def test_every_api_is_one_line_of_the_composition_and_the_node_api_comes_last(
     mounts: list[ApiMount],
 ) -> None:
-    assert [m.name for m in mounts] == ["beacon", "drs", "htsget", "catalogue", "node"]
+    assert [m.name for m in mounts] == ["beacon", "drs", "htsget", "catalogue", "browser", "node"]
     assert len(APIS) == len(mounts) - 1
     assert mounts[-1].base_path == ""
 
@@ -42,8 +42,9 @@ def test_the_registry_lists_every_mount_in_order_at_its_base_path(
     assert listed == [
         (m.service.type.artifact, public_url + m.base_path) for m in mounts if m.service
     ]
-    # all but the catalogue, listed only when configured (tests/api/test_fdp_api.py)
-    assert len(listed) == len(mounts) - 1
+    # all but the catalogue, listed only when configured (tests/api/test_fdp_api.py), and the
+    # frequency browser's web pages, which are no GA4GH service
+    assert len(listed) == len(mounts) - 2
 
 
 @pytest.mark.parametrize(

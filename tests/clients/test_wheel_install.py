@@ -65,7 +65,12 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_openapi_service_homes_migrations_and_igv_js(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
+    browser = REPO / "src" / "gdi_node" / "browser"
+    shipped = [f"gdi_node/browser/static/{p.name}" for p in (browser / "static").iterdir()]
     for required in (
+        *shipped,  # the frequency browser's scripts and styles: no CDN
+        "gdi_node/browser/messages.json",
+        "gdi_node/_shipped/openapi/browser.yaml",
         "gdi_node/node/static/igv.min.js",
         "gdi_node/node/static/igv.LICENSE",
         "gdi_node/_shipped/openapi/node.yaml",

@@ -39,6 +39,7 @@ DOCUMENTS = {
     "drs.yaml": "/ga4gh/drs/v1",
     "beacon.yaml": "/ga4gh/beacon/v2",
     "catalogue.yaml": "/fdp",
+    "browser.yaml": "/browser",
 }
 
 
@@ -171,6 +172,17 @@ catalogue = schemathesis.openapi.from_dict(_document("catalogue.yaml"), config=C
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_catalogue_api_never_fails_and_always_conforms(case: Any, served: Any) -> None:
     # Schema-valid ids and formats mostly name nothing: 404 and 406 are right answers there.
+    case.call_and_validate(app=served, excluded_checks=[positive_data_acceptance])
+
+
+browser = schemathesis.openapi.from_dict(_document("browser.yaml"), config=CONFIG)
+
+
+@browser.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_browser_never_fails_and_always_conforms(case: Any, served: Any) -> None:
+    # Schema-valid paths mostly name no variant, region or sequence: a 404 page saying why is
+    # the right answer there.
     case.call_and_validate(app=served, excluded_checks=[positive_data_acceptance])
 
 

@@ -94,37 +94,43 @@ def skip_unless_browser_tools() -> None:
     pytest.skip(reason)
 
 
-def _installed_matches_lock() -> bool:
-    lock_path = IGV_DIR / "package-lock.json"
-    packages = json.loads(lock_path.read_text(encoding="utf-8")).get("packages", {})
-    for name in _NPM_PACKAGES:
-        manifest = NODE_MODULES / name / "package.json"
+def installed_matches_lock(folder: Path, packages: tuple[str, ...]) -> bool:
+    """Whether ``folder/node_modules`` holds each of ``packages`` at its locked version."""
+    lock = json.loads((folder / "package-lock.json").read_text(encoding="utf-8"))
+    for name in packages:
+        manifest = folder / "node_modules" / name / "package.json"
         if not manifest.is_file():
             return False
         installed = json.loads(manifest.read_text(encoding="utf-8")).get("version")
-        if installed != packages.get(f"node_modules/{name}", {}).get("version"):
+        if installed != lock.get("packages", {}).get(f"node_modules/{name}", {}).get("version"):
             return False
-    return (IGV_DIST / "igv.min.js").is_file()
+    return True
+
+
+def ensure_npm_installed(folder: Path, packages: tuple[str, ...]) -> None:
+    """Run ``npm ci`` in ``folder`` unless node_modules already holds the locked versions."""
+    if installed_matches_lock(folder, packages):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed; run scripts/install-browser-deps")
+    completed = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if completed.returncode != 0 or not installed_matches_lock(folder, packages):
+        raise RuntimeError(f"npm ci in {folder} failed:\n{completed.stdout}\n{completed.stderr}")
 
 
 def ensure_igv_installed() -> Path:
-    """Run ``npm ci`` in tests/clients/igv unless node_modules already holds the locked versions."""
-    if not _installed_matches_lock():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError("npm is not installed; run scripts/install-browser-deps")
-        completed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=IGV_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if completed.returncode != 0 or not _installed_matches_lock():
-            raise RuntimeError(
-                f"npm ci in {IGV_DIR} failed:\n{completed.stdout}\n{completed.stderr}"
-            )
+    """igv.js and playwright-core, locked, in tests/clients/igv/node_modules."""
+    ensure_npm_installed(IGV_DIR, _NPM_PACKAGES)
+    if not (IGV_DIST / "igv.min.js").is_file():
+        raise RuntimeError(f"{IGV_DIST / 'igv.min.js'} is missing after npm ci")
     return NODE_MODULES
 
 
@@ -214,7 +220,7 @@ def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def _chromium(workdir: Path) -> Iterator[str]:
+def running_chromium(workdir: Path) -> Iterator[str]:
     """Start headless Chromium; yield its DevTools HTTP endpoint on loopback."""
     profile = workdir / "profile"
     profile.mkdir()
@@ -300,7 +306,7 @@ def render_igv(
 
     workdir = Path(tempfile.mkdtemp(prefix="gdi-igv-"))
     try:
-        with _serving(files) as server, _chromium(workdir) as endpoint:
+        with _serving(files) as server, running_chromium(workdir) as endpoint:
             job = {
                 "cdpEndpoint": endpoint,
                 "pageUrl": f"{server.base_url}/page.html?config=config.json",
@@ -355,7 +361,7 @@ def render_page(
     ensure_igv_installed()
     workdir = Path(tempfile.mkdtemp(prefix="gdi-igv-page-"))
     try:
-        with _chromium(workdir) as endpoint:
+        with running_chromium(workdir) as endpoint:
             job = {
                 "cdpEndpoint": endpoint,
                 "pageUrl": page_url,

@@ -25,6 +25,7 @@ needs_samtools = pytest.mark.skipif(SAMTOOLS is None, reason="samtools is not in
 needs_bcftools = pytest.mark.skipif(BCFTOOLS is None, reason="bcftools is not installed")
 DATA_FILES: tuple[str, ...] = ("reference.fa", "reference.chrom.sizes", "demo.bam", "demo.cram")
 DATA_FILES += ("demo.vcf.gz", "demo.bcf", "samples.tsv", "patients.vcf.gz", "patients.tsv")
+DATA_FILES += ("genes.tsv",)  # the synthetic gene reference of the frequency browser
 INDEX_FILES: tuple[str, ...] = ("reference.fa.fai", "demo.bam.bai", "demo.cram.crai")
 INDEX_FILES += ("demo.vcf.gz.tbi", "demo.bcf.csi", "patients.vcf.gz.tbi")
 PATIENTS = tuple(f"DEMO-P{i:02d}" for i in range(1, 21))

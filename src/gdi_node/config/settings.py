@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gdi_node.config.browser import BrowserSettings
 from gdi_node.config.catalogue import CatalogueSettings, DatasetCatalogueSettings
 from gdi_node.config.federation import FederationSettings
 from gdi_node.config.identifiers import FORMS_EXPLAINED, identifier_form
@@ -325,6 +326,7 @@ class Settings(_Strict):
     audit_subject_key_file: Path | None = None
     catalogue: CatalogueSettings | None = None  # the FAIR Data Point at /fdp when present
     federation: FederationSettings | None = None  # member nodes this node answers for too
+    browser: BrowserSettings = BrowserSettings()  # the frequency browser's pages
 
     @field_validator("database_url")
     @classmethod

@@ -53,6 +53,18 @@ DEMO_CATALOGUE = {
 }
 
 
+# searches of the demo data (gdi_node.demo.synthetic_genes): a gene, a variant, a region, a
+# (synthetic) dbSNP id, an HGVS expression and a protein change
+DEMO_EXAMPLES = (
+    "DEMOA",
+    "1-5001-G-A",
+    "chr1:5001-6000",
+    "rs991005191",
+    "DEMOT00001.1:c.111G>T",
+    "DEMOA p.Arg37Glu",
+)
+
+
 @dataclass(frozen=True)
 class PreparedDemo:
     settings: Settings
@@ -101,6 +113,17 @@ def _write_config(data_dir: Path, host: str, port: int, node: dict[str, str]) ->
             },
         ],
         "catalogue": DEMO_CATALOGUE,
+        # Every demo allele is rare (8 and 20 people): a gene page listing 600 of them costs an
+        # anonymous caller 12,000 units, six times the default day's budget. The demo raises it
+        # so that the browser can be explored; a real node sizes it to the browsing it accepts
+        # (docs/browser.md "The query budget").
+        "beacon": {"budget": {"units": 1_000_000}},
+        # the frequency browser: the demo's synthetic genes, and searches that find its data
+        "browser": {
+            "assemblies": ["GRCh38"],
+            "genes": [{"assembly": "GRCh38", "path": str(data_dir / "files" / "genes.tsv")}],
+            "examples": list(DEMO_EXAMPLES),
+        },
     }
     path = data_dir / "gdi-node.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -175,6 +198,7 @@ def prepare_demo(
                 "drs": f"{base}/ga4gh/drs/v1/ui/",
             },
             "igv_js": f"{base}/static/igv.min.js",
+            "browser": f"{base}/browser/",
         },
         "config_file": str(config_file),
         "database_url": settings.effective_database_url,
@@ -229,6 +253,7 @@ HTSGET_NOTE = (
 def print_demo(demo: PreparedDemo, *, serving: bool) -> None:
     """Tell a person what is there and what to type next."""
     facts = demo.facts
+    click.echo(f"Frequency browser: {facts['urls']['browser']}")
     click.echo(f"gdi-node demo: {len(demo.objects)} files registered in {demo.config_file.parent}")
     for obj in facts["objects"]:
         click.echo(f"  {obj['format']:<4} {obj['dataset']:<16} {obj['drs_uri']}")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pysam
 
+from gdi_node.demo.synthetic_genes import CSQ_HEADER, csq, dbsnp_id, write_gene_table
+
 CONTIGS: tuple[tuple[str, int], ...] = (("chr1", 60_000), ("chr2", 40_000))
 SAMPLE_IDS: tuple[str, ...] = tuple(f"DEMO-S{i}" for i in range(1, 9))
 PATIENT_IDS: tuple[str, ...] = tuple(f"DEMO-P{i:02d}" for i in range(1, 21))
@@ -54,6 +56,7 @@ class DemoFiles:
     patients_vcf: Path
     patients: Path
     patient_ids: tuple[str, ...]
+    genes: Path  # the synthetic gene reference (gdi_node.demo.synthetic_genes)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ def _variant_header(seqs: dict[str, str], samples: tuple[str, ...]) -> pysam.Var
     header.add_line('##INFO=<ID=AC,Number=A,Type=Integer,Description="ALT allele count in GT">')
     header.add_line('##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number in GT">')
     header.add_line('##INFO=<ID=AF,Number=A,Type=Float,Description="ALT allele frequency, AC/AN">')
+    header.add_line(CSQ_HEADER)
     header.add_line('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
     header.add_samples(samples)
     return header
@@ -153,8 +157,13 @@ def _record(
     called = [a for gt in gts for a in gt if a is not None]
     ac = [called.count(alt) for alt in range(1, len(v.alleles))]
     af = [round(c / len(called), 4) if called else 0.0 for c in ac]
-    info = {"AC": ac, "AN": len(called), "AF": af}
-    rec = header.new_record(contig=v.contig, start=v.pos, alleles=v.alleles, info=info)
+    info: dict[str, object] = {"AC": ac, "AN": len(called), "AF": af}
+    annotation = csq(v.contig, v.pos + 1, v.alleles[0], v.alleles[1:])
+    if annotation is not None:
+        info["CSQ"] = annotation
+    rec = header.new_record(
+        contig=v.contig, start=v.pos, alleles=v.alleles, id=dbsnp_id(v.contig, v.pos + 1), info=info
+    )
     for sid, gt in zip(samples, gts, strict=True):
         rec.samples[sid]["GT"] = gt
     return rec
@@ -302,6 +311,7 @@ def generate_demo_data(out_dir: Path, *, seed: int = DEMO_SEED) -> DemoFiles:
         patients_vcf=out_dir / "patients.vcf.gz",
         patients=out_dir / "patients.tsv",
         patient_ids=PATIENT_IDS,
+        genes=out_dir / "genes.tsv",
     )
     rng = random.Random(seed)
     seqs = {name: "".join(rng.choices(_BASES, k=length)) for name, length in CONTIGS}
@@ -314,6 +324,7 @@ def generate_demo_data(out_dir: Path, *, seed: int = DEMO_SEED) -> DemoFiles:
     files.chrom_sizes.write_bytes("".join(f"{n}\t{len(s)}\n" for n, s in seqs.items()).encode())
     files.samples.write_bytes(_samples_tsv().encode())
     files.patients.write_bytes(_patients_tsv().encode())
+    write_gene_table(files.genes)
     variants = _make_variants(rng, seqs)
     _write_variants(files, seqs, variants)
     reads = _make_reads(rng, seqs, variants)

@@ -99,6 +99,9 @@ def operations(
     def list_permissions_with_passports(body: dict[str, Any]) -> dict[str, Any]:
         return _permissions(authorizer, "node.listPermissionsWithPassports", body)
 
+    def get_root() -> tuple[str, int, dict[str, str]]:
+        return "", 302, {"Location": "/browser/"}
+
     def get_igv_script() -> tuple[bytes, int, dict[str, str]]:
         return static_asset("igv.min.js")
 
@@ -121,6 +124,7 @@ def operations(
         "listPermissions": list_permissions,
         "listPermissionsWithPassports": list_permissions_with_passports,
         "getLocalIssuerJwks": get_local_issuer_jwks,
+        "getRoot": get_root,
         "getIgvScript": get_igv_script,
         "getIgvLicence": get_igv_licence,
     }

@@ -8,19 +8,7 @@
 //    pageErrors: [text], tracks: [{name, type, loaded (features igv.js holds for the view), drawn (those
 //    overlapping the visible window), paintedPixels (non-white pixels of the visible canvas)}]}
 import {chromium} from 'playwright-core';
-
-function isLocal(url) {
-    const parsed = new URL(url);
-    if (['file:', 'data:', 'blob:'].includes(parsed.protocol)) return true;
-    const host = parsed.hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-async function readStdin() {
-    const chunks = [];
-    for await (const chunk of process.stdin) chunks.push(chunk);
-    return Buffer.concat(chunks).toString('utf8');
-}
+import {isLocal, readStdin} from '../harness_io.mjs';
 
 // Runs in the page: wait until every track's viewports hold features and nothing loads, then measure.
 async function measure(timeoutMs) {

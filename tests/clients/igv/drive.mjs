@@ -4,6 +4,7 @@
 // Job on stdin (JSON): {cdpEndpoint, pageUrl, timeoutMs, screenshot: path|null, viewport: {width, height}}
 // Writes one JSON object on stdout: the page's result plus console, pageErrors, requests, browserVersion.
 import {chromium} from 'playwright-core';
+import {readStdin} from '../harness_io.mjs';
 
 const HEADERS_KEPT = new Set([
     'range', 'authorization', 'cache-control', 'origin', 'content-range', 'content-length', 'content-type',
@@ -16,12 +17,6 @@ function keep(headers) {
         if (HEADERS_KEPT.has(k.toLowerCase())) out[k.toLowerCase()] = v;
     }
     return out;
-}
-
-async function readStdin() {
-    const chunks = [];
-    for await (const chunk of process.stdin) chunks.push(chunk);
-    return Buffer.concat(chunks).toString('utf8');
 }
 
 async function main() {

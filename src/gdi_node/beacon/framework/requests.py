@@ -47,6 +47,7 @@ VARIANT_PARAMETERS = frozenset(
         "genomicAlleleShortForm",
         "allele",
         "mateName",
+        "variantAlternativeId",
     }
 )
 
@@ -84,13 +85,15 @@ class VariantQuery:
     gene_id: str | None = None
     aminoacid_change: str | None = None
     genomic_allele_short_form: str | None = None
+    alternative_id: str | None = None  # node extension: a dbSNP id (``rs80357906``)
 
     @property
     def empty(self) -> bool:
         return self == VariantQuery()
 
     def kind(self) -> str:
-        """sequence, range, bracket, gene, aminoacid, hgvs or none; raises on a bad mix."""
+        """sequence, range, bracket, gene, aminoacid, hgvs, xref or none; raises on a bad
+        mix."""
         if self.genomic_allele_short_form:
             return "hgvs"
         if self.start or self.end or self.reference_name:
@@ -99,6 +102,8 @@ class VariantQuery:
             return "gene"
         if self.aminoacid_change:
             return "aminoacid"
+        if self.alternative_id:
+            return "xref"
         if self.alternate_bases or self.reference_bases or self.variant_type:
             raise InvalidInputError(
                 "alternateBases, referenceBases and variantType need a position or a geneId"
@@ -192,7 +197,21 @@ def variant_query(parameters: Mapping[str, Any]) -> VariantQuery:
         gene_id=text.get("geneId"),
         aminoacid_change=text.get("aminoacidChange"),
         genomic_allele_short_form=text.get("genomicAlleleShortForm"),
+        alternative_id=_alternative_id(text.get("variantAlternativeId")),
     )
+
+
+def _alternative_id(value: str | None) -> str | None:
+    """A ``variantAlternativeId`` as stored: a dbSNP CURIE (``rs123`` or ``dbSNP:rs123``,
+    any case, give ``dbSNP:rs123``); anything else is a 400."""
+    if value is None:
+        return None
+    accession = value.split(":", 1)[1] if value.lower().startswith("dbsnp:") else value
+    if not re.fullmatch(r"[rR][sS][0-9]{1,12}", accession):
+        raise InvalidInputError(
+            f"variantAlternativeId {value!r}: give a dbSNP id, rs80357906 or dbSNP:rs80357906"
+        )
+    return f"dbSNP:{accession.lower()}"
 
 
 def _granularity(value: Any) -> Granularity | None:

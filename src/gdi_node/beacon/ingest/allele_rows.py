@@ -13,11 +13,12 @@ from typing import Any
 
 from cyvcf2 import VCF
 
-from gdi_node.beacon.model.annotations import AlleleAnnotation, AnnotationFormat
+from gdi_node.beacon.model.annotations import AlleleAnnotation, AnnotationFormat, dbsnp_xrefs
 from gdi_node.beacon.model.assemblies import Assembly
 from gdi_node.beacon.model.variants import genomic_hgvs, variant_type
 
 Term = tuple[str, str]  # (kind, term): ("gene", "BRCA2"), ("hgvs", …)
+MAX_TERM = 255  # beacon_variant_terms.term
 PLACEHOLDER_ALTS = frozenset({"*", "<*>", "<NON_REF>"})  # not alleles of a site
 
 
@@ -54,10 +55,10 @@ def record_annotations(
         if not value:
             continue
         for into, found in zip(merged, layout.parse(str(value), alts), strict=True):
-            into.genes |= found.genes
-            into.effects |= found.effects
-            into.hgvs |= found.hgvs
-            into.aminoacid_changes |= found.aminoacid_changes
+            into.merge(found)
+    xrefs = dbsnp_xrefs(str(record.ID or ""))
+    for annotation in merged:
+        annotation.xrefs |= xrefs
     if counted:
         for annotation in merged:
             annotation.filters.add(record.FILTER or "PASS")
@@ -86,6 +87,9 @@ def describe_allele(
     terms = [("gene", g) for g in note.genes]
     terms += [("aachange", a) for a in note.aminoacid_changes]
     terms += [("hgvs", hgvs)] if hgvs else []
+    # transcript and protein HGVS with their reference sequence (``NM_007294.4:c.5266dupC``)
+    terms += [("hgvs", h) for h in sorted(note.hgvs) if ":" in h and len(h) <= MAX_TERM]
+    terms += [("xref", x) for x in sorted(note.xrefs)]
     document = note.document()
     if hgvs:
         document["genomicHgvs"] = [hgvs]

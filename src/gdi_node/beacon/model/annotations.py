@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -34,7 +35,16 @@ _NAMES = {  # our key -> the field names of SnpEff and VEP
     "hgvs_p": ("HGVS.p", "HGVSp"),
     "feature": ("Feature_ID", "Feature"),
     "allele_num": ("ALLELE_NUM",),
+    "existing": ("Existing_variation",),
 }
+_RSID = re.compile(r"^rs[0-9]+$")
+
+
+def dbsnp_xrefs(ids: str) -> set[str]:
+    """The dbSNP ids among ``ids`` (a VCF ID column, ``;``-separated, or VEP's
+    ``Existing_variation``, ``&``-separated) as CURIEs: ``rs80357906`` -> ``dbSNP:rs80357906``."""
+    parts = re.split(r"[;&,]", ids)
+    return {f"dbSNP:{p.strip()}" for p in parts if _RSID.match(p.strip())}
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,9 +63,22 @@ class AlleleAnnotation:
     hgvs: set[str] = field(default_factory=set)  # transcript:c.… and protein p.… forms
     aminoacid_changes: set[str] = field(default_factory=set)
     filters: set[str] = field(default_factory=set)  # FILTER of the counted records bringing it
+    xrefs: set[str] = field(default_factory=set)  # dbSNP:rs… (VCF ID, VEP Existing_variation)
+    # per transcript (feature id): gene, effects, HGVS c. and p. (VEP/SnpEff one entry each)
+    transcripts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def document(self) -> dict[str, list[str]]:
-        document = {
+    def merge(self, other: AlleleAnnotation) -> None:
+        """Add what ``other`` says (another annotation field or record of the same allele)."""
+        self.genes |= other.genes
+        self.effects |= other.effects
+        self.hgvs |= other.hgvs
+        self.aminoacid_changes |= other.aminoacid_changes
+        self.xrefs |= other.xrefs
+        for feature, entry in other.transcripts.items():
+            self.transcripts.setdefault(feature, entry)
+
+    def document(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
             "genes": sorted(self.genes),
             "effects": sorted(self.effects),
             "hgvs": sorted(self.hgvs),
@@ -63,6 +86,10 @@ class AlleleAnnotation:
         }
         if self.filters:
             document["filters"] = sorted(self.filters)
+        if self.xrefs:
+            document["xrefs"] = sorted(self.xrefs)
+        if self.transcripts:
+            document["transcripts"] = [self.transcripts[f] for f in sorted(self.transcripts)]
         return document
 
 
@@ -124,8 +151,10 @@ class AnnotationFormat:
     def _add(self, into: AlleleAnnotation, parts: list[str]) -> None:
         effects = [e for e in self._get(parts, "effects").split("&") if e]
         into.effects.update(effects)
+        into.xrefs |= dbsnp_xrefs(self._get(parts, "existing"))
         if {"intergenic_region", "intergenic_variant"} & set(effects):
             return  # its "gene" is a pair of flanking genes and its HGVS a genomic position
+        self._add_transcript(into, parts, effects)
         gene = self._get(parts, "gene")
         if gene:
             into.genes.add(gene)
@@ -140,3 +169,15 @@ class AnnotationFormat:
             change = short_protein_change(hgvs_p)
             if change:
                 into.aminoacid_changes.add(change)
+
+    def _add_transcript(self, into: AlleleAnnotation, parts: list[str], effects: list[str]) -> None:
+        """One entry per transcript: what VEP's or SnpEff's line for it says."""
+        feature = self._get(parts, "feature")
+        if not feature or feature in into.transcripts:
+            return
+        entry = {"feature": feature, "gene": self._get(parts, "gene"), "effects": effects}
+        for key in ("hgvs_c", "hgvs_p"):
+            value = self._get(parts, key)
+            if value:
+                entry[key.replace("_", "")] = value.rsplit(":", 1)[-1]
+        into.transcripts[feature] = entry

@@ -35,12 +35,22 @@ class Allele:
     def end(self) -> int:
         return max(int(row.end) for row in self.rows)
 
-    def annotation(self) -> dict[str, list[str]]:
+    def annotation(self) -> dict[str, Any]:
+        """What the rows' annotation documents say together: lists of terms merged, and
+        ``transcripts`` (one entry per transcript, the first row's when several have it)."""
         merged: dict[str, set[str]] = {}
+        transcripts: dict[str, dict[str, Any]] = {}
         for row in self.rows:
             for name, values in json.loads(row.annotation).items():
-                merged.setdefault(name, set()).update(values)
-        return {name: sorted(values) for name, values in merged.items()}
+                if name == "transcripts":
+                    for entry in values:
+                        transcripts.setdefault(str(entry.get("feature")), entry)
+                else:
+                    merged.setdefault(name, set()).update(values)
+        document: dict[str, Any] = {name: sorted(values) for name, values in merged.items()}
+        if transcripts:
+            document["transcripts"] = [transcripts[f] for f in sorted(transcripts)]
+        return document
 
 
 def group_alleles(rows: Iterable[Any]) -> list[Allele]:
@@ -308,6 +318,21 @@ def g_variant_document(allele: Allele, frequencies: list[dict[str, Any]]) -> dic
     """The g_variant record; ``frequencies`` are ``FrequencyInPopulations`` items."""
     key = allele.key
     note = allele.annotation()
+    document: dict[str, Any] = {
+        "variantInternalId": key.variant_id(),
+        "variation": _vrs_variation(key, allele.end),
+    }
+    parts = {
+        "identifiers": _identifiers(note),
+        "molecularAttributes": _molecular_attributes(note),
+        "frequencyInPopulations": frequencies,
+        "info": _info(note),
+    }
+    document.update({name: part for name, part in parts.items() if part})
+    return document
+
+
+def _identifiers(note: dict[str, Any]) -> dict[str, Any]:
     identifiers: dict[str, Any] = {}
     if note.get("genomicHgvs"):
         identifiers["genomicHGVSId"] = note["genomicHgvs"][0]
@@ -318,6 +343,12 @@ def g_variant_document(allele: Allele, frequencies: list[dict[str, Any]]) -> dic
         identifiers["transcriptHGVSIds"] = transcripts
     if proteins:
         identifiers["proteinHGVSIds"] = proteins
+    if note.get("xrefs"):  # dbSNP ids (Beacon v2 ``variantAlternativeIds``, as its examples)
+        identifiers["variantAlternativeIds"] = [_xref(x) for x in note["xrefs"]]
+    return identifiers
+
+
+def _molecular_attributes(note: dict[str, Any]) -> dict[str, Any]:
     effect_ids = molecular_effect_ids()
     molecular: dict[str, Any] = {}
     if note.get("genes"):
@@ -331,16 +362,23 @@ def g_variant_document(allele: Allele, frequencies: list[dict[str, Any]]) -> dic
         molecular["molecularEffects"] = effects
     if note.get("aminoacidChanges"):
         molecular["aminoacidChanges"] = note["aminoacidChanges"]
-    document: dict[str, Any] = {
-        "variantInternalId": key.variant_id(),
-        "variation": _vrs_variation(key, allele.end),
-    }
-    if identifiers:
-        document["identifiers"] = identifiers
-    if molecular:
-        document["molecularAttributes"] = molecular
-    if frequencies:
-        document["frequencyInPopulations"] = frequencies
+    return molecular
+
+
+def _info(note: dict[str, Any]) -> dict[str, Any]:
+    info: dict[str, Any] = {}
     if note.get("filters"):  # the FILTER values of the counted records (VCF 4.3 §1.6.1)
-        document["info"] = {"filterStatus": note["filters"]}
-    return document
+        info["filterStatus"] = note["filters"]
+    if note.get("transcripts"):  # per transcript: gene, effects, HGVS c./p. (node extension)
+        info["transcriptConsequences"] = note["transcripts"]
+    return info
+
+
+def _xref(curie: str) -> dict[str, str]:
+    """A ``variantAlternativeIds`` entry (Beacon v2 ``externalReference``) of a dbSNP CURIE."""
+    accession = curie.partition(":")[2]
+    return {
+        "id": curie,
+        "reference": f"https://www.ncbi.nlm.nih.gov/snp/{accession}",
+        "notes": "dbSNP id",
+    }

@@ -112,6 +112,8 @@ def where_of(
         where.add("term:aachange", query.aminoacid_change.removeprefix("p."))
     if query.genomic_allele_short_form:
         where.add("term:hgvs", query.genomic_allele_short_form)
+    if query.alternative_id:
+        where.add("term:xref", query.alternative_id)
     return where
 
 
