@@ -25,7 +25,7 @@ from tests.support.htsget_setup import node_settings
 SAMPLES = [f"S{n}" for n in range(1, 21)]
 RECORDS = [
     "chr22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(["0/1"] * 15 + ["0/0"] * 5),  # common
-    "chr22\t200\t.\tC\tT\t.\tPASS\t.\tGT\t" + "\t".join(["0/1"] + ["0/0"] * 19),  # rare
+    "chr22\t200\trs200\tC\tT\t.\tPASS\t.\tGT\t" + "\t".join(["0/1"] + ["0/0"] * 19),  # rare
 ]
 COMMON = "/g_variants?referenceName=22&start=99&alternateBases=G"
 RARE = "/g_variants?referenceName=22&start=199&alternateBases=T"
@@ -70,6 +70,16 @@ def test_rare_answers_cost_more_and_an_exhausted_budget_is_a_429(clients: tuple[
     assert "query budget exhausted: 50 of 50" in body["error"]["errorMessage"]
     assert int(response.headers["Retry-After"]) > 0
     assert status(one, "/info") == 200  # only queries about variants are priced
+
+
+def test_a_dbsnp_id_lookup_costs_what_the_allele_lookup_costs(clients: tuple[Any, Any]) -> None:
+    one, _ = clients
+    # naming the rare allele by its dbSNP id reveals it as naming it by position does, even
+    # where the answer lists no record (boolean): 1 + 20 each, then commons up to 50
+    by_id = "/g_variants?variantAlternativeId=rs200&requestedGranularity=boolean"
+    assert [status(one, by_id), status(one, by_id)] == [200, 200]
+    assert [status(one, COMMON) for _ in range(8)] == [200] * 8
+    assert status(one, COMMON) == 429
 
 
 def test_budgets_are_per_principal_and_shared_by_workers(

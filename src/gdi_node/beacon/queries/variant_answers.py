@@ -310,7 +310,7 @@ def _countable_in_database(query: VariantQuery) -> bool:
 
 
 def _allele_specific(query: VariantQuery) -> bool:
-    """A query naming one allele: its answer tells whether that allele is present."""
-    return query.genomic_allele_short_form is not None or (
-        len(query.start) == 1 and not query.end and query.alternate_bases is not None
-    )
+    """A query naming one allele (its HGVS, its dbSNP id, its position and bases): its answer
+    tells whether that allele is present."""
+    named = query.genomic_allele_short_form is not None or query.alternative_id is not None
+    return named or (len(query.start) == 1 and not query.end and query.alternate_bases is not None)
