@@ -18,10 +18,17 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import create_engine, func, select
 
+from gdi_node.beacon.ingest.vcf import VcfIngestor
+from gdi_node.bootstrap import migrated_sessions
 from gdi_node.db.models import BeaconQueryBudget
+from tests.api.test_beacon_api import with_budget
+from tests.api.test_beacon_variant_identifiers import CSQ_HEADER as IDENTIFIERS_CSQ_HEADER
 from tests.conftest import REPO_ROOT
+from tests.support.beacon_data import write_vcf
+from tests.support.htsget_setup import node_settings
 from tests.support.igv_harness import skip_unless_browser_tools
 from tests.support.processes import RunningNode, free_port, running_node
 from tests.support.web_harness import drive, step_results
@@ -343,6 +350,47 @@ def test_a_page_spends_the_beacon_budget_its_query_costs_a_beacon_caller(
     beacon_records(node, {"geneId": "DEMOB"})  # the page's query, asked by a Beacon client
     after_client = _settled_units(facts)
     assert after_page - before == after_client - after_page > 20  # rare alleles were revealed
+
+
+@pytest.fixture
+def frugal_node(tmp_path: Path) -> Iterator[RunningNode]:
+    """A node whose anonymous budget (30 units, 20 per rare allele) one gene page spends."""
+    port = free_port()
+    settings = node_settings(tmp_path, f"http://127.0.0.1:{port}")
+    settings = with_budget(settings, units=30, rare_cost=20)
+    csq = "CSQ=T|missense_variant|MODERATE|GENE1|ENSG1|Transcript|ENST1.1|protein_coding|||"
+    genotypes = "\t".join(["0/1"] + ["0/0"] * 19)  # one carrier: rare
+    records = [f"chr22\t{100 * n}\t.\tA\tT\t.\tPASS\t{csq}\tGT\t{genotypes}" for n in (1, 2, 3)]
+    vcf = write_vcf(tmp_path / "rare.vcf.gz", [f"S{i}" for i in range(20)], records,
+                    headers=[IDENTIFIERS_CSQ_HEADER])  # fmt: skip
+    with migrated_sessions(settings) as sessions:
+        VcfIngestor(sessions).ingest(vcf, "OPEN")
+    data = settings.model_dump(mode="json")
+    data["server"] = {**data["server"], "host": "127.0.0.1", "port": port}
+    config = tmp_path / "node.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with running_node(["--config", str(config), "serve"], port, tmp_path) as node:
+        yield node
+
+
+def test_a_spent_query_budget_is_said_on_the_page(frugal_node: RunningNode) -> None:
+    page = f"{frugal_node.base_url}/browser/gene/GENE1"
+    report = drive(
+        [
+            {"goto": page},  # answered (3 rare alleles: 61 units), which spends the budget
+            {"evaluate": "window.gdiBrowser.rows.length"},
+            {"goto": page},
+            {"text": "p.error"},
+            {"evaluate": "document.body.dataset.state"},
+        ]
+    )
+    results = step_results(report)
+    assert report["offMachine"] == []
+    assert results[1] == 3
+    (message,) = results[3]
+    assert message.startswith("The query budget of this node is spent for now")
+    assert "query budget exhausted: 61 of 30" in message
+    assert results[4] == "error"
 
 
 def test_signing_in_shows_the_controlled_dataset_and_igv_draws_its_reads(
