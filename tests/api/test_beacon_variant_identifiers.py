@@ -3,7 +3,7 @@ dbSNP ids from the VCF ID column and VEP's ``Existing_variation`` (records'
 ``identifiers.variantAlternativeIds``; the ``variantAlternativeId`` request parameter), HGVS
 transcript forms with their reference (``genomicAlleleShortForm``), and the consequences per
 transcript (``info.transcriptConsequences``). Answers are validated against the Beacon v2.1.1
-schemas and the node's OpenAPI document."""
+schemas and the node's OpenAPI document, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -42,10 +42,13 @@ RECORDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    tmp: Path = tmp_path_factory.mktemp("identifiers")
-    settings: Settings = with_budget(node_settings(tmp, "http://node.test"), units=10**6)
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> Iterator[Any]:
+    """The node on each database (the terms are searched in SQL)."""
+    tmp = tmp_path
+    settings: Settings = with_budget(
+        node_settings(tmp, "http://node.test", database_url=database_url), units=10**6
+    )
     vcf = write_vcf(tmp / "ids.vcf.gz", SAMPLES, RECORDS, headers=[CSQ_HEADER])
     with migrated_sessions(settings) as sessions:
         VcfIngestor(sessions).ingest(vcf, "OPEN")
