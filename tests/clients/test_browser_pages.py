@@ -175,6 +175,32 @@ def _effects(record: dict[str, Any]) -> list[str]:
     return [e["label"] for e in record["molecularAttributes"]["molecularEffects"]]
 
 
+def test_the_search_box_says_why_it_found_nothing(demo: tuple[RunningNode, dict[str, Any]]) -> None:
+    node, _ = demo
+    report = drive(
+        [
+            {"goto": f"{node.base_url}/browser/"},
+            {"click": "#search button[type=submit]"},
+            {"text": "#search-message"},
+            {"fill": "#q", "text": "chr25:1-100"},
+            {"press": "Enter"},
+            {"waitFor": "#search-message:not(:empty)"},
+            {"text": "#search-message"},
+            {"evaluate": "document.getElementById('q').value = 'x'.repeat(600)"},
+            {"press": "Enter"},
+            {"evaluate": "new Promise(r => setTimeout(r, 500))"},
+            {"text": "#search-message"},
+            {"evaluate": "location.pathname"},
+        ]
+    )
+    results = step_results(report)
+    offline(report)
+    assert results[2] == ["Type a gene, a region, a variant, an rsID or an HGVS expression."]
+    assert results[6] == ["GRCh38 has no sequence 25."]
+    assert results[10] == ["A search is at most 500 characters."]
+    assert results[11] == "/browser/"  # nothing found: the page stays
+
+
 def _gene_rows(node: RunningNode) -> list[dict[str, Any]]:
     return beacon_records(node, {"geneId": "DEMOA"})[PUBLIC]
 

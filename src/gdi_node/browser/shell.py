@@ -113,7 +113,8 @@ def render(site: Site, route: Route, language: str, path: str, asked: bool) -> s
 <label for="q">{escape(text.get("search.label"))}</label>
 <div class="combo">
 <input id="q" name="q" type="search" role="combobox" aria-autocomplete="list" aria-expanded="false"
- aria-controls="choices" autocomplete="off" spellcheck="false" aria-describedby="search-message">
+ aria-controls="choices" autocomplete="off" spellcheck="false" aria-describedby="search-message"
+ maxlength="500">
 <input type="hidden" name="lang" value="{language}">
 <button type="submit">{escape(text.get("search.button"))}</button>
 <ul id="choices" role="listbox" aria-label="{escape(text.get("search.label"))}" hidden></ul>

@@ -7,6 +7,7 @@ import {drawIgv} from './igv_view.js';
 import {listPage, variantPage} from './pages.js';
 import {setupSignIn, token} from './signin.js';
 
+const MAX_QUERY = 500; // openapi/browser.yaml: q's maxLength
 const config = JSON.parse(document.getElementById('browser-config').textContent);
 setWords(config.messages, config.language);
 const state = {table: null, rows: [], datasets: [], error: null};
@@ -43,9 +44,17 @@ function setupSearch() {
     };
     const ask = async text => {
         const mine = ++asked;
+        if (text.length > MAX_QUERY) {  // the search answers 400 to longer text: do not ask
+            choices = [];
+            message.textContent = t('search.too_long', {max: MAX_QUERY});
+            show();
+            return {choices: [], message: message.textContent};
+        }
         const url = `${config.base}/search?q=${encodeURIComponent(text)}&lang=${config.language}`;
         const response = await fetch(url, {headers: {Accept: 'application/json'}});
-        const answer = await response.json();
+        const body = await response.json().catch(() => ({}));
+        // a refused search (too long, say) answers a problem object: say its detail
+        const answer = response.ok ? body : {choices: [], message: body.detail || `HTTP ${response.status}`};
         if (mine !== asked) return null; // a later keystroke asked again
         choices = answer.choices || [];
         active = -1;
@@ -89,6 +98,10 @@ function setupSearch() {
         clearTimeout(timer);
         if (active >= 0 && choices[active]) {
             window.location.assign(withLanguage(choices[active].path));
+            return;
+        }
+        if (!input.value.trim()) {
+            message.textContent = t('search.empty');
             return;
         }
         const answer = await ask(input.value.trim());
