@@ -201,6 +201,38 @@ def test_the_search_box_says_why_it_found_nothing(demo: tuple[RunningNode, dict[
     assert results[11] == "/browser/"  # nothing found: the page stays
 
 
+def test_a_variant_page_tells_absent_from_not_covered(
+    demo: tuple[RunningNode, dict[str, Any]],
+) -> None:
+    node, facts = demo
+    token = facts["tokens"]["controlled"]
+    absent = f"{node.base_url}/browser/variant/GRCh38/1-5001-G-T"  # G>A is there, G>T is not
+    report = drive(
+        [
+            {"goto": absent},
+            {"text": ".site-sets li"},
+            {"text": "p.empty"},
+            {"click": "#signin-open"},
+            {"waitFor": "#signin-token"},
+            {"evaluate": f"document.getElementById('signin-token').value = {json.dumps(token)}"},
+            {"click": "#signin-dialog button[value=sign-in]"},
+            {"waitFor": f".site-sets li:has-text('{CONTROLLED}')"},
+            {"text": ".site-sets li"},
+        ]
+    )
+    results = step_results(report)
+    offline(report)
+    assert results[1] == [
+        f"{PUBLIC}: nobody carries it among the 16 chromosomes called at this site."
+    ]
+    assert results[2] == ["No dataset you may see holds this allele with a carrier."]
+    # two patients were not called at chr1:5001 (./. in patients.vcf.gz): 18 of 20 people
+    assert results[8] == [
+        f"{PUBLIC}: nobody carries it among the 16 chromosomes called at this site.",
+        f"{CONTROLLED}: nobody carries it among the 36 chromosomes called at this site.",
+    ]
+
+
 def _gene_rows(node: RunningNode) -> list[dict[str, Any]]:
     return beacon_records(node, {"geneId": "DEMOA"})[PUBLIC]
 

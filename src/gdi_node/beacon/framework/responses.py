@@ -26,6 +26,9 @@ class DatasetAnswer:
     results: list[dict[str, Any]]
     rare_revealed: int = 0
     withheld: str | None = None  # why the answer is empty (gdi_node.beacon.queries.small_scopes)
+    # an allele-specific query the dataset has no hit for: chromosomes called at its site
+    # (``info.alleleNumberAtSite``, decision record 0032), telling absent from not covered
+    site_allele_number: int | None = None
 
     @property
     def exists(self) -> bool:
@@ -161,7 +164,9 @@ def _as_presence(answer: DatasetAnswer) -> DatasetAnswer:
     """A dataset's answer at boolean granularity: its count says no more than ``exists``
     (an imprecise 1, "at least one", or an exact 0), and it lists no records."""
     count = presence(answer.exists)
-    return replace(answer, granularity=Granularity.BOOLEAN, count=count, results=[])
+    return replace(
+        answer, granularity=Granularity.BOOLEAN, count=count, results=[], site_allele_number=None
+    )
 
 
 def _without_records(answer: DatasetAnswer) -> DatasetAnswer:
@@ -179,8 +184,13 @@ def _result_set(answer: DatasetAnswer, name: str) -> dict[str, Any]:
         "results": answer.results,
         **answer.count.fields(),
     }
+    info: dict[str, Any] = {}
     if answer.granularity is not Granularity.RECORD:
-        result["info"] = {"returnedGranularity": answer.granularity.value}
+        info["returnedGranularity"] = answer.granularity.value
+    if answer.site_allele_number is not None and not answer.exists:
+        info["alleleNumberAtSite"] = answer.site_allele_number
+    if info:
+        result["info"] = info
     return result
 
 

@@ -127,6 +127,39 @@ class Counter:
             total = total + counted
         return total
 
+    def called_at(
+        self, place: tuple[str, str, str], start: int, scope: BitMap, site: list[Any]
+    ) -> int:
+        """Chromosomes of ``scope`` called at 0-based ``start`` of ``place`` (dataset,
+        assembly, sequence) for an allele the dataset does not hold there: the allele number
+        its record would have. ``site`` are the rows of the other alleles starting there:
+        their no-calls and one-allele calls are the site's (one VCF record, or records of the
+        same samples). Whose file does not cover the position, whose gVCF or BED leaves it
+        out, and who is counted only where a file holds the allele are not called."""
+        if site:
+            self.prefetch(site)
+        here = AlleleBits()
+        for row in site:  # a call there is a call of the site (ours is its reference)
+            bits = self._bits[int(row.id)]
+            here.no_call |= bits.no_call
+            here.half_call |= bits.half_call
+            here.ref_called |= bits.recorded
+        here.ref_called -= here.no_call
+        uncalled = None
+        if place in self._scopes.gapped:
+            uncalled = self._read_gaps(*place, [start]).get(start, _NOBODY)
+        assembly = known_assemblies().get(place[1])
+        copies = self._scopes.sexes.at(assembly, place[2], start + 1)
+        counted = count_allele(
+            scope,
+            here,
+            present=self._scopes.present_at(place, start),
+            sparse=self._scopes.sparse,
+            uncalled=uncalled,
+            copies=copies,
+        )
+        return counted.allele_number
+
     def carried(self, allele: Allele, scope: BitMap) -> int:
         """How many bits of ``scope`` carry the allele as their files wrote it: whether the
         dataset holds it (what the stored carrier counts say), whatever ploidy makes of a

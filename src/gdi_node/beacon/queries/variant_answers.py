@@ -36,6 +36,7 @@ from gdi_node.beacon.queries.answers import AnswerContext, answer_dataset, answe
 from gdi_node.beacon.queries.entry_answers import Within, individuals_passing
 from gdi_node.beacon.queries.gate import Answered, Answerer, Decided, Reading
 from gdi_node.beacon.queries.scopes import Scopes
+from gdi_node.beacon.queries.site_calls import with_site_allele_numbers
 from gdi_node.beacon.queries.small_scopes import SmallScopes
 from gdi_node.beacon.store.entry_rows import EntryRepository
 from gdi_node.beacon.store.variant_rows import Located, VariantRepository, locate
@@ -132,6 +133,11 @@ class VariantAnswers:
             return None
         rows = repo.find(query, located, ids, assemblies, full=not light)
         answers = self._answer_rows(rows, contexts, scopes, request, repo, light=light)
+        whole = restricted is None and reading.population is None
+        if located is not None and whole and query.kind() == "sequence":
+            answers = with_site_allele_numbers(
+                answers, query, located, contexts=contexts, scopes=scopes, repo=repo
+            )
         return self._current_and_withheld(repo, scopes, answers, withheld)
 
     def _current_and_withheld(

@@ -11,9 +11,12 @@ export class Beacon {
         this.token = token; // a function returning the bearer token or null
     }
 
-    body(requestParameters, filters, skip, limit) {
+    // resultsets: 'ALL' lists the datasets without a match too (a variant page says how many
+    // were called at the site there); the default lists the ones with a match.
+    body(requestParameters, filters, skip, limit, resultsets) {
         const query = {requestParameters, requestedGranularity: 'record', pagination: {skip, limit}};
         if (filters && filters.length) query.filters = filters;
+        if (resultsets) query.includeResultsetResponses = resultsets;
         return {meta: {apiVersion: 'v2.1.1'}, query};
     }
 
@@ -34,11 +37,11 @@ export class Beacon {
 
     // Every record of a query, one Beacon page at a time; onPage(rows, answer) after each.
     // skip counts pages (beacon/README.md); a page shorter than PAGE_SIZE in every set ends it.
-    async records(requestParameters, filters, onPage) {
+    async records(requestParameters, filters, onPage, resultsets) {
         const rows = [];
         const datasets = new Map();
         for (let page = 0; ; page++) {
-            const answer = await this.post(this.body(requestParameters, filters, page, PAGE_SIZE));
+            const answer = await this.post(this.body(requestParameters, filters, page, PAGE_SIZE, resultsets));
             const pageRows = rowsOf(answer);
             rows.push(...pageRows);
             for (const set of answer.response ? answer.response.resultSets || [] : []) {
@@ -56,8 +59,8 @@ export class Beacon {
     }
 
     // The documented API call that returns the same records: what the page sent, as curl.
-    apiCall(requestParameters, filters) {
-        const body = JSON.stringify(this.body(requestParameters, filters, 0, PAGE_SIZE));
+    apiCall(requestParameters, filters, resultsets) {
+        const body = JSON.stringify(this.body(requestParameters, filters, 0, PAGE_SIZE, resultsets));
         const url = new URL(`${this.base}/g_variants`, window.location.href).href;
         const auth = this.token() ? ` -H "Authorization: Bearer $TOKEN"` : '';
         return `curl -s -X POST${auth} -H 'Content-Type: application/json' -d '${body}' '${url}'`;
@@ -71,6 +74,8 @@ function setSummary(set) {
         granularity: (set.info && set.info.returnedGranularity) || 'record',
         resultsCount: set.resultsCount,
         countPrecision: set.countPrecision || 'exact',
+        // chromosomes called at a sequence query's site, where the dataset has no such allele
+        siteAlleleNumber: set.info && set.info.alleleNumberAtSite !== undefined ? set.info.alleleNumberAtSite : null,
     };
 }
 

@@ -1,6 +1,6 @@
 // The variant page and the variant lists (gene, region, HGVS, rsID pages), all drawn from the
 // Beacon's record answers (beacon.js).
-import {boundTitle, cell, escapeHtml, t} from './format.js';
+import {boundTitle, cell, escapeHtml, integer, t} from './format.js';
 import {drawPlot} from './plot.js';
 import {HEADINGS, VariantTable} from './table.js';
 
@@ -73,15 +73,25 @@ function hiddenSets(datasets) {
     return `<section class="hidden-sets"><h2>${escapeHtml(t('sets.heading'))}</h2><ul>${items}</ul><p>${escapeHtml(t('sets.signin'))}</p></section>`;
 }
 
-function apiCallBlock(beacon, parameters, filters) {
+function apiCallBlock(beacon, parameters, filters, resultsets) {
     return `<details class="api-call"><summary>${escapeHtml(t('api.summary'))}</summary><p>${escapeHtml(t('api.explain'))}</p>`
-        + `<pre><code>${escapeHtml(beacon.apiCall(parameters, filters))}</code></pre></details>`;
+        + `<pre><code>${escapeHtml(beacon.apiCall(parameters, filters, resultsets))}</code></pre></details>`;
+}
+
+// Datasets without the allele: how many chromosomes were called at its site there, so that
+// "absent" (called, nobody carries it) is told from "not covered" (nobody called).
+function siteSets(datasets) {
+    const told = datasets.filter(d => !d.exists && d.siteAlleleNumber !== null);
+    if (!told.length) return '';
+    const items = told.map(d => `<li>${escapeHtml(t(d.siteAlleleNumber > 0 ? 'site.absent' : 'site.uncovered',
+        {dataset: d.id, an: integer(d.siteAlleleNumber)}))}</li>`).join('');
+    return `<section class="site-sets"><h2>${escapeHtml(t('site.heading'))}</h2><ul>${items}</ul></section>`;
 }
 
 export async function variantPage(main, beacon, route) {
     const {assembly, chrom, pos, ref, alt} = route;
     const parameters = {assemblyId: assembly, referenceName: chrom, start: [pos - 1], referenceBases: ref, alternateBases: alt};
-    const {rows, datasets} = await beacon.records(parameters, []);
+    const {rows, datasets} = await beacon.records(parameters, [], null, 'ALL');
     const mine = rows.filter(r => r.pos === pos && r.ref === ref && r.alt === alt);
     const title = `${chrom}-${pos}-${ref}-${alt}`;
     let html = `<h1>${escapeHtml(t('variant.heading', {variant: title}))} <span class="assembly">${escapeHtml(assembly)}</span></h1>`;
@@ -102,7 +112,7 @@ export async function variantPage(main, beacon, route) {
         html += `<p class="empty" role="status">${escapeHtml(t('variant.none'))}</p>`
             + `<section class="links-only">${externalLinks(assembly, chrom, pos, ref, alt, [])}</section>`;
     }
-    html += hiddenSets(datasets) + apiCallBlock(beacon, parameters, []);
+    html += siteSets(datasets) + hiddenSets(datasets) + apiCallBlock(beacon, parameters, [], 'ALL');
     main.innerHTML = html;
     return {rows: mine, datasets};
 }
