@@ -16,8 +16,8 @@ never import each other (``lint-imports`` checks this):
   scopes that single out a few people.
   ``entry_answers``, ``alleles`` and ``answers`` turn rows into records, counts and
   frequencies; ``site_calls`` says, for a sequence query a dataset has no allele for, how many
-  chromosomes were called at the site; ``item_release`` decides which frequency items a record shows (complementary
-  suppression, decision record 0022). ``filter_match`` resolves filters;
+  chromosomes were called at the site; ``item_release`` decides which frequency items a record
+  shows (complementary suppression, decision record 0022). ``filter_match`` resolves filters;
   ``population_filters`` takes the GDI network's population filters (sexFilter,
   countryFilter) out of them and lists a record's population items (decision record 0018).
   ``frequency_export`` is the sites-only frequency release of a dataset (``gdi-node export
