@@ -287,6 +287,46 @@ def test_the_gene_page_lists_the_beacon_records_and_filters_and_sorts_them(
         assert row[4:10] == [shown(item, f) for f in FIELDS]
 
 
+def test_the_gene_page_filters_by_frequency_range_and_pass(
+    demo: tuple[RunningNode, dict[str, Any]],
+) -> None:
+    node, _ = demo
+    records = _gene_rows(node)
+
+    def overall(record: dict[str, Any]) -> dict[str, Any]:
+        item: dict[str, Any] = record["frequencyInPopulations"][0]["frequencies"][-1]
+        return item
+
+    passing = [r for r in records if r["info"]["filterStatus"] == ["PASS"]]
+    report = drive(
+        [
+            {"goto": f"{node.base_url}/browser/gene/DEMOA"},
+            {"click": "input[data-filter=passOnly]"},
+            {"evaluate": "window.gdiBrowser.table.shown.length"},
+            {"fill": "input[data-filter=afMin]", "text": "0.3"},
+            {"fill": "input[data-filter=afMax]", "text": "0.5"},
+            {"evaluate": "window.gdiBrowser.table.shown.map(r => r.id)"},
+            {"text": ".table-count"},
+        ]
+    )
+    results = step_results(report)
+    offline(report)
+    assert results[2] == len(passing)
+    # kept: AF in [0.3, 0.5], or an upper bound above 0.5 whose true value may be in range
+    expected = [
+        r["variantInternalId"]
+        for r in passing
+        if overall(r)["alleleFrequency"] >= 0.3
+        and (
+            overall(r)["alleleFrequency"] <= 0.5
+            or "alleleFrequency" in overall(r).get("upperBounds", [])
+        )
+    ]
+    assert sorted(results[5]) == sorted(expected)
+    assert 0 < len(expected) < len(passing)
+    assert results[6] == [f"{len(expected)} of {len(records)} variants shown"]
+
+
 def test_the_csv_export_holds_exactly_the_rows_shown(
     demo: tuple[RunningNode, dict[str, Any]],
 ) -> None:
