@@ -533,20 +533,29 @@ def test_signing_in_shows_the_controlled_dataset_and_igv_draws_its_reads(
 
 
 # Runs in the page: wait until igv.js holds alignments for the view, then count them per track.
-IGV_DRAWN = """new Promise(async resolve => {
-    const browser = window.gdiBrowser.igv;
+IGV_DRAWN = """new Promise(resolve => {
     const sleep = ms => new Promise(r => setTimeout(r, ms));
-    const tracks = () => browser.trackViews.filter(tv => tv.track && tv.track.type === 'alignment');
-    const count = () => tracks().reduce((n, tv) => {
+    const alignmentTracks = browser => browser.trackViews.filter(
+        tv => tv.track && tv.track.type === 'alignment');
+    const count = browser => alignmentTracks(browser).reduce((n, tv) => {
         const cache = tv.viewports[0].featureCache;
         const features = cache && cache.features;
-        const all = features && features.allAlignments ? features.allAlignments() : [];
-        return n + all.length;
+        return n + (features && features.allAlignments ? features.allAlignments().length : 0);
     }, 0);
-    const settled = () => count() > 0 && tracks().every(tv => !tv.viewports[0].loading);
-    for (let i = 0; i < 100 && !settled(); i++) await sleep(100);
-    const named = browser.trackViews.filter(tv => tv.track && tv.track.name);
-    resolve({alignments: count(), tracks: named.map(tv => tv.track.name)});
+    const settled = browser => count(browser) > 0
+        && alignmentTracks(browser).every(tv => !tv.viewports[0].loading);
+    (async () => {
+        // the igv.js browser is kept once createBrowser has resolved, after its first canvas
+        for (let i = 0; i < 300; i++) {
+            const browser = window.gdiBrowser.igv;
+            if (browser && settled(browser)) break;
+            await sleep(100);
+        }
+        const browser = window.gdiBrowser.igv;
+        if (!browser) return {alignments: 0, tracks: [], error: 'no igv.js browser'};
+        const named = browser.trackViews.filter(tv => tv.track && tv.track.name);
+        return {alignments: count(browser), tracks: named.map(tv => tv.track.name)};
+    })().then(resolve, error => resolve({alignments: 0, tracks: [], error: String(error)}));
 })"""
 
 

@@ -69,7 +69,17 @@ async function run(page, step, timeout) {
         await settle(page, timeout);
         return {url: page.url()};
     }
-    if (step.evaluate) return page.evaluate(step.evaluate);
+    if (step.evaluate) {  // a page's promise may never settle: never wait past the job's timeout
+        let timer;
+        const late = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`evaluate did not settle in ${timeout} ms`)), timeout);
+        });
+        try {
+            return await Promise.race([page.evaluate(step.evaluate), late]);
+        } finally {
+            clearTimeout(timer);
+        }
+    }
     if (step.text) return page.$$eval(step.text, nodes => nodes.map(n => n.textContent.trim()));
     if (step.cells) {
         return page.$$eval(`${step.cells} tbody tr`, rows => rows.map(r => [...r.children].map(c => c.textContent.trim())));
