@@ -134,6 +134,27 @@ def ensure_igv_installed() -> Path:
     return NODE_MODULES
 
 
+def run_driver(script: Path, job: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    """Run the node driver ``script`` (playwright-core) with ``job`` on stdin; its JSON report.
+    A driver that fails, or does not finish within ``timeout`` seconds, is a RuntimeError."""
+    try:
+        completed = subprocess.run(
+            ["node", str(script)],
+            input=json.dumps(job),
+            cwd=script.parent,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{script.name} did not finish within {timeout:.0f} s") from exc
+    if completed.returncode != 0:
+        raise RuntimeError(f"{script.name} failed ({completed.returncode}):\n{completed.stderr}")
+    report: dict[str, Any] = json.loads(completed.stdout)
+    return report
+
+
 class _AssetHandler(BaseHTTPRequestHandler):
     """Serves the page, its script, igv.js and the per-run files (same origin, GET/HEAD only)."""
 
@@ -316,23 +337,7 @@ def render_igv(
             }
             if screenshot:
                 Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                completed = subprocess.run(
-                    ["node", str(IGV_DIR / "drive.mjs")],
-                    input=json.dumps(job),
-                    cwd=IGV_DIR,
-                    capture_output=True,
-                    text=True,
-                    timeout=timeout + 60,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise RuntimeError(f"igv.js driver did not finish within {timeout + 60} s") from exc
-            if completed.returncode != 0:
-                raise RuntimeError(
-                    f"igv.js driver failed ({completed.returncode}):\n{completed.stderr}"
-                )
-            result: dict[str, Any] = json.loads(completed.stdout)
+            result = run_driver(IGV_DIR / "drive.mjs", job, timeout + 60)
             result["pageUrl"] = job["pageUrl"]
             return result
     finally:
@@ -371,20 +376,7 @@ def render_page(
             }
             if screenshot:
                 Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            completed = subprocess.run(
-                ["node", str(IGV_DIR / "demo_page.mjs")],
-                input=json.dumps(job),
-                cwd=IGV_DIR,
-                capture_output=True,
-                text=True,
-                timeout=timeout + 90,
-                check=False,
-            )
-            if completed.returncode != 0:
-                raise RuntimeError(
-                    f"demo_page.mjs failed ({completed.returncode}):\n{completed.stderr}"
-                )
-            result: dict[str, Any] = json.loads(completed.stdout)
+            result = run_driver(IGV_DIR / "demo_page.mjs", job, timeout + 90)
             return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

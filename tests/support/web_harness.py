@@ -10,9 +10,7 @@ tried to send off this machine, refused) and ``browserVersion``. ``axe-core`` co
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +20,7 @@ from tests.support.igv_harness import (
     VIEWPORT,
     browser_tools_missing,
     ensure_npm_installed,
+    run_driver,
     running_chromium,
 )
 
@@ -52,19 +51,7 @@ def drive(
                 "timeoutMs": int(timeout * 1000),
                 "locale": locale,
             }
-            completed = subprocess.run(
-                ["node", str(WEB_DIR / "steps.mjs")],
-                input=json.dumps(job),
-                cwd=WEB_DIR,
-                capture_output=True,
-                text=True,
-                timeout=timeout * max(4, len(steps)) + 60,
-                check=False,
-            )
-        if completed.returncode != 0:
-            raise RuntimeError(f"steps.mjs failed ({completed.returncode}):\n{completed.stderr}")
-        report: dict[str, Any] = json.loads(completed.stdout)
-        return report
+            return run_driver(WEB_DIR / "steps.mjs", job, timeout * max(4, len(steps)) + 60)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

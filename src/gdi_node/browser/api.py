@@ -47,9 +47,11 @@ def _asset(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
 
-def asset_names() -> list[str]:
-    """The files under ``/browser/assets/`` (the document's enum lists the same)."""
-    return sorted(p.name for p in STATIC.iterdir() if p.suffix in ASSET_TYPES)
+@cache
+def asset_names() -> tuple[str, ...]:
+    """The files under ``/browser/assets/`` (the document's enum lists the same); shipped
+    with the package, so read once."""
+    return tuple(sorted(p.name for p in STATIC.iterdir() if p.suffix in ASSET_TYPES))
 
 
 class Pages:

@@ -108,24 +108,28 @@ class Counter:
                 self.prefetch([row])
                 bits = self._bits[int(row.id)]
             place = (row.dataset_id, row.assembly, row.chrom)
-            present = self._scopes.present_at(place, int(row.start))
-            uncalled = None
-            if place in self._scopes.gapped:
-                if (*place, int(row.start)) not in self._gaps:
-                    self.prefetch([row])
-                uncalled = self._gaps[(*place, int(row.start))]
-            assembly = known_assemblies().get(row.assembly)
-            copies = self._scopes.sexes.at(assembly, row.chrom, int(row.start) + 1)
-            counted = count_allele(
-                scope,
-                bits,
-                present=present,
-                sparse=self._scopes.sparse,
-                uncalled=uncalled,
-                copies=copies,
-            )
-            total = total + counted
+            total = total + self._count_at(place, int(row.start), scope, bits)
         return total
+
+    def _count_at(
+        self, place: tuple[str, str, str], start: int, scope: BitMap, bits: AlleleBits
+    ) -> AlleleCounts:
+        """Counts of ``bits`` at 0-based ``start`` of ``place`` (dataset, assembly, sequence):
+        whose files cover it, whose gaps leave it out, how many copies each carries there."""
+        uncalled = None
+        if place in self._scopes.gapped:
+            if (*place, start) not in self._gaps:
+                self._gaps[(*place, start)] = self._read_gaps(*place, [start]).get(start, _NOBODY)
+            uncalled = self._gaps[(*place, start)]
+        assembly = known_assemblies().get(place[1])
+        return count_allele(
+            scope,
+            bits,
+            present=self._scopes.present_at(place, start),
+            sparse=self._scopes.sparse,
+            uncalled=uncalled,
+            copies=self._scopes.sexes.at(assembly, place[2], start + 1),
+        )
 
     def called_at(
         self, place: tuple[str, str, str], start: int, scope: BitMap, site: list[Any]
@@ -145,20 +149,7 @@ class Counter:
             here.half_call |= bits.half_call
             here.ref_called |= bits.recorded
         here.ref_called -= here.no_call
-        uncalled = None
-        if place in self._scopes.gapped:
-            uncalled = self._read_gaps(*place, [start]).get(start, _NOBODY)
-        assembly = known_assemblies().get(place[1])
-        copies = self._scopes.sexes.at(assembly, place[2], start + 1)
-        counted = count_allele(
-            scope,
-            here,
-            present=self._scopes.present_at(place, start),
-            sparse=self._scopes.sparse,
-            uncalled=uncalled,
-            copies=copies,
-        )
-        return counted.allele_number
+        return self._count_at(place, start, scope, here).allele_number
 
     def carried(self, allele: Allele, scope: BitMap) -> int:
         """How many bits of ``scope`` carry the allele as their files wrote it: whether the
